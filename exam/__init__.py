@@ -1,0 +1,1 @@
+"""Exam delivery: sittings, attempts, timers and autosave (built on the item bank's forms)."""

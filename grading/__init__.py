@@ -1,0 +1,1 @@
+"""Blind grading of open answers and the certification decision."""

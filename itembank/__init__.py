@@ -1,0 +1,1 @@
+"""The item bank: schemes, versioned items, the review workflow, blueprints and assembled exam forms."""

@@ -1,0 +1,399 @@
+"""The item document: what one version of an item says, validated, in every format's common shape.
+
+An item is a stem (for a case: the scenario) followed by one or more questions. Single choice,
+multiple response, essay and oral items have exactly one question of their own type; a case has
+one or more questions of any other type. Keys (correct answers, partial-credit maps) and grading
+guides live in the document too; ``candidate_view`` strips them before anything reaches a candidate.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from typing import Annotated, Literal
+
+import nh3
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from vakt.i18n import LazyText, _l
+
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,79}$")
+TAG = re.compile(r"^[\w][\w .:/\-]{0,79}$", re.UNICODE)
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "div", "dl", "dt", "em",
+    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p",
+    "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
+    "thead", "tr", "u", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "*": {"class", "lang", "dir", "title"},
+    "a": {"href"},
+    "img": {"src", "alt", "width", "height"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan", "scope"},
+    "ol": {"start", "type"},
+}
+
+
+def clean_html(html: str) -> str:
+    """Keep only harmless markup: no script, event handlers, styles or unknown URL schemes."""
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    ).strip()
+
+
+ERROR_MESSAGES: dict[str, LazyText] = {
+    "bad_identifier": _l("must start with a letter and use only letters, digits, _ . or -"),
+    "duplicate_option": _l("the same option appears twice"),
+    "correct_not_option": _l("the correct answer ({correct}) must be one of the options"),
+    "mapping_unknown_option": _l("values are given for options that do not exist: {options}"),
+    "mapping_missing": _l("the mapped scoring rule needs a value for at least one option"),
+    "max_choices_too_small": _l(
+        "the maximum number of choices is smaller than the number of correct options"
+    ),
+    "bad_tag": _l("the tag {tag} has characters a tag may not have"),
+    "duplicate_question": _l("two questions have the same id"),
+    "case_needs_scenario": _l("a case needs a scenario"),
+    "one_question_only": _l("only a case may have more than one question"),
+    "question_type_mismatch": _l("the question must be of the item's type ({item_type})"),
+}
+"""Translatable texts for this module's validation error codes."""
+
+FIELD_LABELS: dict[str, LazyText] = {
+    "external_id": _l("Item id"),
+    "title": _l("Title"),
+    "type": _l("Type"),
+    "language": _l("Language"),
+    "tags": _l("Tags"),
+    "stem_html": _l("Text / scenario"),
+    "questions": _l("Questions"),
+    "questions[]": _l("Question {number}"),
+    "choices": _l("Options"),
+    "choices[]": _l("Option {number}"),
+    "criteria[]": _l("Criterion {number}"),
+    "prompt_html": _l("Question text"),
+    "points": _l("Points"),
+    "correct": _l("Correct answer"),
+    "html": _l("Text"),
+    "id": _l("Id"),
+    "word_limit": _l("Word limit"),
+    "max_choices": _l("Maximum choices"),
+    "guide": _l("Grading guide"),
+    "name": _l("Name"),
+    "max_points": _l("Points"),
+    "mapping": _l("Option values"),
+    "preparation_seconds": _l("Preparation time (seconds)"),
+    "max_duration_seconds": _l("Maximum answer length (seconds)"),
+}
+"""How item document fields are named to a person."""
+
+SKIPPED_LOCATIONS = frozenset({"single_choice", "multiple_response", "essay", "oral"})
+"""Union tags in error locations, which mean nothing to a person."""
+
+
+def _error(code: str, **context: object) -> PydanticCustomError:
+    return PydanticCustomError(code, ERROR_MESSAGES[code].msgid, context)
+
+
+class ItemType(enum.StrEnum):
+    """The kinds of item the bank holds."""
+
+    SINGLE_CHOICE = "single_choice"
+    MULTIPLE_RESPONSE = "multiple_response"
+    ESSAY = "essay"
+    CASE = "case"
+    ORAL = "oral"
+
+
+class ItemStatus(enum.StrEnum):
+    """Where a version stands in the review workflow."""
+
+    DRAFT = "draft"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    RETIRED = "retired"
+
+
+class ScoringRule(enum.StrEnum):
+    """How a multiple-response question turns the chosen options into points."""
+
+    ALL_OR_NOTHING = "all_or_nothing"
+    """Full points for exactly the correct set, otherwise nothing."""
+    PER_OPTION = "per_option"
+    """Each correct option chosen earns points/n_correct, each wrong one costs as much;
+    never below 0."""
+    MAPPED = "mapped"
+    """Each option has its own value (QTI mapping); the sum is clamped to the bounds."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _sanitise(value: str) -> str:
+    return clean_html(value) if value else ""
+
+
+class Criterion(_Strict):
+    """One criterion of a grading guide, with the points it can give."""
+
+    name: str = Field(min_length=1, max_length=200)
+    description_html: str = ""
+    max_points: float = Field(ge=0, le=1000)
+
+    _clean = field_validator("description_html")(_sanitise)
+
+
+class GradingGuide(_Strict):
+    """The confidential guide graders use: criteria with points, and free notes."""
+
+    criteria: list[Criterion] = Field(default_factory=list)
+    notes_html: str = ""
+
+    _clean = field_validator("notes_html")(_sanitise)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the guide says nothing."""
+        return not self.criteria and not self.notes_html
+
+
+class Choice(_Strict):
+    """One option of a choice question."""
+
+    id: str
+    html: str = Field(min_length=1)
+
+    @field_validator("id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise _error("bad_identifier")
+        return value
+
+    _clean = field_validator("html")(_sanitise)
+
+
+class _Question(_Strict):
+    id: str = "RESPONSE"
+    prompt_html: str = ""
+    points: float = Field(default=1.0, gt=0, le=1000)
+
+    _clean = field_validator("prompt_html")(_sanitise)
+
+    @field_validator("id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise _error("bad_identifier")
+        return value
+
+
+class _ChoiceQuestion(_Question):
+    choices: list[Choice] = Field(min_length=2, max_length=40)
+    shuffle: bool = True
+
+    @model_validator(mode="after")
+    def _unique_choices(self) -> _ChoiceQuestion:
+        ids = [choice.id for choice in self.choices]
+        if len(set(ids)) != len(ids):
+            raise _error("duplicate_option")
+        return self
+
+    def choice_ids(self) -> set[str]:
+        """The ids of all options."""
+        return {choice.id for choice in self.choices}
+
+
+class SingleChoiceQuestion(_ChoiceQuestion):
+    """Pick exactly one option; one is correct."""
+
+    type: Literal["single_choice"] = "single_choice"
+    correct: str
+
+    @model_validator(mode="after")
+    def _correct_is_an_option(self) -> SingleChoiceQuestion:
+        if self.correct not in self.choice_ids():
+            raise _error("correct_not_option", correct=self.correct)
+        return self
+
+
+class MultipleResponseQuestion(_ChoiceQuestion):
+    """Pick any number of options; scored by ``scoring``."""
+
+    type: Literal["multiple_response"] = "multiple_response"
+    correct: list[str] = Field(min_length=1)
+    max_choices: int = Field(default=0, ge=0)
+    scoring: ScoringRule = ScoringRule.PER_OPTION
+    mapping: dict[str, float] = Field(default_factory=dict)
+    mapping_default: float = 0.0
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> MultipleResponseQuestion:
+        options = self.choice_ids()
+        unknown = [c for c in self.correct if c not in options]
+        if unknown:
+            raise _error("correct_not_option", correct=", ".join(unknown))
+        if len(set(self.correct)) != len(self.correct):
+            raise _error("duplicate_option")
+        unknown_map = [k for k in self.mapping if k not in options]
+        if unknown_map:
+            raise _error("mapping_unknown_option", options=", ".join(unknown_map))
+        if self.scoring is ScoringRule.MAPPED and not self.mapping:
+            raise _error("mapping_missing")
+        if self.max_choices and self.max_choices < len(self.correct):
+            raise _error("max_choices_too_small")
+        return self
+
+
+class EssayQuestion(_Question):
+    """An open question answered in writing; graded by people with the guide."""
+
+    type: Literal["essay"] = "essay"
+    word_limit: int | None = Field(default=None, gt=0, le=20000)
+    expected_length: int | None = Field(default=None, gt=0)
+    guide: GradingGuide = Field(default_factory=GradingGuide)
+
+
+class OralQuestion(_Question):
+    """A task the candidate answers on video; graded by people with the guide."""
+
+    type: Literal["oral"] = "oral"
+    preparation_seconds: int = Field(default=0, ge=0, le=3600)
+    max_duration_seconds: int = Field(default=300, gt=0, le=7200)
+    guide: GradingGuide = Field(default_factory=GradingGuide)
+
+
+Question = Annotated[
+    SingleChoiceQuestion | MultipleResponseQuestion | EssayQuestion | OralQuestion,
+    Field(discriminator="type"),
+]
+
+
+class ItemDocument(_Strict):
+    """Everything one version of an item says. Immutable once stored as a version."""
+
+    external_id: str
+    title: str = Field(min_length=1, max_length=300)
+    type: ItemType
+    language: str = Field(default="nb", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+    tags: list[str] = Field(default_factory=list)
+    stem_html: str = ""
+    questions: list[Question] = Field(min_length=1, max_length=50)
+    guide: GradingGuide = Field(default_factory=GradingGuide)
+    attachments: list[str] = Field(default_factory=list)
+    """Names of the version's files (images, case documents), e.g. ``images/map.png``."""
+
+    _clean = field_validator("stem_html")(_sanitise)
+
+    @field_validator("external_id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER.match(value):
+            raise _error("bad_identifier")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        cleaned: list[str] = []
+        for tag in value:
+            tag = tag.strip()
+            if not TAG.match(tag):
+                raise _error("bad_tag", tag=tag)
+            if tag not in cleaned:
+                cleaned.append(tag)
+        return cleaned
+
+    @model_validator(mode="after")
+    def _shape(self) -> ItemDocument:
+        ids = [question.id for question in self.questions]
+        if len(set(ids)) != len(ids):
+            raise _error("duplicate_question")
+        if self.type is ItemType.CASE:
+            if not self.stem_html:
+                raise _error("case_needs_scenario")
+        else:
+            if len(self.questions) != 1:
+                raise _error("one_question_only")
+            if self.questions[0].type != self.type.value:
+                raise _error("question_type_mismatch", item_type=self.type.value)
+        return self
+
+    @property
+    def max_points(self) -> float:
+        """The most points the item can give."""
+        return sum(question.points for question in self.questions)
+
+
+# ---- what a candidate may see -------------------------------------------------------------------
+
+
+class CandidateChoice(BaseModel):
+    """An option as a candidate sees it."""
+
+    id: str
+    html: str
+
+
+class CandidateQuestion(BaseModel):
+    """A question without its key or guide."""
+
+    id: str
+    type: str
+    prompt_html: str
+    points: float
+    choices: list[CandidateChoice] = Field(default_factory=list)
+    max_choices: int = 0
+    word_limit: int | None = None
+    preparation_seconds: int = 0
+    max_duration_seconds: int = 0
+
+
+class CandidateItem(BaseModel):
+    """An item as a candidate sees it: no key, no mapping, no grading guide, no tags."""
+
+    title: str
+    type: str
+    language: str
+    stem_html: str
+    questions: list[CandidateQuestion]
+
+
+def candidate_view(document: ItemDocument) -> CandidateItem:
+    """Project an item onto what a candidate may see; keys and guides are left behind."""
+    questions: list[CandidateQuestion] = []
+    for question in document.questions:
+        view = CandidateQuestion(
+            id=question.id,
+            type=question.type,
+            prompt_html=question.prompt_html,
+            points=question.points,
+        )
+        if isinstance(question, SingleChoiceQuestion | MultipleResponseQuestion):
+            view.choices = [CandidateChoice(id=c.id, html=c.html) for c in question.choices]
+        if isinstance(question, SingleChoiceQuestion):
+            view.max_choices = 1
+        if isinstance(question, MultipleResponseQuestion):
+            view.max_choices = question.max_choices
+        if isinstance(question, EssayQuestion):
+            view.word_limit = question.word_limit
+        if isinstance(question, OralQuestion):
+            view.preparation_seconds = question.preparation_seconds
+            view.max_duration_seconds = question.max_duration_seconds
+        questions.append(view)
+    return CandidateItem(
+        title=document.title,
+        type=document.type.value,
+        language=document.language,
+        stem_html=document.stem_html,
+        questions=questions,
+    )

@@ -1,0 +1,1 @@
+"""Proctoring: camera and microphone capture, recordings, identity checks and flags."""

@@ -1,0 +1,37 @@
+"""Helpers for HTTP tests: signing in and reading CSRF tokens from pages."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.conftest import PASSWORD
+
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token in a page's first form."""
+    match = CSRF_INPUT.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+async def csrf(client: httpx.AsyncClient, path: str = "/login") -> str:
+    """A fresh CSRF token for this client's session."""
+    response = await client.get(path)
+    return csrf_from(response.text)
+
+
+async def sign_in(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD
+) -> httpx.Response:
+    """Sign in through the real form; returns the final response."""
+    token = await csrf(client)
+    response = await client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
+    )
+    assert response.status_code == 303, response.text
+    return response

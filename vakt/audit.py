@@ -1,0 +1,195 @@
+"""The audit log: append-only, every state change, each entry chained to the one before by SHA-256.
+
+Appending takes a lock on the single ``audit_head`` row first (an UPDATE), so concurrent writers
+queue up instead of forking the chain; the head also remembers the last sequence number and hash,
+which is how a deleted last entry is noticed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vakt.db import Base, UTCDateTime, utcnow
+
+GENESIS_HASH = "0" * 64
+_AuditJSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+class AuditEntry(Base):
+    """One state change: who did what to which thing, when, and how it looked before and after."""
+
+    __tablename__ = "audit_entry"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    entity_type: Mapped[str] = mapped_column(String(60))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    before: Mapped[dict[str, Any] | None] = mapped_column(_AuditJSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(_AuditJSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """The single row that serialises appends and remembers where the chain ends."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+
+
+def _entry_digest(
+    *,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    prev_hash: str,
+) -> str:
+    canonical = json.dumps(
+        {
+            "seq": seq,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor_id": actor_id,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "before": before,
+            "after": after,
+            "prev_hash": prev_hash,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    # Round-trip through JSON so the hash sees exactly what the database will return.
+    return None if value is None else json.loads(json.dumps(value, default=str))
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain in the caller's transaction."""
+    head = (
+        await session.execute(
+            update(AuditHead)
+            .where(AuditHead.id == 1)
+            .values(last_seq=AuditHead.last_seq + 1)
+            .returning(AuditHead.last_seq, AuditHead.last_hash)
+        )
+    ).one_or_none()
+    if head is None:
+        session.add(AuditHead(id=1, last_seq=1, last_hash=GENESIS_HASH))
+        await session.flush()
+        seq, prev_hash = 1, GENESIS_HASH
+    else:
+        seq, prev_hash = head.last_seq, head.last_hash
+    at = utcnow()
+    before_doc, after_doc = _jsonable(before), _jsonable(after)
+    digest = _entry_digest(
+        seq=seq,
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=before_doc,
+        after=after_doc,
+        prev_hash=prev_hash,
+    )
+    entry = AuditEntry(
+        seq=seq,
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=before_doc,
+        after=after_doc,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+    session.add(entry)
+    await session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
+    return entry
+
+
+@dataclass
+class ChainReport:
+    """The outcome of verifying the chain: how many entries were checked and what was wrong."""
+
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when no entry was edited, inserted or deleted."""
+        return not self.problems
+
+
+async def verify_chain(session: AsyncSession) -> ChainReport:
+    """Recompute every hash in order and compare with the stored chain and head."""
+    report = ChainReport()
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    result = await session.stream_scalars(select(AuditEntry).order_by(AuditEntry.seq))
+    async for entry in result:
+        report.checked += 1
+        if entry.seq != expected_seq:
+            report.problems.append(
+                f"entries {expected_seq}..{entry.seq - 1} are missing (deleted?)"
+            )
+        if entry.prev_hash != expected_prev:
+            report.problems.append(f"entry {entry.seq}: does not link to the entry before it")
+        digest = _entry_digest(
+            seq=entry.seq,
+            at=entry.at,
+            actor_id=entry.actor_id,
+            action=entry.action,
+            entity_type=entry.entity_type,
+            entity_id=entry.entity_id,
+            before=entry.before,
+            after=entry.after,
+            prev_hash=entry.prev_hash,
+        )
+        if digest != entry.hash:
+            report.problems.append(f"entry {entry.seq}: content does not match its hash (edited?)")
+        expected_prev = entry.hash
+        expected_seq = entry.seq + 1
+    head = await session.get(AuditHead, 1)
+    last_seq = expected_seq - 1
+    if head is not None and (head.last_seq != last_seq or head.last_hash != expected_prev):
+        report.problems.append(
+            f"the chain ends at entry {last_seq} but the head records entry {head.last_seq} "
+            "(entries deleted from the end?)"
+        )
+    return report

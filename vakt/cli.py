@@ -1,0 +1,312 @@
+"""The ``vakt`` command.
+
+The CLI is the composition root: it is the one place in this package that reaches up into the
+domain packages and the web layer, and it does so only inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vakt import dbadmin
+from vakt.db import create_engine, create_sessionmaker
+from vakt.errors import VaktError
+from vakt.i18n import Message, translations_for
+from vakt.settings import Settings
+from vakt.validation import render_message
+
+T = TypeVar("T")
+
+
+def _settings(data_dir: Path | None = None) -> Settings:
+    return Settings(data_dir=data_dir) if data_dir else Settings()
+
+
+def _fail(exc: VaktError, language: str) -> click.ClickException:
+    translations = translations_for(language)
+    lines = [render_message(Message(exc.message, exc.params), translations)]
+    lines += [f"  - {render_message(detail, translations)}" for detail in exc.details]
+    return click.ClickException("\n".join(lines))
+
+
+def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction, committed when it succeeds; domain errors become clear
+    command-line errors."""
+
+    async def runner() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(runner())
+    except VaktError as exc:
+        raise _fail(exc, settings.default_language) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="vakt")
+def main() -> None:
+    """Vakt: online proctored exams for person-certification bodies.
+
+    Settings come from the environment (VAKT_DATABASE_URL, VAKT_SECRET_KEY, VAKT_DATA_DIR, ...)
+    or a .env file. Start with `vakt demo`.
+    """
+
+
+@main.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path("vakt-demo"),
+    show_default=True,
+    help="Folder for the demo's SQLite database and files.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--reset", is_flag=True, help="Delete the demo data folder first.")
+@click.option("--no-serve", is_flag=True, help="Prepare the demo and exit without serving.")
+def demo(data_dir: Path, host: str, port: int, reset: bool, no_serve: bool) -> None:
+    """Create a demo installation (SQLite, a seeded scheme, a user per role) and serve it."""
+    import shutil
+
+    from vakt.demo.seed import DEMO_PASSWORD, seed_demo
+
+    if reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = Settings(data_dir=data_dir, database_url="", secret_key=_demo_secret(data_dir))
+    dbadmin.upgrade(settings.database_url)
+    summary = run_in_session(settings, seed_demo)
+    click.echo(f"Demo data in {data_dir.resolve()}")
+    click.echo(summary)
+    click.echo("")
+    click.echo(f"Password for every demo user: {DEMO_PASSWORD}")
+    click.echo(f"Open http://{host}:{port}/ and sign in.")
+    if not no_serve:
+        _serve(settings, host=host, port=port, workers=1)
+
+
+def _demo_secret(data_dir: Path) -> str:
+    import secrets
+
+    key_file = data_dir / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    if workers > 1:
+        # Several processes need an import string; they read the same environment.
+        uvicorn.run("web.app:app_from_environment", factory=True, host=host, port=port,
+                    workers=workers, proxy_headers=True, log_level="info")  # fmt: skip
+    else:
+        from web.app import create_app
+
+        uvicorn.run(
+            create_app(settings), host=host, port=port, proxy_headers=True, log_level="info"
+        )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
+)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve Vakt for real use (settings from the environment; run `vakt db upgrade` first)."""
+    settings = _settings()
+    _serve(settings, host=host, port=port, workers=workers)
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Apply database migrations."""
+    settings = _settings()
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    dbadmin.upgrade(settings.database_url, revision)
+    click.echo("The database is up to date.")
+
+
+@main.group()
+def user() -> None:
+    """User accounts."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--name", "full_name", required=True, help="The person's full name.")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["candidate", "item_writer", "item_reviewer", "grader", "proctor",
+                                 "decision_maker", "administrator"]),
+              help="A role; repeat for several.")  # fmt: skip
+@click.option("--email", default=None, help="E-mail address.")
+@click.option("--language", type=click.Choice(["nb", "en"]), default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_add(
+    username: str,
+    full_name: str,
+    roles: tuple[str, ...],
+    email: str | None,
+    language: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create a user. The password is asked for (or read from stdin), never given as an argument."""
+    from vakt.accounts import Role, create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat the password: ") != password:
+            raise click.ClickException("The passwords differ.")
+
+    async def work(session: AsyncSession) -> int:
+        created = await create_user(
+            session, username=username, full_name=full_name, password=password,
+            roles={Role(r) for r in roles}, email=email, language=language,
+        )  # fmt: skip
+        return created.id
+
+    user_id = run_in_session(_settings(), work)
+    click.echo(f"Created user {username} (id {user_id}) with roles: {', '.join(roles)}")
+
+
+@main.group()
+def scheme() -> None:
+    """Certification schemes."""
+
+
+@scheme.command("add")
+@click.argument("code")
+@click.argument("name")
+def scheme_add(code: str, name: str) -> None:
+    """Create a certification scheme."""
+    from itembank import service
+
+    async def work(session: AsyncSession) -> int:
+        created = await service.create_scheme(session, code=code, name=name, actor_id=None)
+        return created.id
+
+    click.echo(f"Created scheme {code} (id {run_in_session(_settings(), work)}).")
+
+
+@main.group()
+def items() -> None:
+    """Import and export items (QTI 3.0, QTI 2.1, YAML)."""
+
+
+@items.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--scheme", "scheme_code", required=True, help="Code of the scheme to import into.")
+@click.option(
+    "--skip-unsupported",
+    is_flag=True,
+    help="Store the items that can be imported and list the rest.",
+)
+@click.option("--dry-run", is_flag=True, help="Check the file and report; store nothing.")
+def items_import(file: Path, scheme_code: str, skip_unsupported: bool, dry_run: bool) -> None:
+    """Import a QTI item (.xml), a QTI content package (.zip) or Vakt YAML (.yaml)."""
+    from itembank import service, transfer
+
+    data = file.read_bytes()
+
+    async def work(session: AsyncSession) -> Any:
+        target = await service.get_scheme_by_code(session, scheme_code)
+        return await transfer.import_items(
+            session, scheme_id=target.id, data=data, filename=file.name,
+            actor_id=None, skip_unsupported=skip_unsupported, dry_run=dry_run,
+        )  # fmt: skip
+
+    report = run_in_session(_settings(), work)
+    click.echo(report.summary(translations_for(_settings().default_language)))
+
+
+@items.command("export")
+@click.option("--scheme", "scheme_code", required=True, help="Code of the scheme to export.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["qti3", "qti21", "yaml"]),
+    default="qti3",
+    show_default=True,
+)
+@click.option(
+    "--status",
+    type=click.Choice(["draft", "in_review", "approved", "retired"]),
+    default=None,
+    help="Only items whose newest version has this status.",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def items_export(scheme_code: str, fmt: str, status: str | None, output: Path) -> None:
+    """Export the newest version of each item of a scheme."""
+    from itembank import service, transfer
+    from itembank.schemas import ItemStatus
+
+    async def work(session: AsyncSession) -> tuple[bytes, int]:
+        target = await service.get_scheme_by_code(session, scheme_code)
+        query = service.ItemQuery(
+            scheme_id=target.id, status=ItemStatus(status) if status else None, per_page=1_000_000
+        )
+        versions = (await service.search_items(session, query)).rows
+        data, _media_type, _name = await transfer.export_items(
+            session,
+            version_ids=[v.id for v in versions],
+            fmt=fmt,  # type: ignore[arg-type]
+        )
+        return data, len(versions)
+
+    data, count = run_in_session(_settings(), work)
+    output.write_bytes(data)
+    click.echo(f"Exported {count} items to {output}.")
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check that no audit entry was edited, inserted or deleted."""
+    from vakt.audit import ChainReport, verify_chain
+
+    report: ChainReport = run_in_session(_settings(), verify_chain)
+    if report.ok:
+        click.echo(f"The audit log is intact ({report.checked} entries checked).")
+        return
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    raise click.ClickException(
+        f"The audit log has been tampered with ({len(report.problems)} problems, "
+        f"{report.checked} entries checked)."
+    )
+
+
+if __name__ == "__main__":
+    main()

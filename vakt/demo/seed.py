@@ -1,0 +1,85 @@
+"""Seeding the demo: a scheme, one user per role, an approved Norwegian bank, a blueprint and a
+form. Safe to run again: an existing demo is left as it is."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vakt.accounts import Role, User, create_user
+
+DEMO_PASSWORD = "vakt-demo-passord"  # noqa: S105 - printed for the local demo only
+DEMO_SCHEME = "MANGFOLD"
+DEMO_USERS: list[tuple[str, str, set[Role]]] = [
+    ("kandidat", "Kari Kandidat", {Role.CANDIDATE}),
+    ("forfatter", "Frida Forfatter", {Role.ITEM_WRITER}),
+    ("kontrollor", "Kåre Kontrollør", {Role.ITEM_REVIEWER}),
+    ("sensor", "Siri Sensor", {Role.GRADER}),
+    ("vakt", "Viktor Vakt", {Role.PROCTOR}),
+    ("beslutter", "Berit Beslutter", {Role.DECISION_MAKER}),
+    ("admin", "Ada Administrator", {Role.ADMINISTRATOR}),
+]
+
+
+def _load(name: str) -> Any:
+    with (resources.files("vakt") / "demo" / name).open("rb") as handle:
+        return yaml.safe_load(handle)
+
+
+async def seed_demo(session: AsyncSession) -> str:
+    """Create the demo data unless it exists; return a summary with the logins."""
+    from itembank import blueprints, service
+    from itembank.models import Scheme
+    from itembank.schemas import ItemStatus
+
+    users: dict[str, User] = {}
+    for username, full_name, roles in DEMO_USERS:
+        existing = await session.scalar(select(User).where(User.username == username))
+        users[username] = existing or await create_user(
+            session, username=username, full_name=full_name, password=DEMO_PASSWORD, roles=roles,
+            language="nb",
+        )  # fmt: skip
+    if not await session.scalar(select(Scheme.id).where(Scheme.code == DEMO_SCHEME)):
+        scheme = await service.create_scheme(
+            session,
+            code=DEMO_SCHEME,
+            name="Sertifisert mangfoldsleder (NS 11251)",
+            description="Demo-ordning: flervalg, kunnskapsprøve, case og muntlig del.",
+            actor_id=users["admin"].id,
+        )
+        writer, reviewer = users["forfatter"], users["kontrollor"]
+        for data in _load("bank.yaml"):
+            document = service.parse_document(data)
+            version = await service.create_item(
+                session, scheme_id=scheme.id, document=document, actor_id=writer.id
+            )
+            await service.transition(
+                session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
+            )
+            await service.transition(
+                session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer,
+                comment="Godkjent i demo",
+            )  # fmt: skip
+        blueprint_data = _load("blueprint.yaml")
+        blueprint = await blueprints.create_blueprint(
+            session,
+            scheme_id=scheme.id,
+            code=blueprint_data["code"],
+            name=blueprint_data["name"],
+            language=blueprint_data.get("language", "nb"),
+            definition=blueprints.parse_blueprint(blueprint_data["definition"]),
+            actor_id=users["admin"].id,
+        )
+        await blueprints.assemble_form(
+            session, blueprint_id=blueprint.id, seed=2026, actor_id=users["admin"].id
+        )
+    width = max(len(name) for name, _, _ in DEMO_USERS)
+    lines = ["Demo users (username — role):"]
+    for username, full_name, roles in DEMO_USERS:
+        role_names = ", ".join(sorted(r.value for r in roles))
+        lines.append(f"  {username.ljust(width)}  {role_names}  ({full_name})")
+    return "\n".join(lines)

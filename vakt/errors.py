@@ -1,0 +1,58 @@
+"""The one application error type. The web layer turns it into a translated 4xx response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vakt.i18n import LazyText, Message
+
+
+class VaktError(Exception):
+    """A failure the user can understand and act on; never a bug.
+
+    ``message`` is translated when shown; ``params`` fill its ``{placeholders}``; ``field`` names
+    the form field at fault, when there is one.
+    """
+
+    status_code = 400
+
+    def __init__(
+        self,
+        message: LazyText,
+        *,
+        field: str | None = None,
+        status_code: int | None = None,
+        details: list[Message | LazyText | str] | None = None,
+        **params: Any,
+    ) -> None:
+        super().__init__(message.msgid)
+        self.message = message
+        self.field = field
+        self.params = params
+        self.details = details or []
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFound(VaktError):
+    """The thing asked for does not exist, or the user may not know it exists."""
+
+    status_code = 404
+
+
+class Forbidden(VaktError):
+    """The user is known but their roles do not allow this."""
+
+    status_code = 403
+
+
+class Conflict(VaktError):
+    """The request clashes with the current state (e.g. a workflow step out of order)."""
+
+    status_code = 409
+
+
+class TooManyRequests(VaktError):
+    """Rate limited."""
+
+    status_code = 429

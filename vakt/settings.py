@@ -1,0 +1,51 @@
+"""Settings, read from the environment (prefix ``VAKT_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything that differs between a demo, a test run and a production installation."""
+
+    model_config = SettingsConfigDict(env_prefix="VAKT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("vakt-data"), description="Where the SQLite file and uploads live"
+    )
+    database_url: str = Field(
+        default="", description="SQLAlchemy async URL; empty means SQLite in data_dir"
+    )
+    secret_key: str = Field(default="", description="Signs session cookies; set it in production")
+    session_max_age_seconds: int = 8 * 3600
+    secure_cookies: bool = False
+    default_language: str = "nb"
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+    login_failure_window_seconds: int = 15 * 60
+    max_upload_bytes: int = 50 * 1024 * 1024
+    debug: bool = False
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'vakt.sqlite3').resolve()}"
+        if not self.secret_key:
+            # A random key keeps a forgotten setting safe; sessions then end at restart.
+            self.secret_key = secrets.token_urlsafe(48)
+        return self
+
+    @property
+    def login_failure_window(self) -> timedelta:
+        """The sliding window over which failed logins are counted."""
+        return timedelta(seconds=self.login_failure_window_seconds)
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is a SQLite file."""
+        return self.database_url.startswith("sqlite")

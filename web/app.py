@@ -1,0 +1,91 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from vakt.db import create_engine, create_sessionmaker
+from vakt.errors import VaktError
+from vakt.settings import Settings
+from web import errors
+from web.dbsession import DBSessionMiddleware
+from web.headers import SecurityHeadersMiddleware
+from web.rendering import create_templates
+from web.routes import auth, bank, blueprints, home
+from web.state import AppState
+
+STATIC_DIR = Path(__file__).parent / "static"
+SESSION_COOKIE = "vakt_session"
+
+
+def routes() -> list[BaseRoute]:
+    """Every route of the application."""
+    return [
+        *home.routes(),
+        *auth.routes(),
+        *bank.routes(),
+        *blueprints.routes(),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the ASGI application for these settings."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[AppState]:
+        engine = create_engine(settings.database_url, pool_pre_ping=True)
+        peer_connections: set[Any] = set()
+        try:
+            yield AppState(
+                settings=settings,
+                engine=engine,
+                sessionmaker=create_sessionmaker(engine),
+                templates=create_templates(),
+                peer_connections=peer_connections,
+            )
+        finally:
+            for connection in list(peer_connections):
+                with contextlib.suppress(Exception):
+                    await connection.close()
+            await engine.dispose()
+
+    middleware = [
+        Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+        Middleware(
+            SessionMiddleware,
+            secret_key=settings.secret_key,
+            session_cookie=SESSION_COOKIE,
+            max_age=settings.session_max_age_seconds,
+            same_site="lax",
+            https_only=settings.secure_cookies,
+        ),
+        Middleware(DBSessionMiddleware),
+    ]
+    exception_handlers = {
+        VaktError: errors.vakt_error,
+        HTTPException: errors.http_error,
+        Exception: errors.server_error,
+    }
+    return Starlette(
+        debug=False,
+        routes=routes(),
+        middleware=middleware,
+        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+
+
+def app_from_environment() -> Starlette:
+    """An app configured from the environment (for ``uvicorn --factory`` with several workers)."""
+    return create_app(Settings())

@@ -1,0 +1,104 @@
+"""Error responses: a clear message in the reader's language, as a page or as JSON; never a
+traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from vakt.errors import VaktError
+from vakt.i18n import LazyText, _l
+from web.endpoints import NotSignedIn
+from web.i18n import translate
+from web.rendering import render
+
+logger = logging.getLogger(__name__)
+
+HTTP_MESSAGES: dict[int, LazyText] = {
+    400: _l("The request could not be understood."),
+    401: _l("Please sign in."),
+    403: _l("You do not have access to this."),
+    404: _l("The page you asked for does not exist."),
+    405: _l("This action is not available here."),
+    413: _l("The upload is too large."),
+    429: _l("Too many requests. Wait a little and try again."),
+    500: _l("Something went wrong on our side. Nothing you did caused it; please try again."),
+}
+TITLES: dict[int, LazyText] = {
+    401: _l("Sign-in needed"),
+    403: _l("No access"),
+    404: _l("Not found"),
+    500: _l("Server error"),
+}
+
+
+def wants_json(request: Request) -> bool:
+    """True for API calls and clients that ask for JSON."""
+    accept = request.headers.get("accept", "")
+    return request.url.path.startswith("/api/") or (
+        "application/json" in accept and "text/html" not in accept
+    )
+
+
+def error_response(
+    request: Request,
+    status: int,
+    message: str,
+    *,
+    field: str | None = None,
+    details: list[str] | None = None,
+    code: str = "error",
+) -> Response:
+    """The same error as JSON for programs or as a page for people."""
+    if wants_json(request):
+        body: dict[str, Any] = {"error": {"code": code, "message": message}}
+        if field:
+            body["error"]["field"] = field
+        if details:
+            body["error"]["details"] = details
+        return JSONResponse(body, status_code=status)
+    title = translate(request, TITLES.get(status, _l("Something is not right")))
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": message, "details": details or []},
+        status_code=status,
+    )
+
+
+async def vakt_error(request: Request, exc: Exception) -> Response:
+    """A domain error: its own message, translated."""
+    assert isinstance(exc, VaktError)
+    if isinstance(exc, NotSignedIn) and not wants_json(request):
+        from starlette.responses import RedirectResponse
+
+        return RedirectResponse("/login", status_code=303)
+    return error_response(
+        request,
+        exc.status_code,
+        translate(request, exc.message, exc.params),
+        field=exc.field,
+        details=[translate(request, d) for d in exc.details],
+        code=type(exc).__name__,
+    )
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's HTTP errors (404 for unknown paths, 405, malformed forms)."""
+    assert isinstance(exc, HTTPException)
+    message = HTTP_MESSAGES.get(exc.status_code, HTTP_MESSAGES[400])
+    return error_response(
+        request, exc.status_code, translate(request, message), code=f"http_{exc.status_code}"
+    )
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    """Anything unexpected: logged in full, shown to the reader only as a plain apology."""
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The request's database session is gone by now; show the page without account details.
+    request.state.user = None
+    return error_response(request, 500, translate(request, HTTP_MESSAGES[500]), code="server_error")

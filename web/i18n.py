@@ -1,0 +1,71 @@
+"""The reader's language for a request, and translation helpers for templates and errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from babel.support import NullTranslations
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from starlette.requests import Request
+
+from vakt.i18n import (
+    LANGUAGES,
+    LazyText,
+    Message,
+    negotiate_language,
+    normalise_language,
+    translations_for,
+)
+from vakt.validation import render_message
+
+LANGUAGE_COOKIE = "vakt_lang"
+
+
+def request_language(request: Request) -> str:
+    """The language chosen for this request: the reader's explicit choice, their profile, the
+    browser's preference, then the installation's default."""
+    cached = getattr(request.state, "language", None)
+    if cached:
+        return str(cached)
+    settings = request.state.settings
+    chosen = normalise_language(request.cookies.get(LANGUAGE_COOKIE))
+    user = getattr(request.state, "user", None)
+    if not chosen and user is not None:
+        chosen = normalise_language(user.language)
+    if not chosen:
+        chosen = negotiate_language(
+            request.headers.get("accept-language"), default=settings.default_language
+        )
+    request.state.language = chosen
+    return chosen
+
+
+def request_translations(request: Request) -> NullTranslations:
+    """The catalog for the request's language."""
+    return translations_for(request_language(request))
+
+
+def translate(
+    request: Request, text: Message | LazyText | str, params: dict[str, Any] | None = None
+) -> str:
+    """Translate a lazy message (plain strings pass through) for the request's reader."""
+    message = Message(text, params) if isinstance(text, LazyText) and params else text
+    return render_message(message, request_translations(request))
+
+
+@pass_context
+def template_gettext(context: Context, message: str) -> str:
+    """``_()`` / ``{% trans %}`` in templates: translated in the request's language."""
+    return str(context["translations"].gettext(message))
+
+
+@pass_context
+def template_ngettext(context: Context, singular: str, plural: str, count: int) -> str:
+    """Plural forms in templates."""
+    return str(context["translations"].ngettext(singular, plural, count))
+
+
+def language_choices() -> dict[str, str]:
+    """The languages a reader can pick."""
+    return dict(LANGUAGES)

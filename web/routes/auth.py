@@ -1,0 +1,98 @@
+"""Signing in and out, and choosing the language."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute
+
+from vakt.accounts import authenticate
+from vakt.db import utcnow
+from vakt.errors import VaktError
+from vakt.i18n import LANGUAGES, _l
+from web.dbsession import COMMIT_ON_ERROR
+from web.endpoints import csrf_token, db, form_str, page, safe_next
+from web.i18n import LANGUAGE_COOKIE, translate
+from web.rendering import render
+
+
+async def login_form(request: Request) -> Response:
+    """The sign-in page."""
+    return render(request, "login.html", {"next": safe_next(request.query_params.get("next"))})
+
+
+async def login(request: Request) -> Response:
+    """Check the password; on success start a fresh session (no fixation)."""
+    form = await request.form()
+    username = form_str(form, "username")
+    next_url = safe_next(form_str(form, "next"))
+    settings = request.state.settings
+    address = request.client.host if request.client else "unknown"
+    # Failed attempts must be remembered even though the answer is an error.
+    setattr(request.state, COMMIT_ON_ERROR, True)
+    try:
+        if not username.strip() or not form_str(form, "password"):
+            raise VaktError(_l("Enter your username and password."))
+        user = await authenticate(
+            db(request),
+            username=username,
+            password=form_str(form, "password"),
+            address=address,
+            max_per_account=settings.login_max_failures_per_account,
+            max_per_address=settings.login_max_failures_per_address,
+            window_start=utcnow() - settings.login_failure_window,
+        )
+    except VaktError as exc:
+        return render(
+            request,
+            "login.html",
+            {
+                "next": next_url,
+                "username": username,
+                "error": translate(request, exc.message, exc.params),
+            },
+            status_code=exc.status_code,
+        )
+    request.session.clear()
+    request.session.update({"uid": user.id, "iat": int(time.time())})
+    csrf_token(request)
+    request.state.user = user
+    response = RedirectResponse(next_url, status_code=303)
+    if user.language and not request.cookies.get(LANGUAGE_COOKIE):
+        response.set_cookie(LANGUAGE_COOKIE, user.language, max_age=365 * 86400, samesite="lax")
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """End the session."""
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+async def set_language(request: Request) -> Response:
+    """Remember the reader's language choice in a cookie (works signed in or out)."""
+    form = await request.form()
+    language = form_str(form, "language")
+    if language not in LANGUAGES:
+        raise VaktError(_l("Unknown language."), field="language")
+    response = RedirectResponse(safe_next(form_str(form, "next")), status_code=303)
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        language,
+        max_age=365 * 86400,
+        samesite="lax",
+        secure=request.state.settings.secure_cookies,
+    )
+    return response
+
+
+def routes() -> list[BaseRoute]:
+    """Sign-in routes."""
+    return [
+        page("/login", login_form, login=False),
+        page("/login", login, methods=["POST"], login=False, name="login_submit"),
+        page("/logout", logout, methods=["POST"]),
+        page("/language", set_language, methods=["POST"], login=False),
+    ]

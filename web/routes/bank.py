@@ -1,0 +1,532 @@
+"""The item bank's pages and API: search, create, edit, preview, compare, review, import, export.
+
+Only item writers, reviewers and administrators reach any of these routes; the item's key and
+grading guide are shown only here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute
+
+from itembank import service, transfer
+from itembank.schemas import ItemStatus, ItemType, ScoringRule, candidate_view
+from itembank.service import BANK_ROLES, FileUpload, ItemQuery
+from vakt import audit
+from vakt.accounts import Role
+from vakt.errors import NotFound, VaktError
+from vakt.i18n import _l
+from web.endpoints import api, current_user, db, form_str, page
+from web.forms.items import document_data, document_state, editor_state
+from web.i18n import translate
+from web.rendering import render
+
+TYPE_LABELS = {
+    ItemType.SINGLE_CHOICE: _l("Single choice"),
+    ItemType.MULTIPLE_RESPONSE: _l("Multiple response"),
+    ItemType.ESSAY: _l("Open question (essay)"),
+    ItemType.CASE: _l("Case"),
+    ItemType.ORAL: _l("Oral task (video)"),
+}
+STATUS_LABELS = {
+    ItemStatus.DRAFT: _l("Draft"),
+    ItemStatus.IN_REVIEW: _l("In review"),
+    ItemStatus.APPROVED: _l("Approved"),
+    ItemStatus.RETIRED: _l("Retired"),
+}
+SCORING_LABELS = {
+    ScoringRule.ALL_OR_NOTHING: _l("All or nothing"),
+    ScoringRule.PER_OPTION: _l("Partial credit: + for each right option, − for each wrong one"),
+    ScoringRule.MAPPED: _l("Partial credit: a value for each option"),
+}
+
+
+def _labels(request: Request) -> dict[str, Any]:
+    return {
+        "type_labels": {k.value: translate(request, v) for k, v in TYPE_LABELS.items()},
+        "status_labels": {k.value: translate(request, v) for k, v in STATUS_LABELS.items()},
+        "scoring_labels": {k.value: translate(request, v) for k, v in SCORING_LABELS.items()},
+    }
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    value = request.query_params.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 12:
+        raise VaktError(_l("{name} must be a whole number."), field=name, name=name)
+    return int(value)
+
+
+def _path_int(request: Request, name: str) -> int:
+    value = request.path_params[name]
+    return int(value)
+
+
+def _enum_param(request: Request, name: str, enum: type[Any]) -> Any:
+    value = request.query_params.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return enum(value)
+    except ValueError:
+        raise VaktError(_l("Unknown value for {name}."), field=name, name=name) from None
+
+
+def _query(request: Request) -> ItemQuery:
+    return ItemQuery(
+        scheme_id=_int_param(request, "scheme"),
+        item_type=_enum_param(request, "type", ItemType),
+        status=_enum_param(request, "status", ItemStatus),
+        tag=request.query_params.get("tag", "").strip() or None,
+        text=request.query_params.get("q", "").strip()[:200] or None,
+        page=_int_param(request, "page") or 1,
+    )
+
+
+# ---- pages --------------------------------------------------------------------------------------
+
+
+async def item_list(request: Request) -> Response:
+    """Search and filter the bank."""
+    query = _query(request)
+    session = db(request)
+    results = await service.search_items(session, query)
+    return render(
+        request,
+        "items/list.html",
+        {
+            "results": results,
+            "query": query,
+            "schemes": await service.list_schemes(session),
+            "tags": await service.all_tags(session),
+            "query_string": request.url.query,
+            **_labels(request),
+        },
+    )
+
+
+async def _editor(
+    request: Request,
+    *,
+    state: dict[str, Any],
+    item_id: int | None,
+    scheme_id: int | None,
+    errors: list[str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    session = db(request)
+    return render(
+        request,
+        "items/edit.html",
+        {
+            "state": state,
+            "item_id": item_id,
+            "scheme_id": scheme_id,
+            "schemes": await service.list_schemes(session),
+            "errors": errors or [],
+            "error": error,
+            "item_types": [t.value for t in ItemType],
+            "question_types": [t.value for t in ItemType if t is not ItemType.CASE],
+            **_labels(request),
+        },
+        status_code=status_code,
+    )
+
+
+async def new_item_form(request: Request) -> Response:
+    """A blank editor for an item of the chosen type."""
+    item_type = _enum_param(request, "type", ItemType) or ItemType.SINGLE_CHOICE
+    state = editor_state({"type": item_type.value})
+    return await _editor(
+        request, state=state, item_id=None, scheme_id=_int_param(request, "scheme")
+    )
+
+
+async def _uploads(form: FormData) -> list[FileUpload]:
+    uploads: list[FileUpload] = []
+    for value in form.getlist("files"):
+        if isinstance(value, UploadFile) and value.filename:
+            uploads.append(FileUpload(name=value.filename, data=await value.read()))
+    return uploads
+
+
+async def _save(request: Request, item_id: int | None) -> Response:
+    form = await request.form(max_part_size=request.state.settings.max_upload_bytes)
+    session = db(request)
+    user = current_user(request)
+    existing: list[str] = []
+    if item_id is not None:
+        latest = await service.latest_version(session, item_id)
+        existing = [f.name for f in latest.files]
+    uploads = await _uploads(form)
+    data = document_data(
+        form, attachments=existing + [u.name for u in uploads if u.name not in existing]
+    )
+    scheme_text = form_str(form, "scheme_id")
+    scheme_id = int(scheme_text) if scheme_text.isdigit() else None
+    action = form_str(form, "action")
+    if action == "add_question":
+        return await _editor(
+            request,
+            state=editor_state(data, extra_question=True),
+            item_id=item_id,
+            scheme_id=scheme_id,
+        )
+    try:
+        document = service.parse_document(data)
+        if item_id is None:
+            if scheme_id is None:
+                raise VaktError(_l("Choose the scheme the item belongs to."), field="scheme_id")
+            version = await service.create_item(
+                session, scheme_id=scheme_id, document=document, files=uploads, actor_id=user.id,
+                change_note=form_str(form, "change_note"),
+            )  # fmt: skip
+        else:
+            version = await service.create_version(
+                session, item_id=item_id, document=document, files=uploads, actor_id=user.id,
+                change_note=form_str(form, "change_note"),
+            )  # fmt: skip
+    except VaktError as exc:
+        return await _editor(
+            request,
+            state=editor_state(data),
+            item_id=item_id,
+            scheme_id=scheme_id,
+            error=translate(request, exc.message, exc.params),
+            errors=[translate(request, d) for d in exc.details],
+            status_code=exc.status_code if exc.status_code != 400 else 422,
+        )
+    return RedirectResponse(f"/items/{version.item_id}?saved={version.number}", status_code=303)
+
+
+async def create_item(request: Request) -> Response:
+    """Save a new item (its first version, a draft)."""
+    return await _save(request, None)
+
+
+async def edit_item_form(request: Request) -> Response:
+    """The editor, filled with the newest version."""
+    item_id = _path_int(request, "item_id")
+    latest = await service.latest_version(db(request), item_id)
+    state = document_state(service.document_of(latest))
+    return await _editor(request, state=state, item_id=item_id, scheme_id=latest.item.scheme_id)
+
+
+async def edit_item(request: Request) -> Response:
+    """Save an edit as a new version."""
+    return await _save(request, _path_int(request, "item_id"))
+
+
+async def item_detail(request: Request) -> Response:
+    """An item: its newest version in full, its versions, its review history and the next steps."""
+    session = db(request)
+    item_id = _path_int(request, "item_id")
+    versions = await service.list_versions(session, item_id)
+    shown_number = _int_param(request, "version")
+    shown = next((v for v in versions if v.number == shown_number), versions[-1])
+    return render(
+        request,
+        "items/detail.html",
+        {
+            "item": shown.item,
+            "version": shown,
+            "latest": versions[-1],
+            "document": service.document_of(shown),
+            "versions": versions,
+            "history": await service.review_history(session, item_id),
+            "saved": request.query_params.get("saved"),
+            **_labels(request),
+        },
+    )
+
+
+async def preview(request: Request) -> Response:
+    """A version exactly as a candidate will see it (no key, no guide)."""
+    version = await service.get_version(db(request), _path_int(request, "version_id"))
+    view = candidate_view(service.document_of(version))
+    return render(
+        request,
+        "items/preview.html",
+        {"version": version, "view": view, "file_base": f"/items/versions/{version.id}/files/"},
+    )
+
+
+async def compare(request: Request) -> Response:
+    """Two versions of an item side by side, with the changed fields listed."""
+    session = db(request)
+    item_id = _path_int(request, "item_id")
+    versions = await service.list_versions(session, item_id)
+    by_number = {v.number: v for v in versions}
+    a_number = _int_param(request, "a") or (versions[-2].number if len(versions) > 1 else 1)
+    b_number = _int_param(request, "b") or versions[-1].number
+    if a_number not in by_number or b_number not in by_number:
+        raise NotFound(_l("No such item version."))
+    old, new = by_number[a_number], by_number[b_number]
+    changes = service.compare_documents(service.document_of(old), service.document_of(new))
+    return render(
+        request,
+        "items/compare.html",
+        {"item": old.item, "old": old, "new": new, "changes": changes, "versions": versions},
+    )
+
+
+async def change_status(request: Request) -> Response:
+    """A workflow step: submit for review, approve, reject (back to draft) or retire."""
+    form = await request.form()
+    target = form_str(form, "to")
+    try:
+        to_status = ItemStatus(target)
+    except ValueError:
+        raise VaktError(_l("Unknown status."), field="to") from None
+    version = await service.transition(
+        db(request),
+        version_id=_path_int(request, "version_id"),
+        to_status=to_status,
+        actor=current_user(request),
+        comment=form_str(form, "comment"),
+    )
+    return RedirectResponse(f"/items/{version.item_id}?version={version.number}", status_code=303)
+
+
+async def version_file(request: Request) -> Response:
+    """A file of a version (images in the text, case documents)."""
+    media_type, data = await service.read_file(
+        db(request), _path_int(request, "version_id"), request.path_params["name"]
+    )
+    headers = {"Cache-Control": "private, max-age=3600"}
+    if media_type == "image/svg+xml":
+        headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+        )
+    return Response(data, media_type=media_type, headers=headers)
+
+
+async def import_form(request: Request) -> Response:
+    """The import page."""
+    session = db(request)
+    return render(
+        request,
+        "items/import.html",
+        {"schemes": await service.list_schemes(session), "report": None, "error": None},
+    )
+
+
+async def import_items(request: Request) -> Response:
+    """Import QTI items, a QTI package or our YAML; all or nothing unless told to skip."""
+    form = await request.form(max_part_size=request.state.settings.max_upload_bytes)
+    session = db(request)
+    upload = form.get("file")
+    scheme_text = form_str(form, "scheme_id")
+    context: dict[str, Any] = {"schemes": await service.list_schemes(session), "report": None}
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise VaktError(_l("Choose a file to import."), field="file")
+        if not scheme_text.isdigit():
+            raise VaktError(_l("Choose the scheme the items belong to."), field="scheme_id")
+        report = await transfer.import_items(
+            session,
+            scheme_id=int(scheme_text),
+            data=await upload.read(),
+            filename=upload.filename,
+            actor_id=current_user(request).id,
+            skip_unsupported=bool(form.get("skip_unsupported")),
+            dry_run=bool(form.get("dry_run")),
+        )
+    except VaktError as exc:
+        context.update(
+            error=translate(request, exc.message, exc.params),
+            errors=[translate(request, d) for d in exc.details],
+        )
+        return render(request, "items/import.html", context, status_code=exc.status_code)
+    context.update(report=report, error=None, dry_run=bool(form.get("dry_run")))
+    return render(request, "items/import.html", context)
+
+
+async def export_items(request: Request) -> Response:
+    """Download the items matching the list's filters (or the chosen ones) as QTI or YAML."""
+    form = await request.form()
+    session = db(request)
+    fmt = form_str(form, "format") or "qti3"
+    if fmt not in ("qti3", "qti21", "yaml"):
+        raise VaktError(_l("Unknown export format."), field="format")
+    chosen = [int(v) for v in form.getlist("version") if isinstance(v, str) and v.isdigit()]
+    if not chosen:
+        scheme_text = form_str(form, "scheme_id")
+        query = ItemQuery(
+            scheme_id=int(scheme_text) if scheme_text.isdigit() else None, per_page=100_000
+        )
+        chosen = [v.id for v in (await service.search_items(session, query)).rows]
+    if not chosen:
+        raise VaktError(_l("There are no items to export."))
+    data, media_type, filename = await transfer.export_items(session, version_ids=chosen, fmt=fmt)  # type: ignore[arg-type]
+    await audit.record(
+        session,
+        actor_id=current_user(request).id,
+        action="item.export",
+        entity_type="item_version",
+        entity_id=",".join(map(str, chosen[:20])) + ("…" if len(chosen) > 20 else ""),
+        after={"format": fmt, "count": len(chosen)},
+    )
+    return Response(
+        data,
+        media_type=media_type,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"},
+    )
+
+
+# ---- JSON API -----------------------------------------------------------------------------------
+
+
+def _version_json(version: Any, *, full: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "item_id": version.item_id,
+        "version_id": version.id,
+        "number": version.number,
+        "external_id": version.item.external_id,
+        "scheme_id": version.item.scheme_id,
+        "title": version.title,
+        "type": version.item_type,
+        "language": version.language,
+        "status": version.status,
+        "tags": version.tag_names,
+        "max_points": version.max_points,
+        "created_at": version.created_at.isoformat(),
+    }
+    if full:
+        body["document"] = version.document
+        body["files"] = [{"name": f.name, "media_type": f.media_type} for f in version.files]
+    return body
+
+
+async def api_items(request: Request) -> Response:
+    """GET /api/items: the newest version of each matching item (filters as on the list page)."""
+    results = await service.search_items(db(request), _query(request))
+    return JSONResponse(
+        {
+            "items": [_version_json(v, full=False) for v in results.rows],
+            "total": results.total,
+            "page": results.page,
+            "pages": results.pages,
+        }
+    )
+
+
+async def api_item(request: Request) -> Response:
+    """GET /api/items/{item_id}: every version of an item, the newest in full."""
+    versions = await service.list_versions(db(request), _path_int(request, "item_id"))
+    return JSONResponse(
+        {
+            "latest": _version_json(versions[-1], full=True),
+            "versions": [_version_json(v, full=False) for v in versions],
+        }
+    )
+
+
+async def api_version(request: Request) -> Response:
+    """GET /api/items/versions/{version_id}: one version in full."""
+    version = await service.get_version(db(request), _path_int(request, "version_id"))
+    return JSONResponse(_version_json(version, full=True))
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise VaktError(_l("The request body is not valid JSON.")) from None
+    if not isinstance(body, dict):
+        raise VaktError(_l("The request body must be a JSON object."))
+    return body
+
+
+async def api_create_item(request: Request) -> Response:
+    """POST /api/items {scheme_id, document}: create an item (first version, draft)."""
+    body = await _json_body(request)
+    scheme_id = body.get("scheme_id")
+    if not isinstance(scheme_id, int):
+        raise VaktError(_l("scheme_id must be a whole number."), field="scheme_id")
+    document = service.parse_document(body.get("document") or {})
+    version = await service.create_item(
+        db(request), scheme_id=scheme_id, document=document, actor_id=current_user(request).id
+    )
+    return JSONResponse(_version_json(version, full=True), status_code=201)
+
+
+async def api_create_version(request: Request) -> Response:
+    """POST /api/items/{item_id}/versions {document, change_note}: a new version."""
+    body = await _json_body(request)
+    document = service.parse_document(body.get("document") or {})
+    version = await service.create_version(
+        db(request),
+        item_id=_path_int(request, "item_id"),
+        document=document,
+        actor_id=current_user(request).id,
+        change_note=str(body.get("change_note", "")),
+    )
+    return JSONResponse(_version_json(version, full=True), status_code=201)
+
+
+async def api_transition(request: Request) -> Response:
+    """POST /api/items/versions/{version_id}/status {to, comment}: a workflow step."""
+    body = await _json_body(request)
+    try:
+        to_status = ItemStatus(str(body.get("to", "")))
+    except ValueError:
+        raise VaktError(_l("Unknown status."), field="to") from None
+    version = await service.transition(
+        db(request),
+        version_id=_path_int(request, "version_id"),
+        to_status=to_status,
+        actor=current_user(request),
+        comment=str(body.get("comment", "")),
+    )
+    return JSONResponse(_version_json(version, full=False))
+
+
+def routes() -> list[BaseRoute]:
+    """Item bank routes; every one is limited to the bank's roles."""
+    roles = BANK_ROLES
+    writers = (Role.ITEM_WRITER, Role.ADMINISTRATOR)
+    return [
+        page("/items", item_list, roles=roles),
+        page("/items/new", new_item_form, roles=writers),
+        page("/items/new", create_item, methods=["POST"], roles=writers, name="create_item"),
+        page("/items/import", import_form, roles=writers),
+        page("/items/import", import_items, methods=["POST"], roles=writers, name="import_items"),
+        page("/items/export", export_items, methods=["POST"], roles=roles),
+        page("/items/{item_id:int}", item_detail, roles=roles),
+        page("/items/{item_id:int}/edit", edit_item_form, roles=writers),
+        page(
+            "/items/{item_id:int}/edit",
+            edit_item,
+            methods=["POST"],
+            roles=writers,
+            name="edit_item",
+        ),
+        page("/items/{item_id:int}/compare", compare, roles=roles),
+        page("/items/versions/{version_id:int}/preview", preview, roles=roles),
+        page(
+            "/items/versions/{version_id:int}/status", change_status, methods=["POST"], roles=roles
+        ),
+        page("/items/versions/{version_id:int}/files/{name:path}", version_file, roles=roles),
+        api("/api/items", api_items, roles=roles),
+        api("/api/items", api_create_item, methods=["POST"], roles=writers, name="api_create_item"),
+        api("/api/items/{item_id:int}", api_item, roles=roles),
+        api(
+            "/api/items/{item_id:int}/versions", api_create_version, methods=["POST"], roles=writers
+        ),
+        api("/api/items/versions/{version_id:int}", api_version, roles=roles),
+        api(
+            "/api/items/versions/{version_id:int}/status",
+            api_transition,
+            methods=["POST"],
+            roles=roles,
+        ),
+    ]

@@ -1,0 +1,20 @@
+"""The typed state the application's lifespan yields (available as ``request.state``)."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.templating import Jinja2Templates
+
+from vakt.settings import Settings
+
+
+class AppState(TypedDict):
+    """What lives as long as the application: settings, database, templates, live connections."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    templates: Jinja2Templates
+    peer_connections: set[Any]
