@@ -1,1 +1,1 @@
-"""The item bank: schemes, versioned items, the review workflow, blueprints and assembled exam forms."""
+"""The item bank: schemes, versioned items, review workflow, blueprints and assembled forms."""

@@ -132,6 +132,21 @@ class ScoringRule(enum.StrEnum):
     """Each option has its own value (QTI mapping); the sum is clamped to the bounds."""
 
 
+STATUS_LABELS: dict[ItemStatus, LazyText] = {
+    ItemStatus.DRAFT: _l("Draft"),
+    ItemStatus.IN_REVIEW: _l("In review"),
+    ItemStatus.APPROVED: _l("Approved"),
+    ItemStatus.RETIRED: _l("Retired"),
+}
+TYPE_LABELS: dict[ItemType, LazyText] = {
+    ItemType.SINGLE_CHOICE: _l("Single choice"),
+    ItemType.MULTIPLE_RESPONSE: _l("Multiple response"),
+    ItemType.ESSAY: _l("Open question (essay)"),
+    ItemType.CASE: _l("Case"),
+    ItemType.ORAL: _l("Oral task (video)"),
+}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

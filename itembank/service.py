@@ -29,6 +29,7 @@ from itembank.schemas import (
     ERROR_MESSAGES,
     FIELD_LABELS,
     SKIPPED_LOCATIONS,
+    STATUS_LABELS,
     ItemDocument,
     ItemStatus,
     ItemType,
@@ -214,6 +215,7 @@ async def create_item(
     )
     session.add(version)
     await session.flush()
+    await session.refresh(version, ["item"])
     await audit.record(
         session,
         actor_id=actor_id,
@@ -259,6 +261,7 @@ async def create_version(
         raise VaktError(_l("Nothing was changed, so no new version was made."))
     session.add(version)
     await session.flush()
+    await session.refresh(version, ["item"])
     await audit.record(
         session,
         actor_id=actor_id,
@@ -362,8 +365,8 @@ async def transition(
     if allowed_roles is None:
         raise Conflict(
             _l("A version that is {from_status} cannot become {to_status}."),
-            from_status=from_status.value,
-            to_status=to_status.value,
+            from_status=STATUS_LABELS[from_status],
+            to_status=STATUS_LABELS[to_status],
         )
     if not actor.has_any(*allowed_roles):
         raise Forbidden(_l("Your roles do not allow this step."))
@@ -450,7 +453,7 @@ class ItemPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _latest_versions_query(query: ItemQuery) -> Select[tuple[ItemVersion]]:
+def _latest_versions_query(query: ItemQuery) -> Select[ItemVersion]:
     newest = (
         select(ItemVersion.item_id, func.max(ItemVersion.number).label("number"))
         .group_by(ItemVersion.item_id)

@@ -244,7 +244,15 @@ def items_import(file: Path, scheme_code: str, skip_unsupported: bool, dry_run: 
         )  # fmt: skip
 
     report = run_in_session(_settings(), work)
-    click.echo(report.summary(translations_for(_settings().default_language)))
+    translations = translations_for(_settings().default_language)
+    verb = "Would import" if dry_run else "Imported"
+    click.echo(f"{verb} {len(report.imported)} items from {file.name}:")
+    for row in report.imported:
+        click.echo(f"  {row.external_id}  {row.status.value}  {row.title}")
+    if report.problems:
+        click.echo(f"Not imported ({len(report.problems)} problems):")
+        for problem in report.problems:
+            click.echo(f"  {render_message(problem.message_with_place(), translations)}")
 
 
 @items.command("export")

@@ -77,7 +77,7 @@ def negotiate_language(accept_language: str | None, default: str = DEFAULT_LANGU
             except ValueError:
                 quality = 0.0
         language = normalise_language(tag)
-        if language:
+        if language and quality > 0:
             weighted.append((-quality, position, language))
     return sorted(weighted)[0][2] if weighted else default
 

@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> Starlette:
         debug=False,
         routes=routes(),
         middleware=middleware,
-        exception_handlers=exception_handlers,  # type: ignore[arg-type]
+        exception_handlers=exception_handlers,
         lifespan=lifespan,
     )
 

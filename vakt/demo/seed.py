@@ -30,6 +30,17 @@ def _load(name: str) -> Any:
         return yaml.safe_load(handle)
 
 
+def demo_items() -> list[dict[str, Any]]:
+    """The demo bank: every ``vakt/demo/bank/*.yaml`` file, in name order."""
+    folder = resources.files("vakt") / "demo" / "bank"
+    items: list[dict[str, Any]] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            with entry.open("rb") as handle:
+                items.extend(yaml.safe_load(handle))
+    return items
+
+
 async def seed_demo(session: AsyncSession) -> str:
     """Create the demo data unless it exists; return a summary with the logins."""
     from itembank import blueprints, service
@@ -52,7 +63,7 @@ async def seed_demo(session: AsyncSession) -> str:
             actor_id=users["admin"].id,
         )
         writer, reviewer = users["forfatter"], users["kontrollor"]
-        for data in _load("bank.yaml"):
+        for data in demo_items():
             document = service.parse_document(data)
             version = await service.create_item(
                 session, scheme_id=scheme.id, document=document, actor_id=writer.id

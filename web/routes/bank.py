@@ -16,7 +16,14 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from itembank import service, transfer
-from itembank.schemas import ItemStatus, ItemType, ScoringRule, candidate_view
+from itembank.schemas import (
+    STATUS_LABELS,
+    TYPE_LABELS,
+    ItemStatus,
+    ItemType,
+    ScoringRule,
+    candidate_view,
+)
 from itembank.service import BANK_ROLES, FileUpload, ItemQuery
 from vakt import audit
 from vakt.accounts import Role
@@ -27,18 +34,10 @@ from web.forms.items import document_data, document_state, editor_state
 from web.i18n import translate
 from web.rendering import render
 
-TYPE_LABELS = {
-    ItemType.SINGLE_CHOICE: _l("Single choice"),
-    ItemType.MULTIPLE_RESPONSE: _l("Multiple response"),
-    ItemType.ESSAY: _l("Open question (essay)"),
-    ItemType.CASE: _l("Case"),
-    ItemType.ORAL: _l("Oral task (video)"),
-}
-STATUS_LABELS = {
-    ItemStatus.DRAFT: _l("Draft"),
-    ItemStatus.IN_REVIEW: _l("In review"),
-    ItemStatus.APPROVED: _l("Approved"),
-    ItemStatus.RETIRED: _l("Retired"),
+IMPORT_LABELS = {
+    transfer.ImportStatus.CREATED: _l("new item"),
+    transfer.ImportStatus.NEW_VERSION: _l("new version"),
+    transfer.ImportStatus.UNCHANGED: _l("unchanged"),
 }
 SCORING_LABELS = {
     ScoringRule.ALL_OR_NOTHING: _l("All or nothing"),
@@ -325,7 +324,11 @@ async def import_items(request: Request) -> Response:
     session = db(request)
     upload = form.get("file")
     scheme_text = form_str(form, "scheme_id")
-    context: dict[str, Any] = {"schemes": await service.list_schemes(session), "report": None}
+    context: dict[str, Any] = {
+        "schemes": await service.list_schemes(session),
+        "report": None,
+        "import_labels": {k.value: translate(request, v) for k, v in IMPORT_LABELS.items()},
+    }
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise VaktError(_l("Choose a file to import."), field="file")
@@ -346,7 +349,12 @@ async def import_items(request: Request) -> Response:
             errors=[translate(request, d) for d in exc.details],
         )
         return render(request, "items/import.html", context, status_code=exc.status_code)
-    context.update(report=report, error=None, dry_run=bool(form.get("dry_run")))
+    context.update(
+        report=report,
+        problems=[translate(request, p.message_with_place()) for p in report.problems],
+        error=None,
+        dry_run=bool(form.get("dry_run")),
+    )
     return render(request, "items/import.html", context)
 
 

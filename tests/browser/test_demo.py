@@ -1,0 +1,56 @@
+"""`vakt demo` serves a login page a real browser can use."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from tests.browser.conftest import _free_port
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo_server(tmp_path: Path) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vakt.cli", "demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port)],
+        env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                output = process.stdout.read() if process.stdout else ""
+                raise RuntimeError(f"vakt demo did not start:\n{output}") from None
+            time.sleep(0.2)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.mark.asyncio
+async def test_demo_login_page_works_in_a_browser(browser: Browser, demo_server: str) -> None:
+    page = await browser.new_page(locale="nb-NO")
+    await page.goto(demo_server)
+    await expect(page.locator("h1")).to_have_text("Logg inn")
+    await page.fill("#username", "forfatter")
+    await page.fill("#password", "vakt-demo-passord")
+    await page.click("button.primary")
+    await page.goto(f"{demo_server}/items")
+    rows = page.locator("table.data tbody tr")
+    await expect(rows.first).to_be_visible()
+    assert await rows.count() >= 40
+    await page.close()

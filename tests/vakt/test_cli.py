@@ -1,0 +1,100 @@
+"""The ``vakt`` command as a person runs it: a real process, real files, a real database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vakt.settings import Settings
+
+COMMANDS = [
+    [], ["demo"], ["serve"], ["db"], ["db", "upgrade"], ["user"], ["user", "add"], ["scheme"],
+    ["scheme", "add"], ["items"], ["items", "import"], ["items", "export"], ["audit"],
+    ["audit", "verify"],
+]  # fmt: skip
+
+
+def vakt(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed command in a fresh process."""
+    return subprocess.run(
+        [sys.executable, "-m", "vakt.cli", *args],
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "vakt")
+def test_every_command_has_help(command: list[str]) -> None:
+    result = vakt(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_user_add_and_bad_input(settings: Settings) -> None:
+    env = {"VAKT_DATABASE_URL": settings.database_url}
+    created = vakt("user", "add", "nora", "--name", "Nora Nordmann", "--role", "grader", "--role", "proctor",
+                   "--password-stdin", env=env, stdin="et passord som holder\n")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert "grader, proctor" in created.stdout
+    again = vakt("user", "add", "nora", "--name", "Nora", "--role", "grader", "--password-stdin", env=env,
+                 stdin="et passord som holder\n")  # fmt: skip
+    assert again.returncode == 1
+    assert "taken" in again.stderr and "Traceback" not in again.stderr
+    short = vakt(
+        "user",
+        "add",
+        "per",
+        "--name",
+        "Per",
+        "--role",
+        "grader",
+        "--password-stdin",
+        env=env,
+        stdin="kort\n",
+    )
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    bad_role = vakt(
+        "user",
+        "add",
+        "per",
+        "--name",
+        "Per",
+        "--role",
+        "king",
+        "--password-stdin",
+        env=env,
+        stdin="x\n",
+    )
+    assert bad_role.returncode == 2 and "king" in bad_role.stderr
+
+
+def test_demo_seeds_once_and_exports(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    first = vakt("demo", "--data-dir", str(data_dir), "--no-serve")
+    assert first.returncode == 0, first.stderr
+    for username in ["kandidat", "forfatter", "kontrollor", "sensor", "vakt", "beslutter", "admin"]:
+        assert username in first.stdout
+    assert "Password for every demo user" in first.stdout
+    second = vakt("demo", "--data-dir", str(data_dir), "--no-serve")
+    assert second.returncode == 0, second.stderr
+    env = {"VAKT_DATA_DIR": str(data_dir)}
+    output = tmp_path / "bank.yaml"
+    exported = vakt(
+        "items", "export", "--scheme", "MANGFOLD", "--format", "yaml", "-o", str(output), env=env
+    )
+    assert exported.returncode == 0, exported.stderr
+    assert output.stat().st_size > 10_000
+    unknown = vakt("items", "export", "--scheme", "NOPE", "-o", str(output), env=env)
+    assert unknown.returncode == 1 and "NOPE" in unknown.stderr
+    verified = vakt("audit", "verify", env=env)
+    assert verified.returncode == 0 and "intact" in verified.stdout

@@ -1,0 +1,121 @@
+"""Importing and exporting through the web pages, with real QTI files."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from itembank import service
+from itembank.models import Item
+from tests.conftest import shared_testdata
+from tests.web.helpers import csrf, sign_in
+from vakt.accounts import User
+
+
+@pytest_asyncio.fixture
+async def scheme_id(session: AsyncSession) -> int:
+    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    await session.commit()
+    return scheme.id
+
+
+async def _import(
+    client: httpx.AsyncClient, scheme_id: int, name: str, data: bytes, **flags: str
+) -> httpx.Response:
+    token = await csrf(client, "/items/import")
+    return await client.post(
+        "/items/import",
+        data={"csrf_token": token, "scheme_id": str(scheme_id), **flags},
+        files={"file": (name, data, "application/octet-stream")},
+        headers={"Accept-Language": "en"},
+    )
+
+
+@pytest.mark.asyncio
+async def test_import_qti_items_and_export_them_again(
+    client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User], scheme_id: int
+) -> None:
+    await sign_in(client, "item_writer")
+    bg = shared_testdata("qti", "qti3", "BG007.xml").read_bytes()
+    response = await _import(client, scheme_id, "BG007.xml", bg)
+    assert response.status_code == 200, response.text
+    assert "1 item imported" in response.text
+    token = await csrf(client, "/items")
+    for fmt, media in [("qti3", "application/zip"), ("qti21", "application/zip"), ("yaml", "yaml")]:
+        exported = await client.post(
+            "/items/export", data={"csrf_token": token, "format": fmt, "scheme_id": str(scheme_id)}
+        )
+        assert exported.status_code == 200
+        assert media in exported.headers["content-type"]
+        assert "attachment" in exported.headers["content-disposition"]
+        if fmt != "yaml":
+            names = zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
+            assert "imsmanifest.xml" in names
+    bad_format = await client.post("/items/export", data={"csrf_token": token, "format": "pdf"})
+    assert bad_format.status_code == 400
+
+
+@pytest.mark.asyncio
+async def test_unsupported_items_refuse_the_whole_package_by_default(
+    client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User], scheme_id: int
+) -> None:
+    await sign_in(client, "item_writer")
+    package = shared_testdata("qti", "qti2p2", "items.zip").read_bytes()
+    strict = await _import(client, scheme_id, "items.zip", package)
+    assert strict.status_code == 422
+    assert "Nothing was imported" in strict.text
+    assert "orderInteraction" in strict.text or "order" in strict.text
+    assert await session.scalar(select(func.count()).select_from(Item)) == 0
+    lenient = await _import(client, scheme_id, "items.zip", package, skip_unsupported="1")
+    assert lenient.status_code == 200
+    assert "Not imported" in lenient.text
+    assert await session.scalar(select(func.count()).select_from(Item)) > 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("empty.xml", b""),
+        ("broken.xml", b"<qti-assessment-item><unclosed></qti-assessment-item>"),
+        (
+            "laughs.xml",
+            b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><l>&b;</l>',
+        ),
+        ("fake.zip", b"PK\x03\x04 this is not really a zip"),
+        ("notes.txt", b"just some words"),
+    ],
+)
+async def test_bad_uploads_are_clear_errors(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    users: dict[str, User],
+    scheme_id: int,
+    name: str,
+    data: bytes,
+) -> None:
+    await sign_in(client, "item_writer")
+    response = await _import(client, scheme_id, name, data)
+    assert 400 <= response.status_code < 500
+    assert 'class="error-summary"' in response.text
+    assert "Traceback" not in response.text
+    assert await session.scalar(select(func.count()).select_from(Item)) == 0
+
+
+@pytest.mark.asyncio
+async def test_import_form_needs_a_file_and_a_scheme(
+    client: httpx.AsyncClient, users: dict[str, User], scheme_id: int
+) -> None:
+    await sign_in(client, "item_writer")
+    token = await csrf(client, "/items/import")
+    no_file = await client.post("/items/import", data={"csrf_token": token, "scheme_id": str(scheme_id)},
+                                headers={"Accept-Language": "en"})  # fmt: skip
+    assert no_file.status_code == 400 and "Choose a file" in no_file.text
+    no_scheme = await _import(client, 0, "BG007.xml", b"<x/>")
+    assert no_scheme.status_code in (400, 404)
