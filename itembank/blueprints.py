@@ -10,10 +10,9 @@ import enum
 import random
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from itembank.models import Blueprint, ExamForm, ExamFormItem, Item, ItemVersion, ItemVersionTag
@@ -153,16 +152,13 @@ async def get_blueprint(session: AsyncSession, blueprint_id: int) -> Blueprint:
     return blueprint
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    version_id: int
-    item_id: int
-    points: float
+_Candidate = Row[tuple[int, int, float]]
+"""A pool entry: (version id, item id, points)."""
 
 
-async def _pool(
-    session: AsyncSession, scheme_id: int, language: str, kind: PartKind, rule: SelectionRule
-) -> list[_Candidate]:
+def _pool_statement(
+    scheme_id: int, language: str, kind: PartKind, rule: SelectionRule
+) -> Select[tuple[int, int, float]]:
     types = [rule.item_type] if rule.item_type else list(PART_ITEM_TYPES[kind])
     statement = (
         select(ItemVersion.id, ItemVersion.item_id, ItemVersion.max_points)
@@ -173,7 +169,6 @@ async def _pool(
             ItemVersion.language == language,
             ItemVersion.item_type.in_([t.value for t in types]),
         )
-        .order_by(ItemVersion.item_id)
     )
     for tag in rule.tags:
         statement = statement.where(
@@ -181,18 +176,31 @@ async def _pool(
             .where(ItemVersionTag.version_id == ItemVersion.id, ItemVersionTag.tag == tag)
             .exists()
         )
-    rows = (await session.execute(statement)).all()
-    return [_Candidate(row[0], row[1], float(row[2])) for row in rows]
+    return statement
 
 
-def _pick(
-    pool: list[_Candidate], rule: SelectionRule, rng: random.Random
-) -> list[_Candidate] | None:
-    shuffled = pool[:]
-    rng.shuffle(shuffled)
+async def _pick(
+    session: AsyncSession,
+    statement: Select[tuple[int, int, float]],
+    rule: SelectionRule,
+    rng: random.Random,
+    used_items: set[int],
+) -> tuple[list[_Candidate] | None, int]:
+    """Pick a rule's items; returns (the picks or None, how many items fit the rule)."""
+    # Core rows, not ORM objects: a pool can hold thousands of candidates.
+    connection = await session.connection()
+    pool = [
+        row
+        for row in (await connection.execute(statement.order_by(ItemVersion.item_id))).all()
+        if row[1] not in used_items
+    ]
+    if len(pool) < rule.count:
+        return None, len(pool)
     if rule.points is None:
-        return shuffled[: rule.count] if len(shuffled) >= rule.count else None
-    return _pick_with_total(shuffled, rule.count, rule.points)
+        # Sampling (not shuffling the whole pool) keeps a form quick to assemble from a large bank.
+        return rng.sample(pool, rule.count), len(pool)  # type: ignore[arg-type]
+    rng.shuffle(pool)
+    return _pick_with_total(pool, rule.count, rule.points), len(pool)  # type: ignore[arg-type]
 
 
 def _pick_with_total(
@@ -211,10 +219,10 @@ def _pick_with_total(
             return abs(remaining_points) < 1e-9
         for index in range(start, len(shuffled) - remaining_count + 1):
             candidate = shuffled[index]
-            if candidate.points - remaining_points > 1e-9:
+            if candidate[2] - remaining_points > 1e-9:
                 continue
             chosen.append(candidate)
-            if search(index + 1, remaining_count - 1, remaining_points - candidate.points):
+            if search(index + 1, remaining_count - 1, remaining_points - candidate[2]):
                 return True
             chosen.pop()
         return False
@@ -239,14 +247,8 @@ async def assemble_form(
     for part_index, part in enumerate(definition.parts):
         part_picks: list[_Candidate] = []
         for rule_index, rule in enumerate(part.rules):
-            pool = [
-                c
-                for c in await _pool(
-                    session, blueprint.scheme_id, blueprint.language, part.kind, rule
-                )
-                if c.item_id not in used_items
-            ]
-            picks = _pick(pool, rule, rng)
+            statement = _pool_statement(blueprint.scheme_id, blueprint.language, part.kind, rule)
+            picks, available = await _pick(session, statement, rule, rng, used_items)
             if picks is None:
                 raise Conflict(
                     _l(
@@ -256,14 +258,14 @@ async def assemble_form(
                     part=part.title,
                     rule=rule_index + 1,
                     count=rule.count,
-                    available=len(pool),
+                    available=available,
                 )
-            used_items.update(c.item_id for c in picks)
+            used_items.update(c[1] for c in picks)
             part_picks.extend(picks)
         if part.shuffle:
             rng.shuffle(part_picks)
         form_items.extend(
-            ExamFormItem(part_index=part_index, position=position, item_version_id=pick.version_id)
+            ExamFormItem(part_index=part_index, position=position, item_version_id=pick[0])
             for position, pick in enumerate(part_picks)
         )
     form = ExamForm(

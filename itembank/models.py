@@ -56,7 +56,16 @@ class ItemVersion(Base):
     __tablename__ = "item_version"
     __table_args__ = (
         UniqueConstraint("item_id", "number"),
-        Index("ix_item_version_status_type", "status", "item_type"),
+        # Covers the assembly query: approved items of a type and language, in item order.
+        Index(
+            "ix_item_version_pool",
+            "status",
+            "language",
+            "item_type",
+            "item_id",
+            "id",
+            "max_points",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -74,7 +83,6 @@ class ItemVersion(Base):
     change_note: Mapped[str] = mapped_column(Text, default="")
 
     item: Mapped[Item] = relationship(back_populates="versions", lazy="joined")
-    tags: Mapped[list[ItemVersionTag]] = relationship(cascade="all, delete-orphan", lazy="selectin")
     files: Mapped[list[ItemVersionFile]] = relationship(
         cascade="all, delete-orphan", lazy="selectin"
     )

@@ -37,7 +37,7 @@ from itembank.qti import (
 from vakt.errors import VaktError
 from vakt.i18n import _l
 
-MAX_ENTRIES = 2000
+MAX_ENTRIES = 50_000
 MAX_TOTAL_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100
 RATIO_CHECKED_ABOVE = 1024 * 1024

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from itembank.files import safe_file_name, sniff_media_type
 from itembank.models import (
@@ -36,6 +37,7 @@ from itembank.schemas import (
 )
 from vakt import audit
 from vakt.accounts import Role, User
+from vakt.db import utcnow
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
 from vakt.i18n import _l
 from vakt.validation import error_messages
@@ -138,20 +140,51 @@ def _content_hash(document: ItemDocument, files: Mapping[str, str]) -> str:
 async def _store_files(
     session: AsyncSession, uploads: Sequence[FileUpload]
 ) -> dict[str, tuple[str, str]]:
-    stored: dict[str, tuple[str, str]] = {}
-    for upload in uploads:
-        name = safe_file_name(upload.name)
-        media_type = sniff_media_type(name, upload.data)
-        digest = hashlib.sha256(upload.data).hexdigest()
-        if await session.get(Blob, digest) is None:
-            session.add(
-                Blob(sha256=digest, media_type=media_type, size=len(upload.data), data=upload.data)
-            )
-        stored[name] = (digest, media_type)
-    return stored
+    return (await _store_file_sets(session, [uploads]))[0]
 
 
-def _version_row(
+async def _store_file_sets(
+    session: AsyncSession, upload_sets: Sequence[Sequence[FileUpload]]
+) -> list[dict[str, tuple[str, str]]]:
+    """Check and store the files of several versions; content already stored is not stored twice."""
+    checked: list[list[tuple[str, str, str, bytes]]] = []
+    for uploads in upload_sets:
+        rows = []
+        for upload in uploads:
+            name = safe_file_name(upload.name)
+            media_type = sniff_media_type(name, upload.data)
+            rows.append((name, hashlib.sha256(upload.data).hexdigest(), media_type, upload.data))
+        checked.append(rows)
+    wanted = {
+        digest: (media_type, data) for rows in checked for _, digest, media_type, data in rows
+    }
+    known: set[str] = set()
+    digests = list(wanted)
+    for start in range(0, len(digests), 500):
+        chunk = digests[start : start + 500]
+        known.update(
+            (await session.scalars(select(Blob.sha256).where(Blob.sha256.in_(chunk)))).all()
+        )
+    session.add_all(
+        Blob(sha256=digest, media_type=media_type, size=len(data), data=data)
+        for digest, (media_type, data) in wanted.items()
+        if digest not in known
+    )
+    return [
+        {name: (digest, media_type) for name, digest, media_type, _ in rows} for rows in checked
+    ]
+
+
+@dataclass(frozen=True)
+class _NewVersion:
+    """The rows one new version needs: the version itself, its tags and its files."""
+
+    values: dict[str, object]
+    tags: list[str]
+    files: dict[str, tuple[str, str]]
+
+
+def _new_version(
     item_id: int,
     number: int,
     document: ItemDocument,
@@ -159,31 +192,72 @@ def _version_row(
     *,
     author_id: int | None,
     change_note: str,
-) -> ItemVersion:
+) -> _NewVersion:
     missing = [name for name in document.attachments if name not in files]
     if missing:
         raise VaktError(
             _l("The item refers to files that were not supplied: {names}"), names=", ".join(missing)
         )
-    version = ItemVersion(
-        item_id=item_id,
-        number=number,
-        status=ItemStatus.DRAFT.value,
-        item_type=document.type.value,
-        title=document.title,
-        language=document.language,
-        document=document.model_dump(mode="json"),
-        content_hash=_content_hash(document, {name: sha for name, (sha, _) in files.items()}),
-        max_points=document.max_points,
-        author_id=author_id,
-        change_note=change_note,
-        tags=[ItemVersionTag(tag=tag) for tag in document.tags],
-        files=[
-            ItemVersionFile(name=name, sha256=sha, media_type=media_type)
-            for name, (sha, media_type) in sorted(files.items())
-        ],
-    )
-    return version
+    values: dict[str, object] = {
+        "item_id": item_id,
+        "number": number,
+        "status": ItemStatus.DRAFT.value,
+        "item_type": document.type.value,
+        "title": document.title,
+        "language": document.language,
+        "document": document.model_dump(mode="json"),
+        "content_hash": _content_hash(document, {name: sha for name, (sha, _) in files.items()}),
+        "max_points": document.max_points,
+        "author_id": author_id,
+        "change_note": change_note,
+        "created_at": utcnow(),
+    }
+    return _NewVersion(values, list(document.tags), dict(sorted(files.items())))
+
+
+async def _insert_versions(
+    session: AsyncSession, new_versions: Sequence[_NewVersion]
+) -> list[ItemVersion]:
+    """Insert versions with their tags and files in a few statements (bulk imports are large)."""
+    # A plain executemany, then one SELECT, beats INSERT ... RETURNING in parameter order, which
+    # SQLite can only do a row at a time.
+    await session.execute(insert(ItemVersion), [new.values for new in new_versions])
+    by_key: dict[tuple[object, object], ItemVersion] = {}
+    for start in range(0, len(new_versions), 500):
+        chunk = new_versions[start : start + 500]
+        rows = await session.scalars(
+            select(ItemVersion).where(
+                tuple_(ItemVersion.item_id, ItemVersion.number).in_(
+                    [(new.values["item_id"], new.values["number"]) for new in chunk]
+                )
+            )
+        )
+        by_key.update(((row.item_id, row.number), row) for row in rows)
+    versions = [by_key[(new.values["item_id"], new.values["number"])] for new in new_versions]
+    tag_rows = [
+        {"version_id": version.id, "tag": tag}
+        for version, new in zip(versions, new_versions, strict=True)
+        for tag in new.tags
+    ]
+    file_rows = [
+        {"version_id": version.id, "name": name, "sha256": sha, "media_type": media_type}
+        for version, new in zip(versions, new_versions, strict=True)
+        for name, (sha, media_type) in new.files.items()
+    ]
+    if tag_rows:
+        await session.execute(insert(ItemVersionTag), tag_rows)
+    if file_rows:
+        await session.execute(insert(ItemVersionFile), file_rows)
+    for version, new in zip(versions, new_versions, strict=True):
+        set_committed_value(
+            version,
+            "files",
+            [
+                ItemVersionFile(version_id=version.id, name=name, sha256=sha, media_type=media_type)
+                for name, (sha, media_type) in new.files.items()
+            ],
+        )
+    return versions
 
 
 async def create_item(
@@ -196,36 +270,94 @@ async def create_item(
     change_note: str = "",
 ) -> ItemVersion:
     """Create an item and its first version (a draft)."""
-    await get_scheme(session, scheme_id)
-    taken = await session.scalar(
-        select(Item.id).where(Item.scheme_id == scheme_id, Item.external_id == document.external_id)
+    created = await create_items(
+        session,
+        scheme_id=scheme_id,
+        entries=[(document, files)],
+        actor_id=actor_id,
+        change_note=change_note,
     )
-    if taken is not None:
+    return created[0]
+
+
+async def create_items(
+    session: AsyncSession,
+    *,
+    scheme_id: int,
+    entries: Sequence[tuple[ItemDocument, Sequence[FileUpload]]],
+    actor_id: int | None,
+    change_note: str = "",
+) -> list[ItemVersion]:
+    """Create several items, each with a first version (a draft), in a few statements.
+
+    All or nothing: an id that exists already (or appears twice) refuses the whole batch.
+    """
+    await get_scheme(session, scheme_id)
+    ids = [document.external_id for document, _ in entries]
+    repeated = sorted({external_id for external_id in ids if ids.count(external_id) > 1})
+    taken: list[str] = []
+    for start in range(0, len(ids), 500):
+        taken += (
+            await session.scalars(
+                select(Item.external_id).where(
+                    Item.scheme_id == scheme_id, Item.external_id.in_(ids[start : start + 500])
+                )
+            )
+        ).all()
+    if repeated or taken:
         raise Conflict(
             _l("An item with the id {external_id} exists already in this scheme."),
             field="external_id",
-            external_id=document.external_id,
+            external_id=(repeated or taken)[0],
         )
-    stored = await _store_files(session, files)
-    item = Item(scheme_id=scheme_id, external_id=document.external_id, created_by_id=actor_id)
-    session.add(item)
-    await session.flush()
-    version = _version_row(
-        item.id, 1, document, stored, author_id=actor_id, change_note=change_note
-    )
-    session.add(version)
-    await session.flush()
-    await session.refresh(version, ["item"])
-    await audit.record(
-        session,
-        actor_id=actor_id,
-        action="item.create",
-        entity_type="item_version",
-        entity_id=version.id,
-        after={"item_id": item.id, "external_id": item.external_id, "number": 1,
-               "content_hash": version.content_hash},
+    stored = await _store_file_sets(session, [files for _, files in entries])
+    await session.flush()  # the files' blobs go first
+    now = utcnow()
+    await session.execute(
+        insert(Item),
+        [
+            {"scheme_id": scheme_id, "external_id": external_id, "created_by_id": actor_id,
+             "created_at": now}
+            for external_id in ids
+        ],
     )  # fmt: skip
-    return version
+    by_id: dict[str, Item] = {}
+    for start in range(0, len(ids), 500):
+        rows = await session.scalars(
+            select(Item).where(
+                Item.scheme_id == scheme_id, Item.external_id.in_(ids[start : start + 500])
+            )
+        )
+        by_id.update((item.external_id, item) for item in rows)
+    items = [by_id[external_id] for external_id in ids]
+    versions = await _insert_versions(
+        session,
+        [
+            _new_version(item.id, 1, document, files, author_id=actor_id, change_note=change_note)
+            for item, (document, _), files in zip(items, entries, stored, strict=True)
+        ],
+    )
+    for item, version in zip(items, versions, strict=True):
+        set_committed_value(version, "item", item)
+    await audit.record_many(
+        session,
+        [
+            audit.AuditEvent(
+                actor_id=actor_id,
+                action="item.create",
+                entity_type="item_version",
+                entity_id=version.id,
+                after={
+                    "item_id": item.id,
+                    "external_id": item.external_id,
+                    "number": 1,
+                    "content_hash": version.content_hash,
+                },
+            )
+            for item, version in zip(items, versions, strict=True)
+        ],
+    )
+    return versions
 
 
 async def create_version(
@@ -249,7 +381,7 @@ async def create_version(
     carried = {f.name: (f.sha256, f.media_type) for f in latest.files}
     carried.update(await _store_files(session, files or ()))
     kept = {name: value for name, value in carried.items() if name in document.attachments}
-    version = _version_row(
+    new = _new_version(
         latest.item_id,
         latest.number + 1,
         document,
@@ -257,11 +389,11 @@ async def create_version(
         author_id=actor_id,
         change_note=change_note,
     )
-    if version.content_hash == latest.content_hash:
+    if new.values["content_hash"] == latest.content_hash:
         raise VaktError(_l("Nothing was changed, so no new version was made."))
-    session.add(version)
-    await session.flush()
-    await session.refresh(version, ["item"])
+    await session.flush()  # the files' blobs go first
+    (version,) = await _insert_versions(session, [new])
+    set_committed_value(version, "item", latest.item)
     await audit.record(
         session,
         actor_id=actor_id,

@@ -29,6 +29,8 @@ from vakt.errors import VaktError
 from vakt.i18n import LazyText, Message, _l
 
 ExportFormat = Literal["qti3", "qti21", "yaml"]
+BATCH_SIZE = 500
+"""Items stored (or looked up) per statement batch during an import."""
 ImportFormat = Literal["qti-package", "qti-item", "yaml"]
 
 
@@ -173,8 +175,11 @@ async def import_items(
     report = ImportReport(format=kind, dry_run=dry_run)
     plans: list[_Plan] = []
     claimed: dict[str, str] = {}
+    existing = await _existing_item_ids(
+        session, scheme_id, [p.document.external_id for p in parsed_items if p.document]
+    )
     for parsed in parsed_items:
-        plan = await _plan(session, scheme_id, parsed, claimed)
+        plan = await _plan(session, parsed, claimed, existing)
         if parsed.problems or plan is None:
             report.problems.extend(
                 ImportProblem(parsed.source, parsed.identifier, problem.message, problem.params)
@@ -185,19 +190,23 @@ async def import_items(
         plans.append(plan)
     if report.problems and not skip_unsupported and not dry_run:
         raise ImportRefused(report)
+    created: dict[int, int] = {}
+    new_items = [plan for plan in plans if plan.status is ImportStatus.CREATED]
+    for start in range(0, 0 if dry_run else len(new_items), BATCH_SIZE):
+        batch = new_items[start : start + BATCH_SIZE]
+        versions = await service.create_items(
+            session,
+            scheme_id=scheme_id,
+            entries=[(plan.document, plan.uploads) for plan in batch],
+            actor_id=actor_id,
+            change_note=f"Imported from {filename[:200]}",
+        )
+        created.update(
+            (id(plan), version.id) for plan, version in zip(batch, versions, strict=True)
+        )
     for plan in plans:
-        version_id = plan.existing_version_id
-        if not dry_run and plan.status is ImportStatus.CREATED:
-            version = await service.create_item(
-                session,
-                scheme_id=scheme_id,
-                document=plan.document,
-                files=plan.uploads,
-                actor_id=actor_id,
-                change_note=f"Imported from {filename[:200]}",
-            )
-            version_id = version.id
-        elif not dry_run and plan.status is ImportStatus.NEW_VERSION and plan.item_id is not None:
+        version_id = created.get(id(plan), plan.existing_version_id)
+        if not dry_run and plan.status is ImportStatus.NEW_VERSION and plan.item_id is not None:
             version = await service.create_version(
                 session,
                 item_id=plan.item_id,
@@ -219,8 +228,26 @@ async def import_items(
     return report
 
 
+async def _existing_item_ids(
+    session: AsyncSession, scheme_id: int, external_ids: Sequence[str]
+) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for start in range(0, len(external_ids), BATCH_SIZE):
+        rows = await session.execute(
+            select(Item.external_id, Item.id).where(
+                Item.scheme_id == scheme_id,
+                Item.external_id.in_(external_ids[start : start + BATCH_SIZE]),
+            )
+        )
+        found.update((row[0], row[1]) for row in rows)
+    return found
+
+
 async def _plan(
-    session: AsyncSession, scheme_id: int, parsed: ParsedItem, claimed: Mapping[str, str]
+    session: AsyncSession,
+    parsed: ParsedItem,
+    claimed: Mapping[str, str],
+    existing: Mapping[str, int],
 ) -> _Plan | None:
     """Check everything storing could trip over, so that storing does not fail halfway."""
     document = parsed.document
@@ -251,9 +278,7 @@ async def _plan(
         )
     if parsed.problems:
         return None
-    item_id = await session.scalar(
-        select(Item.id).where(Item.scheme_id == scheme_id, Item.external_id == document.external_id)
-    )
+    item_id = existing.get(document.external_id)
     if item_id is None:
         return _Plan(parsed, document, uploads, ImportStatus.CREATED)
     latest = await service.latest_version(session, item_id)

@@ -91,14 +91,18 @@ def _load(data: bytes, source: str) -> object:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise VaktError(_l("The file {name} is not UTF-8 text."), name=source) from None
+    loader = _Loader(text)
     try:
-        for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.AliasEvent):
-                raise VaktError(
-                    _l("The file {name} uses YAML aliases (*name), which are not accepted."),
-                    name=source,
-                )
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a subclass of the safe loader
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        if _has_shared_nodes(node):
+            # An alias reuses a node: refusing them rules out "billion laughs" expansion later.
+            raise VaktError(
+                _l("The file {name} uses YAML aliases (*name), which are not accepted."),
+                name=source,
+            )
+        return loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise VaktError(
@@ -109,6 +113,24 @@ def _load(data: bytes, source: str) -> object:
         ) from None
     except (yaml.YAMLError, RecursionError):
         raise VaktError(_l("The file {name} is not valid YAML."), name=source) from None
+    finally:
+        loader.dispose()
+
+
+def _has_shared_nodes(root: yaml.Node) -> bool:
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            return True
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.extend((key, value))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return False
 
 
 def parse_items(data: bytes, *, source: str) -> list[ParsedItem]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -88,6 +89,18 @@ def _jsonable(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return None if value is None else json.loads(json.dumps(value, default=str))
 
 
+@dataclass(frozen=True)
+class AuditEvent:
+    """One state change to append: who did what to which thing, before and after."""
+
+    actor_id: int | None
+    action: str
+    entity_type: str
+    entity_id: object
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -99,48 +112,47 @@ async def record(
     after: dict[str, Any] | None = None,
 ) -> AuditEntry:
     """Append one entry to the chain in the caller's transaction."""
+    event = AuditEvent(actor_id, action, entity_type, entity_id, before, after)
+    return (await record_many(session, [event]))[0]
+
+
+async def record_many(session: AsyncSession, events: Sequence[AuditEvent]) -> list[AuditEntry]:
+    """Append several entries in order, taking the chain's lock once (for bulk operations)."""
+    if not events:
+        return []
     head = (
         await session.execute(
             update(AuditHead)
             .where(AuditHead.id == 1)
-            .values(last_seq=AuditHead.last_seq + 1)
+            .values(last_seq=AuditHead.last_seq + len(events))
             .returning(AuditHead.last_seq, AuditHead.last_hash)
         )
     ).one_or_none()
     if head is None:
-        session.add(AuditHead(id=1, last_seq=1, last_hash=GENESIS_HASH))
+        session.add(AuditHead(id=1, last_seq=len(events), last_hash=GENESIS_HASH))
         await session.flush()
-        seq, prev_hash = 1, GENESIS_HASH
+        first_seq, prev_hash = 1, GENESIS_HASH
     else:
-        seq, prev_hash = head.last_seq, head.last_hash
+        first_seq, prev_hash = head.last_seq - len(events) + 1, head.last_hash
     at = utcnow()
-    before_doc, after_doc = _jsonable(before), _jsonable(after)
-    digest = _entry_digest(
-        seq=seq,
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        before=before_doc,
-        after=after_doc,
-        prev_hash=prev_hash,
-    )
-    entry = AuditEntry(
-        seq=seq,
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        before=before_doc,
-        after=after_doc,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
-    session.add(entry)
-    await session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=digest))
-    return entry
+    entries: list[AuditEntry] = []
+    for offset, event in enumerate(events):
+        fields: dict[str, Any] = {
+            "seq": first_seq + offset,
+            "at": at,
+            "actor_id": event.actor_id,
+            "action": event.action,
+            "entity_type": event.entity_type,
+            "entity_id": str(event.entity_id),
+            "before": _jsonable(event.before),
+            "after": _jsonable(event.after),
+            "prev_hash": prev_hash,
+        }
+        prev_hash = _entry_digest(**fields)
+        entries.append(AuditEntry(**fields, hash=prev_hash))
+    session.add_all(entries)
+    await session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev_hash))
+    return entries
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.numbers import format_decimal
 from babel.support import NullTranslations
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -61,9 +62,16 @@ def template_gettext(context: Context, message: str) -> str:
 
 
 @pass_context
-def template_ngettext(context: Context, singular: str, plural: str, count: int) -> str:
-    """Plural forms in templates."""
-    return str(context["translations"].ngettext(singular, plural, count))
+def template_ngettext(context: Context, singular: str, plural: str, count: float) -> str:
+    """Plural forms in templates (a fractional count such as 1.5 points takes the plural)."""
+    whole = int(count) if float(count).is_integer() else 2
+    return str(context["translations"].ngettext(singular, plural, whole))
+
+
+@pass_context
+def format_number(context: Context, value: float) -> str:
+    """A number as the reader writes it (1,5 in Norwegian, 1.5 in English; 2 not 2.0)."""
+    return format_decimal(value, locale=context["lang"])
 
 
 def language_choices() -> dict[str, str]:

@@ -16,6 +16,7 @@ from itembank.schemas import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 from vakt.accounts import ROLE_LABELS
 from web.endpoints import csrf_token
 from web.i18n import (
+    format_number,
     language_choices,
     request_language,
     request_translations,
@@ -67,6 +68,7 @@ def create_templates() -> Jinja2Templates:
         template_gettext, template_ngettext, newstyle=True
     )
     environment.filters["item_html"] = item_html
+    environment.filters["number"] = format_number
     return Jinja2Templates(env=environment)
 
 

@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import pytest
+from babel.support import NullTranslations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,7 @@ from tests.conftest import shared_testdata
 from tests.itembank.test_qti import BILLION_LAUGHS, EXTERNAL_ENTITY, sample_documents
 from vakt.accounts import User
 from vakt.errors import NotFound, VaktError
+from vakt.validation import render_message
 
 
 async def new_scheme(session: AsyncSession, code: str = "DM") -> Scheme:
@@ -53,7 +55,7 @@ def shared(*parts: str) -> bytes:
 
 
 def refused_details(error: ImportRefused) -> list[str]:
-    return [str(detail) for detail in error.details]
+    return [render_message(detail, NullTranslations()) for detail in error.details]
 
 
 # ---- the published examples ----------------------------------------------------------------------

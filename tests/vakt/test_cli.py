@@ -41,7 +41,7 @@ def test_every_command_has_help(command: list[str]) -> None:
 
 
 def test_user_add_and_bad_input(settings: Settings) -> None:
-    env = {"VAKT_DATABASE_URL": settings.database_url}
+    env = {"VAKT_DATABASE_URL": settings.database_url, "VAKT_DEFAULT_LANGUAGE": "en"}
     created = vakt("user", "add", "nora", "--name", "Nora Nordmann", "--role", "grader", "--role", "proctor",
                    "--password-stdin", env=env, stdin="et passord som holder\n")  # fmt: skip
     assert created.returncode == 0, created.stderr
