@@ -152,13 +152,13 @@ async def get_blueprint(session: AsyncSession, blueprint_id: int) -> Blueprint:
     return blueprint
 
 
-_Candidate = Row[tuple[int, int, float]]
+_Candidate = Row[int, int, float]
 """A pool entry: (version id, item id, points)."""
 
 
 def _pool_statement(
     scheme_id: int, language: str, kind: PartKind, rule: SelectionRule
-) -> Select[tuple[int, int, float]]:
+) -> Select[int, int, float]:
     types = [rule.item_type] if rule.item_type else list(PART_ITEM_TYPES[kind])
     statement = (
         select(ItemVersion.id, ItemVersion.item_id, ItemVersion.max_points)
@@ -181,7 +181,7 @@ def _pool_statement(
 
 async def _pick(
     session: AsyncSession,
-    statement: Select[tuple[int, int, float]],
+    statement: Select[int, int, float],
     rule: SelectionRule,
     rng: random.Random,
     used_items: set[int],
@@ -198,9 +198,9 @@ async def _pick(
         return None, len(pool)
     if rule.points is None:
         # Sampling (not shuffling the whole pool) keeps a form quick to assemble from a large bank.
-        return rng.sample(pool, rule.count), len(pool)  # type: ignore[arg-type]
+        return rng.sample(pool, rule.count), len(pool)
     rng.shuffle(pool)
-    return _pick_with_total(pool, rule.count, rule.points), len(pool)  # type: ignore[arg-type]
+    return _pick_with_total(pool, rule.count, rule.points), len(pool)
 
 
 def _pick_with_total(
