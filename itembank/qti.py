@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from itembank.files import safe_file_name
 from itembank.schemas import (
+    ALLOWED_TAGS,
     Criterion,
     EssayQuestion,
     GradingGuide,
@@ -75,13 +76,8 @@ MAX_XML_BYTES = 10 * 1024 * 1024
 METADATA_VERSION = 1
 """The version of the JSON Vakt writes into its metadata block."""
 
-# HTML that item documents keep (the same set schemas.clean_html allows).
-_HTML_KEPT = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "div", "dl", "dt", "em",
-    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p",
-    "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
-    "thead", "tr", "u", "ul",
-}  # fmt: skip
+# HTML that item documents keep.
+_HTML_KEPT = frozenset(ALLOWED_TAGS)
 # HTML whose tags the cleaner drops while the text inside still says the same thing.
 _HTML_HARMLESS = {
     "acronym", "address", "article", "aside", "bdi", "bdo", "big", "col", "colgroup", "dfn",
