@@ -20,7 +20,7 @@ from itembank.schemas import ItemStatus, ItemType
 from itembank.service import get_scheme
 from vakt import audit
 from vakt.errors import Conflict, NotFound, VaktError
-from vakt.i18n import _l
+from vakt.i18n import LazyText, _l
 
 MAX_SEARCH_STEPS = 20_000
 
@@ -33,6 +33,13 @@ class PartKind(enum.StrEnum):
     CASE = "case"
     ORAL = "oral"
 
+
+PART_KIND_LABELS: dict[PartKind, LazyText] = {
+    PartKind.MULTIPLE_CHOICE: _l("Multiple choice"),
+    PartKind.KNOWLEDGE: _l("Knowledge (open questions)"),
+    PartKind.CASE: _l("Case analysis"),
+    PartKind.ORAL: _l("Oral (video)"),
+}
 
 PART_ITEM_TYPES: dict[PartKind, tuple[ItemType, ...]] = {
     PartKind.MULTIPLE_CHOICE: (ItemType.SINGLE_CHOICE, ItemType.MULTIPLE_RESPONSE),

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import logging
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from vakt.i18n import _l
+from web.i18n import translate
 
 logger = logging.getLogger(__name__)
 
@@ -54,11 +58,12 @@ class DBSessionMiddleware:
                                 "headers": [(b"content-type", b"text/plain; charset=utf-8")],
                             }
                         )
+                        message_text = translate(
+                            Request(scope),
+                            _l("The change could not be saved. Please try again."),
+                        )
                         await send(
-                            {
-                                "type": "http.response.body",
-                                "body": b"The change could not be saved. Please try again.",
-                            }
+                            {"type": "http.response.body", "body": message_text.encode("utf-8")}
                         )
                         return
                 await send(message)

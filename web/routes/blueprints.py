@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 
 from itembank import blueprints, service
 from itembank.models import Blueprint, ItemVersion
+from itembank.schemas import TYPE_LABELS
 from itembank.service import BANK_ROLES
 from vakt.accounts import Role
 from vakt.errors import VaktError
@@ -99,6 +100,10 @@ async def blueprint_detail(request: Request) -> Response:
         {
             "blueprint": blueprint,
             "definition": definition,
+            "kind_labels": {
+                k.value: translate(request, v) for k, v in blueprints.PART_KIND_LABELS.items()
+            },
+            "type_labels": {k.value: translate(request, v) for k, v in TYPE_LABELS.items()},
             "forms": await blueprints.forms_of(session, blueprint.id),
         },
     )
