@@ -134,6 +134,12 @@ def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
 def serve(host: str, port: int, workers: int) -> None:
     """Serve Vakt for real use (settings from the environment; run `vakt db upgrade` first)."""
     settings = _settings()
+    if settings.secret_key_is_temporary:
+        raise click.ClickException(
+            "Set VAKT_SECRET_KEY (for example to the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`): without it every "
+            "worker signs sessions with its own random key and sign-ins do not survive a restart."
+        )
     _serve(settings, host=host, port=port, workers=workers)
 
 

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = 15 * 60
     max_upload_bytes: int = 50 * 1024 * 1024
     debug: bool = False
+    secret_key_is_temporary: bool = Field(default=False, exclude=True)
+    """True when no key was configured and a random one was made for this process."""
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -38,6 +40,7 @@ class Settings(BaseSettings):
         if not self.secret_key:
             # A random key keeps a forgotten setting safe; sessions then end at restart.
             self.secret_key = secrets.token_urlsafe(48)
+            self.secret_key_is_temporary = True
         return self
 
     @property

@@ -98,3 +98,10 @@ def test_demo_seeds_once_and_exports(tmp_path: Path) -> None:
     assert unknown.returncode == 1 and "NOPE" in unknown.stderr
     verified = vakt("audit", "verify", env=env)
     assert verified.returncode == 0 and "intact" in verified.stdout
+
+
+def test_serve_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
+    env = {"VAKT_DATA_DIR": str(tmp_path), "VAKT_SECRET_KEY": ""}
+    result = vakt("serve", "--port", "1", env=env)
+    assert result.returncode == 1
+    assert "VAKT_SECRET_KEY" in result.stderr
