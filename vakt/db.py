@@ -88,6 +88,7 @@ MODEL_MODULES = (
     "vakt.accounts",
     "vakt.audit",
     "itembank.models",
+    "exam.models",
 )
 """Every module that defines tables. Listed by name so this package never imports a domain."""
 

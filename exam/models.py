@@ -1,0 +1,181 @@
+"""Exam delivery tables: applications, sittings, registrations, accommodations, attempts, answers.
+
+Answers keep every save (appeals need the history); ``answer`` holds the newest per question.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from vakt.db import Base, JSONDocument, UTCDateTime, utcnow
+
+
+class ApplicationStatus(enum.StrEnum):
+    """Where a candidate's application (the document review) stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class DecisionStatus(enum.StrEnum):
+    """A staff decision on a request."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class AttemptStatus(enum.StrEnum):
+    """Where a candidate's attempt stands."""
+
+    IN_PROGRESS = "in_progress"
+    FINISHED = "finished"
+    TERMINATED = "terminated"
+
+
+class SubmittedBy(enum.StrEnum):
+    """How a part was handed in."""
+
+    CANDIDATE = "candidate"
+    DEADLINE = "deadline"
+    TERMINATION = "termination"
+
+
+class Application(Base):
+    """A candidate's application for certification in a scheme, with the staff's review."""
+
+    __tablename__ = "application"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=ApplicationStatus.PENDING.value)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Sitting(Base):
+    """A scheduled exam: a blueprint and a window in which candidates may start."""
+
+    __tablename__ = "sitting"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
+    blueprint_id: Mapped[int] = mapped_column(ForeignKey("blueprint.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class Registration(Base):
+    """A candidate registered for a sitting, for all parts or (a retake) for some."""
+
+    __tablename__ = "registration"
+    __table_args__ = (UniqueConstraint("sitting_id", "candidate_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    part_keys: Mapped[list[str]] = mapped_column(JSONDocument)
+    retake_of_id: Mapped[int | None] = mapped_column(ForeignKey("registration.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Accommodation(Base):
+    """A request for accommodation (e.g. extra time) and the staff's decision on it."""
+
+    __tablename__ = "accommodation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    extra_time_percent: Mapped[int] = mapped_column(Integer, default=0)
+    other_needs: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=DecisionStatus.PENDING.value)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+
+
+class Attempt(Base):
+    """A candidate's way through a sitting, on the form fixed when it started."""
+
+    __tablename__ = "attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), unique=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("exam_form.id"))
+    extra_time_percent: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default=AttemptStatus.IN_PROGRESS.value)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class AttemptPart(Base):
+    """One part of an attempt: its own start and deadline, its hand-in and receipt."""
+
+    __tablename__ = "attempt_part"
+    __table_args__ = (UniqueConstraint("attempt_id", "part_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    part_index: Mapped[int] = mapped_column(Integer)
+    part_key: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    submitted_by: Mapped[str | None] = mapped_column(String(20))
+    receipt_digest: Mapped[str | None] = mapped_column(String(64))
+    auto_score: Mapped[float | None] = mapped_column(Float)
+    auto_max_score: Mapped[float | None] = mapped_column(Float)
+
+
+class Answer(Base):
+    """The newest saved answer to one question of one part."""
+
+    __tablename__ = "answer"
+
+    attempt_part_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt_part.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_version_id: Mapped[int] = mapped_column(ForeignKey("item_version.id"), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[Any] = mapped_column(JSONDocument)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AnswerSave(Base):
+    """Every save that reached the server, kept whether or not it became the newest answer."""
+
+    __tablename__ = "answer_save"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    attempt_part_id: Mapped[int] = mapped_column(ForeignKey("attempt_part.id"), index=True)
+    item_version_id: Mapped[int] = mapped_column(ForeignKey("item_version.id"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[Any] = mapped_column(JSONDocument)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    applied: Mapped[bool] = mapped_column(Boolean)

@@ -1,0 +1,707 @@
+"""Exam delivery services: eligibility, sittings, accommodations, attempts, saves and hand-ins.
+
+Times come from the caller (a ``Clock``), so rules about deadlines are tested without waiting.
+Every state change is in the audit log; saves are kept in full in ``answer_save`` instead (one
+audit entry per keystroke would drown the log), and the hand-in's receipt digest covers them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exam import timing
+from exam.models import (
+    Accommodation,
+    Answer,
+    AnswerSave,
+    Application,
+    ApplicationStatus,
+    Attempt,
+    AttemptPart,
+    AttemptStatus,
+    DecisionStatus,
+    Registration,
+    Sitting,
+    SubmittedBy,
+)
+from itembank import blueprints
+from itembank.models import ExamForm, ItemVersion
+from itembank.schemas import ItemDocument, MultipleResponseQuestion, SingleChoiceQuestion
+from itembank.scoring import score_multiple_response, score_single_choice
+from vakt import audit
+from vakt.accounts import Role, User
+from vakt.errors import Conflict, Forbidden, NotFound, VaktError
+from vakt.i18n import _l
+
+ACCOMMODATION_NOTICE = timedelta(days=7)
+"""Requests for accommodation must reach the body at least this long before the sitting."""
+MAX_EXTRA_TIME_PERCENT = 200
+
+
+# ---- applications and sittings ------------------------------------------------------------------
+
+
+async def decide_application(
+    session: AsyncSession,
+    *,
+    candidate_id: int,
+    scheme_id: int,
+    approve: bool,
+    actor: User,
+    note: str = "",
+) -> Application:
+    """Record the staff's document review of a candidate's application (approve or reject)."""
+    application = await session.scalar(
+        select(Application).where(
+            Application.candidate_id == candidate_id, Application.scheme_id == scheme_id
+        )
+    )
+    if application is None:
+        application = Application(candidate_id=candidate_id, scheme_id=scheme_id)
+        session.add(application)
+    before = application.status
+    application.status = (
+        ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
+    ).value
+    application.decided_by_id = actor.id
+    application.decided_at = timing.SystemClock().now()
+    application.note = note
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="application.decide",
+        entity_type="application",
+        entity_id=application.id,
+        before={"status": before},
+        after={"status": application.status, "note": note},
+    )
+    return application
+
+
+async def create_sitting(
+    session: AsyncSession,
+    *,
+    blueprint_id: int,
+    name: str,
+    opens_at: datetime,
+    closes_at: datetime,
+    actor: User,
+) -> Sitting:
+    """Schedule a sitting of a blueprint with the window in which candidates may start."""
+    blueprint = await blueprints.get_blueprint(session, blueprint_id)
+    if not name.strip():
+        raise VaktError(_l("A sitting needs a name."), field="name")
+    if closes_at <= opens_at:
+        raise VaktError(_l("The sitting must close after it opens."), field="closes_at")
+    sitting = Sitting(
+        scheme_id=blueprint.scheme_id,
+        blueprint_id=blueprint.id,
+        name=name.strip(),
+        opens_at=opens_at,
+        closes_at=closes_at,
+        created_by_id=actor.id,
+    )
+    session.add(sitting)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="sitting.create",
+        entity_type="sitting",
+        entity_id=sitting.id,
+        after={
+            "blueprint_id": blueprint.id,
+            "opens_at": opens_at.isoformat(),
+            "closes_at": closes_at.isoformat(),
+        },
+    )
+    return sitting
+
+
+async def get_sitting(session: AsyncSession, sitting_id: int) -> Sitting:
+    """A sitting by id, or a 404."""
+    sitting = await session.get(Sitting, sitting_id)
+    if sitting is None:
+        raise NotFound(_l("No such sitting."))
+    return sitting
+
+
+async def register(
+    session: AsyncSession, *, sitting_id: int, candidate: User, actor: User
+) -> Registration:
+    """Register a candidate for every part of a sitting; only with an approved application."""
+    sitting = await get_sitting(session, sitting_id)
+    if not candidate.has_any(Role.CANDIDATE):
+        raise VaktError(_l("Only candidates can be registered for a sitting."))
+    approved = await session.scalar(
+        select(Application.id).where(
+            Application.candidate_id == candidate.id,
+            Application.scheme_id == sitting.scheme_id,
+            Application.status == ApplicationStatus.APPROVED.value,
+        )
+    )
+    if approved is None:
+        raise Conflict(_l("The candidate has no approved application for this scheme."))
+    if await session.scalar(
+        select(Registration.id).where(
+            Registration.sitting_id == sitting.id, Registration.candidate_id == candidate.id
+        )
+    ):
+        raise Conflict(_l("The candidate is registered for this sitting already."))
+    blueprint = await blueprints.get_blueprint(session, sitting.blueprint_id)
+    definition = blueprints.BlueprintDefinition.model_validate(blueprint.definition)
+    registration = Registration(
+        sitting_id=sitting.id,
+        candidate_id=candidate.id,
+        part_keys=[p.key for p in definition.parts],
+    )
+    session.add(registration)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="registration.create",
+        entity_type="registration",
+        entity_id=registration.id,
+        after={
+            "sitting_id": sitting.id,
+            "candidate_id": candidate.id,
+            "part_keys": registration.part_keys,
+        },
+    )
+    return registration
+
+
+# ---- accommodations -----------------------------------------------------------------------------
+
+
+async def request_accommodation(
+    session: AsyncSession,
+    *,
+    registration_id: int,
+    candidate: User,
+    extra_time_percent: int,
+    reason: str,
+    other_needs: str = "",
+    now: datetime,
+) -> Accommodation:
+    """A candidate asks for accommodation; refused later than 7 days before the sitting opens."""
+    registration = await _own_registration(session, registration_id, candidate)
+    sitting = await get_sitting(session, registration.sitting_id)
+    if now > sitting.opens_at - ACCOMMODATION_NOTICE:
+        raise Conflict(
+            _l(
+                "Requests for accommodation must arrive at least 7 days before the sitting "
+                "(by {deadline})."
+            ),
+            deadline=(sitting.opens_at - ACCOMMODATION_NOTICE).strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    if not 0 <= extra_time_percent <= MAX_EXTRA_TIME_PERCENT:
+        raise VaktError(
+            _l("Extra time must be between 0 and {max} %."),
+            field="extra_time_percent",
+            max=MAX_EXTRA_TIME_PERCENT,
+        )
+    if not reason.strip():
+        raise VaktError(_l("Give the reason for the request."), field="reason")
+    if extra_time_percent == 0 and not other_needs.strip():
+        raise VaktError(
+            _l("Say what you need: extra time or another arrangement."), field="other_needs"
+        )
+    accommodation = Accommodation(
+        registration_id=registration.id,
+        extra_time_percent=extra_time_percent,
+        other_needs=other_needs.strip(),
+        reason=reason.strip(),
+        requested_at=now,
+    )
+    session.add(accommodation)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=candidate.id,
+        action="accommodation.request",
+        entity_type="accommodation",
+        entity_id=accommodation.id,
+        after={"extra_time_percent": extra_time_percent},
+    )
+    return accommodation
+
+
+async def decide_accommodation(
+    session: AsyncSession, *, accommodation_id: int, approve: bool, actor: User, note: str = ""
+) -> Accommodation:
+    """Staff approve or reject a request for accommodation."""
+    if not actor.has_any(Role.ADMINISTRATOR):
+        raise Forbidden(_l("Only the certification body's staff decide on accommodations."))
+    accommodation = await session.get(Accommodation, accommodation_id)
+    if accommodation is None:
+        raise NotFound(_l("No such request."))
+    if accommodation.status != DecisionStatus.PENDING.value:
+        raise Conflict(_l("This request has been decided already."))
+    accommodation.status = (DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED).value
+    accommodation.decided_by_id = actor.id
+    accommodation.decided_at = timing.SystemClock().now()
+    accommodation.decision_note = note
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="accommodation.decide",
+        entity_type="accommodation",
+        entity_id=accommodation.id,
+        before={"status": "pending"},
+        after={"status": accommodation.status},
+    )
+    return accommodation
+
+
+async def approved_extra_time(session: AsyncSession, registration_id: int) -> int:
+    """The extra time (percent) approved for a registration; the largest if several."""
+    values = (
+        await session.scalars(
+            select(Accommodation.extra_time_percent).where(
+                Accommodation.registration_id == registration_id,
+                Accommodation.status == DecisionStatus.APPROVED.value,
+            )
+        )
+    ).all()
+    return max(values, default=0)
+
+
+# ---- attempts -----------------------------------------------------------------------------------
+
+
+async def _own_registration(
+    session: AsyncSession, registration_id: int, candidate: User
+) -> Registration:
+    registration = await session.get(Registration, registration_id)
+    # Another candidate's registration is reported as missing: its existence is not theirs to know.
+    if registration is None or registration.candidate_id != candidate.id:
+        raise NotFound(_l("No such registration."))
+    return registration
+
+
+async def start_attempt(
+    session: AsyncSession, *, registration_id: int, candidate: User, now: datetime
+) -> Attempt:
+    """Start (or return) the candidate's attempt; its form is assembled once and then fixed."""
+    registration = await _own_registration(session, registration_id, candidate)
+    existing = await session.scalar(
+        select(Attempt).where(Attempt.registration_id == registration.id)
+    )
+    if existing is not None:
+        return existing
+    sitting = await get_sitting(session, registration.sitting_id)
+    if not sitting.opens_at <= now <= sitting.closes_at:
+        raise Conflict(
+            _l("The sitting can be started between {opens} and {closes}."),
+            opens=sitting.opens_at.strftime("%Y-%m-%d %H:%M UTC"),
+            closes=sitting.closes_at.strftime("%Y-%m-%d %H:%M UTC"),
+        )
+    # The seed differs per registration, so candidates in one sitting get different forms.
+    seed = int.from_bytes(
+        hashlib.sha256(f"{sitting.id}:{registration.id}".encode()).digest()[:7], "big"
+    )
+    form = await blueprints.assemble_form(
+        session, blueprint_id=sitting.blueprint_id, seed=seed, actor_id=candidate.id
+    )
+    attempt = Attempt(
+        registration_id=registration.id,
+        form_id=form.id,
+        started_at=now,
+        extra_time_percent=await approved_extra_time(session, registration.id),
+    )
+    session.add(attempt)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=candidate.id,
+        action="attempt.start",
+        entity_type="attempt",
+        entity_id=attempt.id,
+        after={"form_id": form.id, "extra_time_percent": attempt.extra_time_percent},
+    )
+    return attempt
+
+
+async def _own_attempt(
+    session: AsyncSession, attempt_id: int, candidate: User
+) -> tuple[Attempt, Registration]:
+    attempt = await session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound(_l("No such attempt."))
+    registration = await _own_registration(session, attempt.registration_id, candidate)
+    return attempt, registration
+
+
+async def _definition(session: AsyncSession, attempt: Attempt) -> blueprints.BlueprintDefinition:
+    form = await session.get(ExamForm, attempt.form_id)
+    assert form is not None
+    return blueprints.BlueprintDefinition.model_validate(form.blueprint_snapshot)
+
+
+async def parts_of(session: AsyncSession, attempt_id: int) -> list[AttemptPart]:
+    """The parts started so far, in order."""
+    return list(
+        (
+            await session.scalars(
+                select(AttemptPart)
+                .where(AttemptPart.attempt_id == attempt_id)
+                .order_by(AttemptPart.part_index)
+            )
+        ).all()
+    )
+
+
+async def start_part(
+    session: AsyncSession, *, attempt_id: int, candidate: User, now: datetime
+) -> AttemptPart:
+    """Start the next part: parts go in order, each after the break that follows the one before."""
+    attempt, _registration = await _own_attempt(session, attempt_id, candidate)
+    if attempt.status != AttemptStatus.IN_PROGRESS.value:
+        raise Conflict(_l("This attempt has ended."))
+    definition = await _definition(session, attempt)
+    started = await parts_of(session, attempt.id)
+    if started and started[-1].submitted_at is None:
+        return started[-1]
+    index = len(started)
+    if index >= len(definition.parts):
+        raise Conflict(_l("Every part has been handed in."))
+    if started:
+        previous = definition.parts[index - 1]
+        assert started[-1].submitted_at is not None
+        opens = timing.next_part_opens(
+            started[-1].submitted_at, timedelta(minutes=previous.break_after_minutes)
+        )
+        if now < opens:
+            raise Conflict(_l("The break lasts until {time}."), time=opens.strftime("%H:%M:%S UTC"))
+    part = definition.parts[index]
+    attempt_part = AttemptPart(
+        attempt_id=attempt.id,
+        part_index=index,
+        part_key=part.key,
+        started_at=now,
+        deadline=timing.part_deadline(
+            now, timedelta(minutes=part.duration_minutes), attempt.extra_time_percent
+        ),
+    )
+    session.add(attempt_part)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=candidate.id,
+        action="attempt.part_start",
+        entity_type="attempt_part",
+        entity_id=attempt_part.id,
+        after={"part": part.key, "deadline": attempt_part.deadline.isoformat()},
+    )
+    return attempt_part
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What a save did: whether it became the newest answer, and the newest sequence number."""
+
+    applied: bool
+    sequence: int
+
+
+async def save_answer(
+    session: AsyncSession,
+    *,
+    attempt_part_id: int,
+    candidate: User,
+    item_version_id: int,
+    question_id: str,
+    sequence: int,
+    value: Any,
+    now: datetime,
+) -> SaveResult:
+    """Save one answer. Idempotent: a repeated or older sequence number never overwrites a newer
+    answer. Every save is kept. Refused after the deadline (plus a small grace) and once handed in.
+    """
+    attempt_part = await session.get(AttemptPart, attempt_part_id)
+    if attempt_part is None:
+        raise NotFound(_l("No such part."))
+    attempt, _ = await _own_attempt(session, attempt_part.attempt_id, candidate)
+    if attempt_part.submitted_at is not None or attempt.status != AttemptStatus.IN_PROGRESS.value:
+        raise Conflict(_l("This part has been handed in; answers can no longer change."))
+    if not timing.accepts_saves(attempt_part.deadline, now):
+        raise Conflict(_l("The time for this part is up; the answer was not saved."))
+    if sequence < 0:
+        raise VaktError(_l("The sequence number must be zero or more."), field="sequence")
+    await _check_question(session, attempt, attempt_part, item_version_id, question_id)
+    applied = await _apply_save(
+        session, attempt_part.id, item_version_id, question_id, sequence, value, now
+    )
+    session.add(
+        AnswerSave(
+            attempt_part_id=attempt_part.id,
+            item_version_id=item_version_id,
+            question_id=question_id,
+            sequence=sequence,
+            value=value,
+            received_at=now,
+            applied=applied,
+        )
+    )
+    await session.flush()
+    newest = await session.scalar(
+        select(Answer.sequence).where(
+            Answer.attempt_part_id == attempt_part.id,
+            Answer.item_version_id == item_version_id,
+            Answer.question_id == question_id,
+        )
+    )
+    return SaveResult(applied=applied, sequence=int(newest if newest is not None else sequence))
+
+
+async def _apply_save(
+    session: AsyncSession,
+    attempt_part_id: int,
+    item_version_id: int,
+    question_id: str,
+    sequence: int,
+    value: Any,
+    now: datetime,
+) -> bool:
+    """Make the save the newest answer unless a newer one is there; safe against two tabs saving
+    at once, because the database decides (a conditional UPDATE, or an INSERT that may collide)."""
+    key = (
+        (Answer.attempt_part_id == attempt_part_id)
+        & (Answer.item_version_id == item_version_id)
+        & (Answer.question_id == question_id)
+    )
+    updated = await session.execute(
+        update(Answer)
+        .where(key, Answer.sequence < sequence)
+        .values(sequence=sequence, value=value, saved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if updated.rowcount:  # type: ignore[attr-defined]
+        return True
+    try:
+        async with session.begin_nested():
+            await session.execute(
+                insert(Answer).values(
+                    attempt_part_id=attempt_part_id,
+                    item_version_id=item_version_id,
+                    question_id=question_id,
+                    sequence=sequence,
+                    value=value,
+                    saved_at=now,
+                )
+            )
+    except IntegrityError:
+        return False  # an answer with this or a newer sequence number is there already
+    return True
+
+
+async def _check_question(
+    session: AsyncSession,
+    attempt: Attempt,
+    attempt_part: AttemptPart,
+    item_version_id: int,
+    question_id: str,
+) -> None:
+    form = await session.get(ExamForm, attempt.form_id)
+    assert form is not None
+    on_form = any(
+        row.item_version_id == item_version_id and row.part_index == attempt_part.part_index
+        for row in form.items
+    )
+    version = await session.get(ItemVersion, item_version_id) if on_form else None
+    if version is None or question_id not in {q["id"] for q in version.document["questions"]}:
+        raise NotFound(_l("That question is not part of this exam part."))
+
+
+async def submit_part(
+    session: AsyncSession,
+    *,
+    attempt_part_id: int,
+    candidate: User,
+    now: datetime,
+    how: SubmittedBy = SubmittedBy.CANDIDATE,
+) -> AttemptPart:
+    """Hand in a part: fix its answers, score choice questions, and issue the receipt digest."""
+    attempt_part = await session.get(AttemptPart, attempt_part_id)
+    if attempt_part is None:
+        raise NotFound(_l("No such part."))
+    attempt, _ = await _own_attempt(session, attempt_part.attempt_id, candidate)
+    if attempt_part.submitted_at is not None:
+        return attempt_part
+    await _close_part(session, attempt, attempt_part, now=now, how=how, actor_id=candidate.id)
+    return attempt_part
+
+
+async def _close_part(
+    session: AsyncSession,
+    attempt: Attempt,
+    attempt_part: AttemptPart,
+    *,
+    now: datetime,
+    how: SubmittedBy,
+    actor_id: int | None,
+) -> None:
+    answers = (
+        await session.scalars(
+            select(Answer)
+            .where(Answer.attempt_part_id == attempt_part.id)
+            .order_by(Answer.item_version_id, Answer.question_id)
+        )
+    ).all()
+    attempt_part.submitted_at = (
+        min(now, attempt_part.deadline) if how is SubmittedBy.DEADLINE else now
+    )
+    attempt_part.submitted_by = how.value
+    attempt_part.receipt_digest = receipt_digest(attempt_part, answers)
+    attempt_part.auto_score, attempt_part.auto_max_score = await _auto_score(
+        session, attempt, attempt_part, answers
+    )
+    definition = await _definition(session, attempt)
+    if (
+        attempt_part.part_index == len(definition.parts) - 1
+        and attempt.status == AttemptStatus.IN_PROGRESS.value
+    ):
+        attempt.status, attempt.ended_at = AttemptStatus.FINISHED.value, attempt_part.submitted_at
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="attempt.part_submit",
+        entity_type="attempt_part",
+        entity_id=attempt_part.id,
+        after={
+            "submitted_by": how.value,
+            "receipt": attempt_part.receipt_digest,
+            "answers": len(answers),
+        },
+    )
+
+
+def receipt_digest(attempt_part: AttemptPart, answers: Any) -> str:
+    """SHA-256 over the part's identity and its final answers, in a canonical form; staff can
+    recompute it later to show the answers were not changed."""
+    canonical = json.dumps(
+        {
+            "attempt_part": attempt_part.id,
+            "part": attempt_part.part_key,
+            "answers": [
+                {
+                    "item_version": a.item_version_id,
+                    "question": a.question_id,
+                    "sequence": a.sequence,
+                    "value": a.value,
+                }
+                for a in sorted(answers, key=lambda a: (a.item_version_id, a.question_id))
+            ],
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+async def verify_receipt(session: AsyncSession, attempt_part_id: int) -> bool:
+    """True when the stored answers still give the digest the candidate received."""
+    attempt_part = await session.get(AttemptPart, attempt_part_id)
+    if attempt_part is None or attempt_part.receipt_digest is None:
+        raise NotFound(_l("No receipt for that part."))
+    answers = (
+        await session.scalars(select(Answer).where(Answer.attempt_part_id == attempt_part.id))
+    ).all()
+    return receipt_digest(attempt_part, answers) == attempt_part.receipt_digest
+
+
+async def _auto_score(
+    session: AsyncSession, attempt: Attempt, attempt_part: AttemptPart, answers: Any
+) -> tuple[float | None, float | None]:
+    form = await session.get(ExamForm, attempt.form_id)
+    assert form is not None
+    by_question = {(a.item_version_id, a.question_id): a.value for a in answers}
+    score = maximum = 0.0
+    found = False
+    for row in form.items:
+        if row.part_index != attempt_part.part_index:
+            continue
+        version = await session.get(ItemVersion, row.item_version_id)
+        assert version is not None
+        document = ItemDocument.model_validate(version.document)
+        for question in document.questions:
+            value = by_question.get((version.id, question.id))
+            if isinstance(question, SingleChoiceQuestion):
+                found = True
+                maximum += question.points
+                score += score_single_choice(question, value if isinstance(value, str) else None)
+            elif isinstance(question, MultipleResponseQuestion):
+                found = True
+                maximum += question.points
+                chosen = [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+                score += score_multiple_response(question, chosen)
+    return (score, maximum) if found else (None, None)
+
+
+async def submit_overdue_parts(session: AsyncSession, *, now: datetime) -> int:
+    """Hand in every part whose deadline (plus grace) has passed, with what was saved."""
+    overdue = (
+        await session.scalars(
+            select(AttemptPart).where(
+                AttemptPart.submitted_at.is_(None), AttemptPart.deadline < now - timing.SAVE_GRACE
+            )
+        )
+    ).all()
+    for attempt_part in overdue:
+        attempt = await session.get(Attempt, attempt_part.attempt_id)
+        assert attempt is not None
+        await _close_part(
+            session, attempt, attempt_part, now=now, how=SubmittedBy.DEADLINE, actor_id=None
+        )
+    return len(overdue)
+
+
+async def terminate_for_cheating(
+    session: AsyncSession, *, attempt_id: int, actor: User, reason: str, now: datetime
+) -> Attempt:
+    """A proctor's decision of cheating ends the attempt at once with the result "Ikke bestått"."""
+    if not actor.has_any(Role.PROCTOR, Role.ADMINISTRATOR):
+        raise Forbidden(_l("Only proctors decide that a candidate cheated."))
+    if not reason.strip():
+        raise VaktError(_l("Say what happened."), field="reason")
+    attempt = await session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound(_l("No such attempt."))
+    if attempt.status == AttemptStatus.TERMINATED.value:
+        return attempt
+    for attempt_part in await parts_of(session, attempt.id):
+        if attempt_part.submitted_at is None:
+            await _close_part(
+                session,
+                attempt,
+                attempt_part,
+                now=now,
+                how=SubmittedBy.TERMINATION,
+                actor_id=actor.id,
+            )
+    attempt.status, attempt.ended_at, attempt.ended_reason = (
+        AttemptStatus.TERMINATED.value,
+        now,
+        reason.strip(),
+    )
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="attempt.terminate",
+        entity_type="attempt",
+        entity_id=attempt.id,
+        after={"reason": reason.strip(), "result": "Ikke bestått"},
+    )
+    return attempt

@@ -1,0 +1,399 @@
+"""Exam delivery rules: eligibility, accommodations, fixed forms, deadlines, idempotent saves,
+receipts, scoring and termination, with a clock that is moved instead of waited for."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from exam import service
+from exam.models import AnswerSave, AttemptStatus
+from exam.timing import FixedClock
+from itembank import blueprints
+from itembank import service as bank
+from itembank.models import ExamForm, ItemVersion
+from itembank.schemas import ItemDocument, ItemStatus
+from tests.itembank.factories import essay, single_choice
+from vakt.accounts import Role, User, create_user
+from vakt.db import create_sessionmaker
+from vakt.errors import Conflict, Forbidden, NotFound
+
+OPENS = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
+
+
+def _multiple_response(external_id: str) -> ItemDocument:
+    return ItemDocument.model_validate(
+        {
+            "external_id": external_id,
+            "title": external_id,
+            "type": "multiple_response",
+            "questions": [
+                {
+                    "type": "multiple_response",
+                    "points": 2,
+                    "choices": [{"id": c, "html": c} for c in "ABCD"],
+                    "correct": ["A", "C"],
+                    "scoring": "per_option",
+                }
+            ],
+        }
+    )
+
+
+@dataclass
+class Exam:
+    sitting_id: int
+    registration_id: int
+    candidate: User
+    other: User
+    admin: User
+
+
+@pytest_asyncio.fixture
+async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
+    writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
+    scheme = await bank.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    documents = [single_choice(f"SC-{n}") for n in range(6)] + [
+        _multiple_response(f"MR-{n}") for n in range(4)
+    ]
+    documents += [essay(f"ES-{n}") for n in range(4)]
+    for document in documents:
+        version = await bank.create_item(
+            session, scheme_id=scheme.id, document=document, actor_id=writer.id
+        )
+        await bank.transition(
+            session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
+        )
+        await bank.transition(
+            session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
+        )
+    blueprint = await blueprints.create_blueprint(
+        session, scheme_id=scheme.id, code="B", name="Prøve", language="nb", actor_id=None,
+        definition=blueprints.parse_blueprint({"parts": [
+            {"key": "mc", "title": "Flervalg", "kind": "multiple_choice", "duration_minutes": 30,
+             "break_after_minutes": 10,
+             "rules": [{"item_type": "single_choice", "count": 2}, {"item_type": "multiple_response", "count": 1}]},
+            {"key": "kunnskap", "title": "Kunnskap", "kind": "knowledge", "duration_minutes": 60,
+             "rules": [{"count": 1}]},
+        ]}),
+    )  # fmt: skip
+    sitting = await service.create_sitting(
+        session, blueprint_id=blueprint.id, name="Desember", opens_at=OPENS,
+        closes_at=OPENS + timedelta(hours=8), actor=admin,
+    )  # fmt: skip
+    candidate = users["candidate"]
+    other = await create_user(
+        session,
+        username="kandidat2",
+        full_name="Kari Annen",
+        password="x" * 12,
+        roles={Role.CANDIDATE},
+    )
+    for person in (candidate, other):
+        await service.decide_application(
+            session, candidate_id=person.id, scheme_id=scheme.id, approve=True, actor=admin
+        )
+    registration = await service.register(
+        session, sitting_id=sitting.id, candidate=candidate, actor=admin
+    )
+    await service.register(session, sitting_id=sitting.id, candidate=other, actor=admin)
+    await session.commit()
+    return Exam(sitting.id, registration.id, candidate, other, admin)
+
+
+@pytest.mark.asyncio
+async def test_registration_needs_an_approved_application(
+    session: AsyncSession, exam: Exam, users: dict[str, User]
+) -> None:
+    newcomer = await create_user(
+        session, username="ny", full_name="Ny Kandidat", password="x" * 12, roles={Role.CANDIDATE}
+    )
+    with pytest.raises(Conflict):
+        await service.register(
+            session, sitting_id=exam.sitting_id, candidate=newcomer, actor=exam.admin
+        )
+    with pytest.raises(Conflict):
+        await service.register(
+            session, sitting_id=exam.sitting_id, candidate=exam.candidate, actor=exam.admin
+        )
+
+
+@pytest.mark.asyncio
+async def test_accommodation_deadline_and_extra_time(session: AsyncSession, exam: Exam) -> None:
+    too_late = OPENS - timedelta(days=6, hours=23)
+    with pytest.raises(Conflict) as refused:
+        await service.request_accommodation(
+            session, registration_id=exam.registration_id, candidate=exam.candidate,
+            extra_time_percent=25, reason="Dysleksi", now=too_late,
+        )  # fmt: skip
+    assert refused.value.params["deadline"] == "2026-12-03 09:00 UTC"
+    with pytest.raises(NotFound):  # not the other candidate's registration
+        await service.request_accommodation(
+            session, registration_id=exam.registration_id, candidate=exam.other,
+            extra_time_percent=25, reason="x", now=OPENS - timedelta(days=10),
+        )  # fmt: skip
+    request = await service.request_accommodation(
+        session, registration_id=exam.registration_id, candidate=exam.candidate,
+        extra_time_percent=25, reason="Dysleksi (dokumentert)", now=OPENS - timedelta(days=8),
+    )  # fmt: skip
+    with pytest.raises(Forbidden):
+        await service.decide_accommodation(
+            session, accommodation_id=request.id, approve=True, actor=exam.candidate
+        )
+    await service.decide_accommodation(
+        session, accommodation_id=request.id, approve=True, actor=exam.admin
+    )
+    clock = FixedClock(OPENS + timedelta(minutes=5))
+    attempt = await service.start_attempt(
+        session, registration_id=exam.registration_id, candidate=exam.candidate, now=clock.now()
+    )
+    part = await service.start_part(
+        session, attempt_id=attempt.id, candidate=exam.candidate, now=clock.now()
+    )
+    assert part.deadline == clock.now() + timedelta(minutes=37, seconds=30)
+
+
+@pytest.mark.asyncio
+async def test_form_is_fixed_and_differs_between_candidates(
+    session: AsyncSession, exam: Exam
+) -> None:
+    now = OPENS + timedelta(minutes=1)
+    with pytest.raises(Conflict):
+        await service.start_attempt(
+            session,
+            registration_id=exam.registration_id,
+            candidate=exam.candidate,
+            now=OPENS - timedelta(minutes=1),
+        )
+    first = await service.start_attempt(
+        session, registration_id=exam.registration_id, candidate=exam.candidate, now=now
+    )
+    again = await service.start_attempt(
+        session, registration_id=exam.registration_id, candidate=exam.candidate, now=now
+    )
+    assert again.id == first.id and again.form_id == first.form_id
+    other_registration = (
+        await session.execute(
+            select(service.Registration.id).where(
+                service.Registration.candidate_id == exam.other.id
+            )
+        )
+    ).scalar_one()
+    other = await service.start_attempt(
+        session, registration_id=other_registration, candidate=exam.other, now=now
+    )
+    forms = [await session.get(ExamForm, a.form_id) for a in (first, other)]
+    pins = [[(r.part_index, r.position, r.item_version_id) for r in f.items] for f in forms if f]
+    assert pins[0] != pins[1]
+
+
+async def _started(
+    session: AsyncSession, exam: Exam, clock: FixedClock
+) -> tuple[int, int, list[int]]:
+    attempt = await service.start_attempt(
+        session, registration_id=exam.registration_id, candidate=exam.candidate, now=clock.now()
+    )
+    part = await service.start_part(
+        session, attempt_id=attempt.id, candidate=exam.candidate, now=clock.now()
+    )
+    form = await session.get(ExamForm, attempt.form_id)
+    assert form is not None
+    return attempt.id, part.id, [r.item_version_id for r in form.items if r.part_index == 0]
+
+
+@pytest.mark.asyncio
+async def test_saves_are_idempotent_and_never_go_backwards(
+    session: AsyncSession, exam: Exam
+) -> None:
+    clock = FixedClock(OPENS)
+    _attempt_id, part_id, versions = await _started(session, exam, clock)
+    save = {
+        "attempt_part_id": part_id,
+        "candidate": exam.candidate,
+        "item_version_id": versions[0],
+        "question_id": "RESPONSE",
+    }
+    assert (
+        await service.save_answer(session, **save, sequence=2, value="B", now=clock.now())
+    ).applied
+    assert not (
+        await service.save_answer(session, **save, sequence=1, value="A", now=clock.now())
+    ).applied  # late arrival
+    repeat = await service.save_answer(session, **save, sequence=2, value="B", now=clock.now())
+    assert not repeat.applied and repeat.sequence == 2
+    assert (
+        await service.save_answer(session, **save, sequence=3, value="C", now=clock.now())
+    ).applied
+    current = await session.get(service.Answer, (part_id, versions[0], "RESPONSE"))
+    assert current is not None and current.value == "C" and current.sequence == 3
+    history = (await session.scalars(select(AnswerSave.value).order_by(AnswerSave.id))).all()
+    assert history == ["B", "A", "B", "C"]  # every save is kept for appeals
+
+
+@pytest.mark.asyncio
+async def test_saves_are_refused_after_the_deadline_and_for_others(
+    session: AsyncSession, exam: Exam
+) -> None:
+    clock = FixedClock(OPENS)
+    _attempt_id, part_id, versions = await _started(session, exam, clock)
+    save = {
+        "attempt_part_id": part_id,
+        "item_version_id": versions[0],
+        "question_id": "RESPONSE",
+        "value": "A",
+    }
+    with pytest.raises(NotFound):
+        await service.save_answer(
+            session, **save, candidate=exam.other, sequence=1, now=clock.now()
+        )
+    with pytest.raises(NotFound):
+        await service.save_answer(
+            session,
+            **{**save, "question_id": "NOPE"},
+            candidate=exam.candidate,
+            sequence=1,
+            now=clock.now(),
+        )
+    essay_version = await session.scalar(
+        select(ItemVersion.id).where(ItemVersion.item_type == "essay")
+    )
+    with pytest.raises(NotFound):  # an item that is not in this part
+        await service.save_answer(
+            session,
+            **{**save, "item_version_id": essay_version},
+            candidate=exam.candidate,
+            sequence=1,
+            now=clock.now(),
+        )
+    clock.advance(timedelta(minutes=30, seconds=4))  # in flight when time ran out: accepted
+    assert (
+        await service.save_answer(
+            session, **save, candidate=exam.candidate, sequence=1, now=clock.now()
+        )
+    ).applied
+    clock.advance(timedelta(seconds=2))
+    with pytest.raises(Conflict):
+        await service.save_answer(
+            session, **save, candidate=exam.candidate, sequence=2, now=clock.now()
+        )
+
+
+@pytest.mark.asyncio
+async def test_hand_in_scores_gives_a_receipt_and_locks_the_part(
+    session: AsyncSession, exam: Exam
+) -> None:
+    clock = FixedClock(OPENS)
+    attempt_id, part_id, versions = await _started(session, exam, clock)
+    for version_id in versions:
+        version = await session.get(ItemVersion, version_id)
+        assert version is not None
+        question = version.document["questions"][0]
+        value = question["correct"]  # the test knows the key; a candidate never does
+        await service.save_answer(
+            session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=version_id,
+            question_id="RESPONSE", sequence=1, value=value, now=clock.now(),
+        )  # fmt: skip
+    clock.advance(timedelta(minutes=12))
+    part = await service.submit_part(
+        session, attempt_part_id=part_id, candidate=exam.candidate, now=clock.now()
+    )
+    assert (
+        part.auto_score == part.auto_max_score == 4.0
+    )  # two single choice (1 each) and one multiple response (2)
+    assert part.receipt_digest and len(part.receipt_digest) == 64
+    assert await service.verify_receipt(session, part_id)
+    with pytest.raises(Conflict):
+        await service.save_answer(
+            session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=versions[0],
+            question_id="RESPONSE", sequence=9, value="A", now=clock.now(),
+        )  # fmt: skip
+    # The break runs before the next part; it does not eat into that part's time.
+    with pytest.raises(Conflict):
+        await service.start_part(
+            session, attempt_id=attempt_id, candidate=exam.candidate, now=clock.now()
+        )
+    clock.advance(timedelta(minutes=10))
+    second = await service.start_part(
+        session, attempt_id=attempt_id, candidate=exam.candidate, now=clock.now()
+    )
+    assert second.deadline - second.started_at == timedelta(minutes=60)
+    answer = await session.get(service.Answer, (part_id, versions[0], "RESPONSE"))
+    assert answer is not None
+    answer.value = "tampered"
+    await session.flush()
+    assert not await service.verify_receipt(session, part_id)
+
+
+@pytest.mark.asyncio
+async def test_deadline_hands_in_what_was_saved(session: AsyncSession, exam: Exam) -> None:
+    clock = FixedClock(OPENS)
+    _attempt_id, part_id, versions = await _started(session, exam, clock)
+    await service.save_answer(
+        session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=versions[0],
+        question_id="RESPONSE", sequence=1, value="A", now=clock.now(),
+    )  # fmt: skip
+    clock.advance(timedelta(minutes=29))
+    assert await service.submit_overdue_parts(session, now=clock.now()) == 0
+    clock.advance(timedelta(minutes=2))
+    assert await service.submit_overdue_parts(session, now=clock.now()) == 1
+    part = await session.get(service.AttemptPart, part_id)
+    assert part is not None and part.submitted_by == "deadline"
+    assert part.submitted_at == part.deadline and part.receipt_digest
+
+
+@pytest.mark.asyncio
+async def test_cheating_ends_the_attempt_at_once(
+    session: AsyncSession, exam: Exam, users: dict[str, User]
+) -> None:
+    clock = FixedClock(OPENS)
+    attempt_id, part_id, _versions = await _started(session, exam, clock)
+    with pytest.raises(Forbidden):
+        await service.terminate_for_cheating(
+            session, attempt_id=attempt_id, actor=users["grader"], reason="x", now=clock.now()
+        )
+    attempt = await service.terminate_for_cheating(
+        session,
+        attempt_id=attempt_id,
+        actor=users["proctor"],
+        reason="Telefon i bruk",
+        now=clock.now(),
+    )
+    assert attempt.status == AttemptStatus.TERMINATED
+    part = await session.get(service.AttemptPart, part_id)
+    assert part is not None and part.submitted_by == "termination"
+    with pytest.raises(Conflict):
+        await service.start_part(
+            session, attempt_id=attempt_id, candidate=exam.candidate, now=clock.now()
+        )
+    saves = await session.scalar(select(func.count()).select_from(AnswerSave))
+    assert saves == 0
+
+
+@pytest.mark.asyncio
+async def test_two_tabs_saving_at_once_keep_the_newest(
+    session: AsyncSession, exam: Exam, engine: AsyncEngine
+) -> None:
+    clock = FixedClock(OPENS)
+    _attempt_id, part_id, versions = await _started(session, exam, clock)
+    await session.commit()
+    sessionmaker = create_sessionmaker(engine)
+
+    async def tab(sequence: int, value: str) -> None:
+        async with sessionmaker() as tab_session:
+            await service.save_answer(
+                tab_session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=versions[0],
+                question_id="RESPONSE", sequence=sequence, value=value, now=clock.now(),
+            )  # fmt: skip
+            await tab_session.commit()
+
+    await asyncio.gather(*(tab(sequence, f"svar {sequence}") for sequence in (4, 6, 5, 1)))
+    session.expunge_all()
+    current = await session.get(service.Answer, (part_id, versions[0], "RESPONSE"))
+    assert current is not None and (current.sequence, current.value) == (6, "svar 6")
+    assert await session.scalar(select(func.count()).select_from(AnswerSave)) == 4
