@@ -439,7 +439,7 @@ async def save_answer(
         raise Conflict(_l("The time for this part is up; the answer was not saved."))
     if sequence < 0:
         raise VaktError(_l("The sequence number must be zero or more."), field="sequence")
-    await _check_question(session, attempt, attempt_part, item_version_id, question_id)
+    await _check_question(session, attempt, attempt_part, item_version_id, question_id, value)
     applied = await _apply_save(
         session, attempt_part.id, item_version_id, question_id, sequence, value, now
     )
@@ -506,12 +506,17 @@ async def _apply_save(
     return True
 
 
+MAX_TEXT_ANSWER = 100_000
+"""The longest written answer accepted, in characters."""
+
+
 async def _check_question(
     session: AsyncSession,
     attempt: Attempt,
     attempt_part: AttemptPart,
     item_version_id: int,
     question_id: str,
+    value: Any,
 ) -> None:
     form = await session.get(ExamForm, attempt.form_id)
     assert form is not None
@@ -520,8 +525,27 @@ async def _check_question(
         for row in form.items
     )
     version = await session.get(ItemVersion, item_version_id) if on_form else None
-    if version is None or question_id not in {q["id"] for q in version.document["questions"]}:
+    questions = {q["id"]: q for q in version.document["questions"]} if version else {}
+    if question_id not in questions:
         raise NotFound(_l("That question is not part of this exam part."))
+    question = questions[question_id]
+    choice_ids = {choice["id"] for choice in question.get("choices", [])}
+    kind = question["type"]
+    valid = (
+        (
+            kind == "single_choice"
+            and (value is None or (isinstance(value, str) and value in choice_ids))
+        )
+        or (
+            kind == "multiple_response"
+            and isinstance(value, list)
+            and all(isinstance(v, str) and v in choice_ids for v in value)
+            and len(set(value)) == len(value)
+        )
+        or (kind == "essay" and isinstance(value, str) and len(value) <= MAX_TEXT_ANSWER)
+    )
+    if not valid:
+        raise VaktError(_l("That is not a possible answer to this question."), field="value")
 
 
 async def submit_part(

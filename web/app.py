@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from exam.timing import Clock, SystemClock
 from vakt.db import create_engine, create_sessionmaker
 from vakt.errors import VaktError
 from vakt.settings import Settings
@@ -21,7 +22,7 @@ from web import errors
 from web.dbsession import DBSessionMiddleware
 from web.headers import SecurityHeadersMiddleware
 from web.rendering import create_templates
-from web.routes import auth, bank, blueprints, home
+from web.routes import auth, bank, blueprints, exam_api, home
 from web.state import AppState
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -35,12 +36,13 @@ def routes() -> list[BaseRoute]:
         *auth.routes(),
         *bank.routes(),
         *blueprints.routes(),
+        *exam_api.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
 
-def create_app(settings: Settings) -> Starlette:
-    """Build the ASGI application for these settings."""
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    """Build the ASGI application for these settings (``clock``: the time source, for tests)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[AppState]:
@@ -53,6 +55,7 @@ def create_app(settings: Settings) -> Starlette:
                 sessionmaker=create_sessionmaker(engine),
                 templates=create_templates(),
                 peer_connections=peer_connections,
+                clock=clock or SystemClock(),
             )
         finally:
             for connection in list(peer_connections):

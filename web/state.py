@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.templating import Jinja2Templates
 
+from exam.timing import Clock
 from vakt.settings import Settings
 
 
@@ -18,3 +19,4 @@ class AppState(TypedDict):
     sessionmaker: async_sessionmaker[AsyncSession]
     templates: Jinja2Templates
     peer_connections: set[Any]
+    clock: Clock

@@ -4,8 +4,7 @@ receipts, scoring and termination, with a clock that is moved instead of waited 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import pytest_asyncio
@@ -15,96 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from exam import service
 from exam.models import AnswerSave, AttemptStatus
 from exam.timing import FixedClock
-from itembank import blueprints
-from itembank import service as bank
 from itembank.models import ExamForm, ItemVersion
-from itembank.schemas import ItemDocument, ItemStatus
-from tests.itembank.factories import essay, single_choice
+from tests.exam.factories import OPENS, Exam, build_exam
 from vakt.accounts import Role, User, create_user
 from vakt.db import create_sessionmaker
-from vakt.errors import Conflict, Forbidden, NotFound
-
-OPENS = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
-
-
-def _multiple_response(external_id: str) -> ItemDocument:
-    return ItemDocument.model_validate(
-        {
-            "external_id": external_id,
-            "title": external_id,
-            "type": "multiple_response",
-            "questions": [
-                {
-                    "type": "multiple_response",
-                    "points": 2,
-                    "choices": [{"id": c, "html": c} for c in "ABCD"],
-                    "correct": ["A", "C"],
-                    "scoring": "per_option",
-                }
-            ],
-        }
-    )
-
-
-@dataclass
-class Exam:
-    sitting_id: int
-    registration_id: int
-    candidate: User
-    other: User
-    admin: User
+from vakt.errors import Conflict, Forbidden, NotFound, VaktError
 
 
 @pytest_asyncio.fixture
 async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
-    writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
-    scheme = await bank.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
-    documents = [single_choice(f"SC-{n}") for n in range(6)] + [
-        _multiple_response(f"MR-{n}") for n in range(4)
-    ]
-    documents += [essay(f"ES-{n}") for n in range(4)]
-    for document in documents:
-        version = await bank.create_item(
-            session, scheme_id=scheme.id, document=document, actor_id=writer.id
-        )
-        await bank.transition(
-            session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
-        )
-        await bank.transition(
-            session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
-        )
-    blueprint = await blueprints.create_blueprint(
-        session, scheme_id=scheme.id, code="B", name="Prøve", language="nb", actor_id=None,
-        definition=blueprints.parse_blueprint({"parts": [
-            {"key": "mc", "title": "Flervalg", "kind": "multiple_choice", "duration_minutes": 30,
-             "break_after_minutes": 10,
-             "rules": [{"item_type": "single_choice", "count": 2}, {"item_type": "multiple_response", "count": 1}]},
-            {"key": "kunnskap", "title": "Kunnskap", "kind": "knowledge", "duration_minutes": 60,
-             "rules": [{"count": 1}]},
-        ]}),
-    )  # fmt: skip
-    sitting = await service.create_sitting(
-        session, blueprint_id=blueprint.id, name="Desember", opens_at=OPENS,
-        closes_at=OPENS + timedelta(hours=8), actor=admin,
-    )  # fmt: skip
-    candidate = users["candidate"]
-    other = await create_user(
-        session,
-        username="kandidat2",
-        full_name="Kari Annen",
-        password="x" * 12,
-        roles={Role.CANDIDATE},
-    )
-    for person in (candidate, other):
-        await service.decide_application(
-            session, candidate_id=person.id, scheme_id=scheme.id, approve=True, actor=admin
-        )
-    registration = await service.register(
-        session, sitting_id=sitting.id, candidate=candidate, actor=admin
-    )
-    await service.register(session, sitting_id=sitting.id, candidate=other, actor=admin)
-    await session.commit()
-    return Exam(sitting.id, registration.id, candidate, other, admin)
+    return await build_exam(session, users)
 
 
 @pytest.mark.asyncio
@@ -392,8 +311,29 @@ async def test_two_tabs_saving_at_once_keep_the_newest(
             )  # fmt: skip
             await tab_session.commit()
 
-    await asyncio.gather(*(tab(sequence, f"svar {sequence}") for sequence in (4, 6, 5, 1)))
+    values = {4: "A", 6: "C", 5: "B", 1: "A"}
+    await asyncio.gather(*(tab(sequence, value) for sequence, value in values.items()))
     session.expunge_all()
     current = await session.get(service.Answer, (part_id, versions[0], "RESPONSE"))
-    assert current is not None and (current.sequence, current.value) == (6, "svar 6")
+    assert current is not None and (current.sequence, current.value) == (6, "C")
     assert await session.scalar(select(func.count()).select_from(AnswerSave)) == 4
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("value", ["Z", 3, ["A"], {"a": 1}])
+async def test_impossible_answers_are_refused(
+    session: AsyncSession, exam: Exam, value: object
+) -> None:
+    clock = FixedClock(OPENS)
+    _attempt_id, part_id, versions = await _started(session, exam, clock)
+    types = {
+        v: await session.scalar(select(ItemVersion.item_type).where(ItemVersion.id == v))
+        for v in versions
+    }
+    single = next(v for v, item_type in types.items() if item_type == "single_choice")
+    with pytest.raises(VaktError) as refused:
+        await service.save_answer(
+            session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=single,
+            question_id="RESPONSE", sequence=1, value=value, now=clock.now(),
+        )  # fmt: skip
+    assert refused.value.field == "value"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -17,8 +19,7 @@ def _unsafe_routes(app: Starlette) -> list[tuple[str, str]]:
         if isinstance(route, Route):
             for method in route.methods or ():
                 if method not in ("GET", "HEAD", "OPTIONS"):
-                    path = route.path.replace("{item_id:int}", "1").replace("{version_id:int}", "1")
-                    path = path.replace("{blueprint_id:int}", "1").replace("{form_id:int}", "1")
+                    path = re.sub(r"\{[a-z_]+(:int)?\}", "1", route.path)
                     found.append((method, path))
     return found
 

@@ -1,0 +1,98 @@
+"""A ready-to-take exam for delivery tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exam import service
+from itembank import blueprints
+from itembank import service as bank
+from itembank.schemas import ItemDocument, ItemStatus
+from tests.itembank.factories import essay, single_choice
+from vakt.accounts import Role, User, create_user
+
+OPENS = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
+
+
+def _multiple_response(external_id: str) -> ItemDocument:
+    return ItemDocument.model_validate(
+        {
+            "external_id": external_id,
+            "title": external_id,
+            "type": "multiple_response",
+            "questions": [
+                {
+                    "type": "multiple_response",
+                    "points": 2,
+                    "choices": [{"id": c, "html": c} for c in "ABCD"],
+                    "correct": ["A", "C"],
+                    "scoring": "per_option",
+                }
+            ],
+        }
+    )
+
+
+@dataclass
+class Exam:
+    sitting_id: int
+    registration_id: int
+    candidate: User
+    other: User
+    admin: User
+
+
+async def build_exam(session: AsyncSession, users: dict[str, User]) -> Exam:
+    """A scheme with an approved bank, a two-part blueprint, a sitting and two registered
+    candidates (the first is ``users["candidate"]``); committed."""
+    writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
+    scheme = await bank.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    documents = [single_choice(f"SC-{n}") for n in range(6)] + [
+        _multiple_response(f"MR-{n}") for n in range(4)
+    ]
+    documents += [essay(f"ES-{n}") for n in range(4)]
+    for document in documents:
+        version = await bank.create_item(
+            session, scheme_id=scheme.id, document=document, actor_id=writer.id
+        )
+        await bank.transition(
+            session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
+        )
+        await bank.transition(
+            session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
+        )
+    blueprint = await blueprints.create_blueprint(
+        session, scheme_id=scheme.id, code="B", name="Prøve", language="nb", actor_id=None,
+        definition=blueprints.parse_blueprint({"parts": [
+            {"key": "mc", "title": "Flervalg", "kind": "multiple_choice", "duration_minutes": 30,
+             "break_after_minutes": 10,
+             "rules": [{"item_type": "single_choice", "count": 2}, {"item_type": "multiple_response", "count": 1}]},
+            {"key": "kunnskap", "title": "Kunnskap", "kind": "knowledge", "duration_minutes": 60,
+             "rules": [{"count": 1}]},
+        ]}),
+    )  # fmt: skip
+    sitting = await service.create_sitting(
+        session, blueprint_id=blueprint.id, name="Desember", opens_at=OPENS,
+        closes_at=OPENS + timedelta(hours=8), actor=admin,
+    )  # fmt: skip
+    candidate = users["candidate"]
+    other = await create_user(
+        session,
+        username="kandidat2",
+        full_name="Kari Annen",
+        password="x" * 12,
+        roles={Role.CANDIDATE},
+    )
+    for person in (candidate, other):
+        await service.decide_application(
+            session, candidate_id=person.id, scheme_id=scheme.id, approve=True, actor=admin
+        )
+    registration = await service.register(
+        session, sitting_id=sitting.id, candidate=candidate, actor=admin
+    )
+    await service.register(session, sitting_id=sitting.id, candidate=other, actor=admin)
+    await session.commit()
+    return Exam(sitting.id, registration.id, candidate, other, admin)
