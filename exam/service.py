@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import timing
@@ -474,36 +475,27 @@ async def _apply_save(
     value: Any,
     now: datetime,
 ) -> bool:
-    """Make the save the newest answer unless a newer one is there; safe against two tabs saving
-    at once, because the database decides (a conditional UPDATE, or an INSERT that may collide)."""
-    key = (
-        (Answer.attempt_part_id == attempt_part_id)
-        & (Answer.item_version_id == item_version_id)
-        & (Answer.question_id == question_id)
+    """Make the save the newest answer unless a newer one is there.
+
+    One atomic upsert (INSERT ... ON CONFLICT DO UPDATE ... WHERE the stored sequence is older),
+    so two tabs saving at once cannot both win or both lose: the database decides.
+    """
+    dialect = session.get_bind().dialect.name
+    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Answer).values(
+        attempt_part_id=attempt_part_id,
+        item_version_id=item_version_id,
+        question_id=question_id,
+        sequence=sequence,
+        value=value,
+        saved_at=now,
     )
-    updated = await session.execute(
-        update(Answer)
-        .where(key, Answer.sequence < sequence)
-        .values(sequence=sequence, value=value, saved_at=now)
-        .execution_options(synchronize_session=False)
+    upsert = upsert.on_conflict_do_update(
+        index_elements=[Answer.attempt_part_id, Answer.item_version_id, Answer.question_id],
+        set_={"sequence": sequence, "value": upsert.excluded.value, "saved_at": now},
+        where=Answer.sequence < sequence,
     )
-    if updated.rowcount:  # type: ignore[attr-defined]
-        return True
-    try:
-        async with session.begin_nested():
-            await session.execute(
-                insert(Answer).values(
-                    attempt_part_id=attempt_part_id,
-                    item_version_id=item_version_id,
-                    question_id=question_id,
-                    sequence=sequence,
-                    value=value,
-                    saved_at=now,
-                )
-            )
-    except IntegrityError:
-        return False  # an answer with this or a newer sequence number is there already
-    return True
+    result = await session.execute(upsert.execution_options(synchronize_session=False))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 MAX_TEXT_ANSWER = 100_000

@@ -311,12 +311,12 @@ async def test_two_tabs_saving_at_once_keep_the_newest(
             )  # fmt: skip
             await tab_session.commit()
 
-    values = {4: "A", 6: "C", 5: "B", 1: "A"}
+    values = {4: "A", 6: "C", 5: "B", 1: "A", 8: "B", 3: "C", 7: "A", 2: "B"}
     await asyncio.gather(*(tab(sequence, value) for sequence, value in values.items()))
     session.expunge_all()
     current = await session.get(service.Answer, (part_id, versions[0], "RESPONSE"))
-    assert current is not None and (current.sequence, current.value) == (6, "C")
-    assert await session.scalar(select(func.count()).select_from(AnswerSave)) == 4
+    assert current is not None and (current.sequence, current.value) == (8, "B")
+    assert await session.scalar(select(func.count()).select_from(AnswerSave)) == 8
 
 
 @pytest.mark.asyncio
