@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = 20
     login_failure_window_seconds: int = 15 * 60
     max_upload_bytes: int = 50 * 1024 * 1024
+    auto_submit_interval_seconds: float = 5.0
+    """How often overdue exam parts are handed in automatically (0 turns it off)."""
     debug: bool = False
     secret_key_is_temporary: bool = Field(default=False, exclude=True)
     """True when no key was configured and a random one was made for this process."""

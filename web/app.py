@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from exam.jobs import submit_overdue_forever
 from exam.timing import Clock, SystemClock
 from vakt.db import create_engine, create_sessionmaker
 from vakt.errors import VaktError
@@ -47,17 +49,31 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[AppState]:
         engine = create_engine(settings.database_url, pool_pre_ping=True)
+        sessionmaker = create_sessionmaker(engine)
+        time_source = clock or SystemClock()
         peer_connections: set[Any] = set()
+        background: list[asyncio.Task[None]] = []
+        if settings.auto_submit_interval_seconds > 0:
+            background.append(
+                asyncio.create_task(
+                    submit_overdue_forever(
+                        sessionmaker, time_source, settings.auto_submit_interval_seconds
+                    )
+                )
+            )
         try:
             yield AppState(
                 settings=settings,
                 engine=engine,
-                sessionmaker=create_sessionmaker(engine),
+                sessionmaker=sessionmaker,
                 templates=create_templates(),
                 peer_connections=peer_connections,
-                clock=clock or SystemClock(),
+                clock=time_source,
             )
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             for connection in list(peer_connections):
                 with contextlib.suppress(Exception):
                     await connection.close()
