@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from exam import timing
 from exam.models import (
@@ -430,7 +431,14 @@ async def save_answer(
     """Save one answer. Idempotent: a repeated or older sequence number never overwrites a newer
     answer. Every save is kept. Refused after the deadline (plus a small grace) and once handed in.
     """
-    attempt_part = await session.get(AttemptPart, attempt_part_id)
+    # Lock the part's row (PostgreSQL) so a hand-in cannot read the answers while this save is
+    # half done; SQLite serialises writers anyway and is covered by the check after the write.
+    attempt_part = await session.scalar(
+        select(AttemptPart)
+        .where(AttemptPart.id == attempt_part_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if attempt_part is None:
         raise NotFound(_l("No such part."))
     attempt, _ = await _own_attempt(session, attempt_part.attempt_id, candidate)
@@ -444,6 +452,10 @@ async def save_answer(
     applied = await _apply_save(
         session, attempt_part.id, item_version_id, question_id, sequence, value, now
     )
+    if await session.scalar(
+        select(AttemptPart.submitted_at).where(AttemptPart.id == attempt_part.id)
+    ):
+        raise Conflict(_l("This part has been handed in; answers can no longer change."))
     session.add(
         AnswerSave(
             attempt_part_id=attempt_part.id,
@@ -567,7 +579,20 @@ async def _close_part(
     now: datetime,
     how: SubmittedBy,
     actor_id: int | None,
-) -> None:
+) -> bool:
+    """Hand in a part; False when someone else (another worker, the other tab) was first."""
+    submitted_at = min(now, attempt_part.deadline) if how is SubmittedBy.DEADLINE else now
+    # Claim the part in one conditional UPDATE: of two concurrent hand-ins exactly one wins,
+    # and no save can slip in after the answers below are read.
+    claimed = await session.execute(
+        update(AttemptPart)
+        .where(AttemptPart.id == attempt_part.id, AttemptPart.submitted_at.is_(None))
+        .values(submitted_at=submitted_at, submitted_by=how.value)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        await session.refresh(attempt_part)
+        return False
     answers = (
         await session.scalars(
             select(Answer)
@@ -575,10 +600,8 @@ async def _close_part(
             .order_by(Answer.item_version_id, Answer.question_id)
         )
     ).all()
-    attempt_part.submitted_at = (
-        min(now, attempt_part.deadline) if how is SubmittedBy.DEADLINE else now
-    )
-    attempt_part.submitted_by = how.value
+    set_committed_value(attempt_part, "submitted_at", submitted_at)
+    set_committed_value(attempt_part, "submitted_by", how.value)
     attempt_part.receipt_digest = receipt_digest(attempt_part, answers)
     attempt_part.auto_score, attempt_part.auto_max_score = await _auto_score(
         session, attempt, attempt_part, answers
@@ -601,6 +624,7 @@ async def _close_part(
             "answers": len(answers),
         },
     )
+    return True
 
 
 def receipt_digest(attempt_part: AttemptPart, answers: Any) -> str:
@@ -675,13 +699,14 @@ async def submit_overdue_parts(session: AsyncSession, *, now: datetime) -> int:
             )
         )
     ).all()
+    handed_in = 0
     for attempt_part in overdue:
         attempt = await session.get(Attempt, attempt_part.attempt_id)
         assert attempt is not None
-        await _close_part(
+        handed_in += await _close_part(
             session, attempt, attempt_part, now=now, how=SubmittedBy.DEADLINE, actor_id=None
         )
-    return len(overdue)
+    return handed_in
 
 
 async def terminate_for_cheating(

@@ -337,3 +337,34 @@ async def test_impossible_answers_are_refused(
             question_id="RESPONSE", sequence=1, value=value, now=clock.now(),
         )  # fmt: skip
     assert refused.value.field == "value"
+
+
+@pytest.mark.asyncio
+async def test_saves_racing_a_hand_in_never_change_what_the_receipt_covers(
+    session: AsyncSession, exam: Exam, engine: AsyncEngine
+) -> None:
+    clock = FixedClock(OPENS)
+    _attempt_id, part_id, versions = await _started(session, exam, clock)
+    await session.commit()
+    sessionmaker = create_sessionmaker(engine)
+
+    async def save(sequence: int) -> None:
+        async with sessionmaker() as tab:
+            await service.save_answer(
+                tab, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=versions[0],
+                question_id="RESPONSE", sequence=sequence, value="ABC"[sequence % 3], now=clock.now(),
+            )  # fmt: skip
+            await tab.commit()
+
+    async def hand_in() -> None:
+        async with sessionmaker() as tab:
+            await service.submit_part(
+                tab, attempt_part_id=part_id, candidate=exam.candidate, now=clock.now()
+            )
+            await tab.commit()
+
+    outcomes = await asyncio.gather(*(save(n) for n in range(1, 6)), hand_in(), *(save(n) for n in range(6, 11)),
+                                    return_exceptions=True)  # fmt: skip
+    assert all(outcome is None or isinstance(outcome, Conflict) for outcome in outcomes), outcomes
+    session.expunge_all()
+    assert await service.verify_receipt(session, part_id)
