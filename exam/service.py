@@ -58,6 +58,7 @@ async def decide_application(
     scheme_id: int,
     approve: bool,
     actor: User,
+    now: datetime,
     note: str = "",
 ) -> Application:
     """Record the staff's document review of a candidate's application (approve or reject)."""
@@ -74,7 +75,7 @@ async def decide_application(
         ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
     ).value
     application.decided_by_id = actor.id
-    application.decided_at = timing.SystemClock().now()
+    application.decided_at = now
     application.note = note
     await session.flush()
     await audit.record(
@@ -240,7 +241,13 @@ async def request_accommodation(
 
 
 async def decide_accommodation(
-    session: AsyncSession, *, accommodation_id: int, approve: bool, actor: User, note: str = ""
+    session: AsyncSession,
+    *,
+    accommodation_id: int,
+    approve: bool,
+    actor: User,
+    now: datetime,
+    note: str = "",
 ) -> Accommodation:
     """Staff approve or reject a request for accommodation."""
     if not actor.has_any(Role.ADMINISTRATOR):
@@ -252,7 +259,7 @@ async def decide_accommodation(
         raise Conflict(_l("This request has been decided already."))
     accommodation.status = (DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED).value
     accommodation.decided_by_id = actor.id
-    accommodation.decided_at = timing.SystemClock().now()
+    accommodation.decided_at = now
     accommodation.decision_note = note
     await audit.record(
         session,
@@ -468,6 +475,8 @@ async def save_answer(
         )
     )
     await session.flush()
+    if applied:
+        return SaveResult(applied=True, sequence=sequence)
     newest = await session.scalar(
         select(Answer.sequence).where(
             Answer.attempt_part_id == attempt_part.id,
@@ -475,7 +484,7 @@ async def save_answer(
             Answer.question_id == question_id,
         )
     )
-    return SaveResult(applied=applied, sequence=int(newest if newest is not None else sequence))
+    return SaveResult(applied=False, sequence=int(newest if newest is not None else sequence))
 
 
 async def _apply_save(

@@ -54,14 +54,6 @@ class FileUpload:
     data: bytes
 
 
-def require_bank_access(user: User) -> None:
-    """Refuse anyone who may not see the confidential bank."""
-    if not user.has_any(*BANK_ROLES):
-        raise Forbidden(
-            _l("Only item writers, reviewers and administrators may use the item bank.")
-        )
-
-
 def parse_document(data: Mapping[str, object]) -> ItemDocument:
     """Validate a document, turning validation errors into one clear error with details."""
     try:

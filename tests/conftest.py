@@ -171,8 +171,3 @@ def shared_testdata(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared test data not found at {path}")
     return path
-
-
-def run(coro):  # type: ignore[no-untyped-def]
-    """Run a coroutine from synchronous test code."""
-    return asyncio.run(coro)

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from vakt.errors import VaktError
 from vakt.i18n import LazyText, _l
@@ -74,8 +74,6 @@ async def vakt_error(request: Request, exc: Exception) -> Response:
     """A domain error: its own message, translated."""
     assert isinstance(exc, VaktError)
     if isinstance(exc, NotSignedIn) and not wants_json(request):
-        from starlette.responses import RedirectResponse
-
         return RedirectResponse("/login", status_code=303)
     return error_response(
         request,

@@ -88,7 +88,12 @@ async def build_exam(session: AsyncSession, users: dict[str, User]) -> Exam:
     )
     for person in (candidate, other):
         await service.decide_application(
-            session, candidate_id=person.id, scheme_id=scheme.id, approve=True, actor=admin
+            session,
+            candidate_id=person.id,
+            scheme_id=scheme.id,
+            approve=True,
+            actor=admin,
+            now=OPENS - timedelta(days=30),
         )
     registration = await service.register(
         session, sitting_id=sitting.id, candidate=candidate, actor=admin

@@ -63,10 +63,18 @@ async def test_accommodation_deadline_and_extra_time(session: AsyncSession, exam
     )  # fmt: skip
     with pytest.raises(Forbidden):
         await service.decide_accommodation(
-            session, accommodation_id=request.id, approve=True, actor=exam.candidate
+            session,
+            accommodation_id=request.id,
+            approve=True,
+            actor=exam.candidate,
+            now=OPENS - timedelta(days=8),
         )
     await service.decide_accommodation(
-        session, accommodation_id=request.id, approve=True, actor=exam.admin
+        session,
+        accommodation_id=request.id,
+        approve=True,
+        actor=exam.admin,
+        now=OPENS - timedelta(days=7, hours=12),
     )
     clock = FixedClock(OPENS + timedelta(minutes=5))
     attempt = await service.start_attempt(
