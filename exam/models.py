@@ -130,6 +130,9 @@ class Attempt(Base):
     status: Mapped[str] = mapped_column(String(20), default=AttemptStatus.IN_PROGRESS.value)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_reason: Mapped[str] = mapped_column(Text, default="")
+    results_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    device_digest: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the device token of the browser the attempt is bound to (see resume)."""
 
 
 class AttemptPart(Base):
@@ -149,6 +152,9 @@ class AttemptPart(Base):
     receipt_digest: Mapped[str | None] = mapped_column(String(64))
     auto_score: Mapped[float | None] = mapped_column(Float)
     auto_max_score: Mapped[float | None] = mapped_column(Float)
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    """The part's result once decided (grading), None until then."""
+    result_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Answer(Base):
@@ -164,6 +170,34 @@ class Answer(Base):
     sequence: Mapped[int] = mapped_column(BigInteger)
     value: Mapped[Any] = mapped_column(JSONDocument)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Declaration(Base):
+    """The candidate's acceptance of the code of conduct and self-declaration before an exam,
+    with the version and a digest of the exact text shown."""
+
+    __tablename__ = "declaration"
+    __table_args__ = (UniqueConstraint("registration_id", "text_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    text_version: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(10))
+    text_digest: Mapped[str] = mapped_column(String(64))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ResumePermission(Base):
+    """Staff allow a candidate to continue an attempt on another computer."""
+
+    __tablename__ = "resume_permission"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), index=True)
+    granted_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AnswerSave(Base):

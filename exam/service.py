@@ -30,7 +30,9 @@ from exam.models import (
     AttemptPart,
     AttemptStatus,
     DecisionStatus,
+    Declaration,
     Registration,
+    ResumePermission,
     Sitting,
     SubmittedBy,
 )
@@ -138,10 +140,100 @@ async def get_sitting(session: AsyncSession, sitting_id: int) -> Sitting:
     return sitting
 
 
+@dataclass(frozen=True)
+class Cycle:
+    """A candidate's certification process in a scheme: the first full attempt and its retakes.
+
+    All parts must be passed within 12 months of the first attempt; a failed part may be retaken
+    within that window.
+    """
+
+    first_registration_id: int
+    first_attempt_at: datetime
+    window_ends_at: datetime
+    part_keys: tuple[str, ...]
+    passed: frozenset[str]
+    pending: frozenset[str]
+    """Parts taken whose result is not decided yet (or whose attempt is still going on)."""
+
+    @property
+    def open_parts(self) -> tuple[str, ...]:
+        """The parts still to pass, in exam order."""
+        return tuple(key for key in self.part_keys if key not in self.passed)
+
+    @property
+    def all_passed(self) -> bool:
+        """True when every part of the exam has been passed."""
+        return not self.open_parts
+
+
+RETAKE_WINDOW_MONTHS = 12
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time ``months`` later (the month's last day when the day is missing)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    for day in range(moment.day, 27, -1):
+        try:
+            return moment.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    return moment.replace(year=year, month=month, day=min(moment.day, 28))
+
+
+async def certification_cycle(
+    session: AsyncSession, *, candidate_id: int, scheme_id: int
+) -> Cycle | None:
+    """The candidate's newest certification process in the scheme, or None before any attempt."""
+    rows = (
+        await session.execute(
+            select(Registration, Attempt)
+            .join(Attempt, Attempt.registration_id == Registration.id)
+            .join(Sitting, Sitting.id == Registration.sitting_id)
+            .where(Registration.candidate_id == candidate_id, Sitting.scheme_id == scheme_id)
+            .order_by(Attempt.started_at, Attempt.id)
+        )
+    ).all()
+    firsts = [(r, a) for r, a in rows if r.retake_of_id is None]
+    if not firsts:
+        return None
+    first_registration, first_attempt = firsts[-1]
+    members = [
+        (r, a)
+        for r, a in rows
+        if r.id == first_registration.id or r.retake_of_id == first_registration.id
+    ]
+    passed: set[str] = set()
+    pending: set[str] = set()
+    for registration, attempt in members:
+        parts = {p.part_key: p for p in await parts_of(session, attempt.id)}
+        ended = attempt.status != AttemptStatus.IN_PROGRESS.value
+        for key in registration.part_keys:
+            part = parts.get(key)
+            if part is not None and part.passed:
+                passed.add(key)
+            elif not ended or (part is not None and part.passed is None):
+                pending.add(key)
+    return Cycle(
+        first_registration_id=first_registration.id,
+        first_attempt_at=first_attempt.started_at,
+        window_ends_at=add_months(first_attempt.started_at, RETAKE_WINDOW_MONTHS),
+        part_keys=tuple(first_registration.part_keys),
+        passed=frozenset(passed),
+        pending=frozenset(pending - passed),
+    )
+
+
 async def register(
     session: AsyncSession, *, sitting_id: int, candidate: User, actor: User
 ) -> Registration:
-    """Register a candidate for every part of a sitting; only with an approved application."""
+    """Register a candidate for a sitting; only with an approved application.
+
+    Within 12 months of the first attempt of a process that is not yet passed, the registration
+    is a retake and covers only the parts not yet passed; after the window a new process starts
+    with every part.
+    """
     sitting = await get_sitting(session, sitting_id)
     if not candidate.has_any(Role.CANDIDATE):
         raise VaktError(_l("Only candidates can be registered for a sitting."))
@@ -162,10 +254,33 @@ async def register(
         raise Conflict(_l("The candidate is registered for this sitting already."))
     blueprint = await blueprints.get_blueprint(session, sitting.blueprint_id)
     definition = blueprints.BlueprintDefinition.model_validate(blueprint.definition)
+    sitting_parts = [p.key for p in definition.parts]
+    part_keys, retake_of = sitting_parts, None
+    cycle = await certification_cycle(
+        session, candidate_id=candidate.id, scheme_id=sitting.scheme_id
+    )
+    if cycle is not None and sitting.opens_at <= cycle.window_ends_at:
+        if cycle.all_passed:
+            raise Conflict(_l("The candidate has passed every part of this exam already."))
+        if cycle.pending:
+            raise Conflict(
+                _l(
+                    "The results of the candidate's earlier attempt are not final yet; "
+                    "register the retake when they are."
+                )
+            )
+        missing = [key for key in cycle.open_parts if key not in sitting_parts]
+        if missing:
+            raise Conflict(
+                _l("This sitting's exam has no part {parts}, which the candidate must retake."),
+                parts=", ".join(missing),
+            )
+        part_keys, retake_of = list(cycle.open_parts), cycle.first_registration_id
     registration = Registration(
         sitting_id=sitting.id,
         candidate_id=candidate.id,
-        part_keys=[p.key for p in definition.parts],
+        part_keys=part_keys,
+        retake_of_id=retake_of,
     )
     session.add(registration)
     await session.flush()
@@ -179,9 +294,20 @@ async def register(
             "sitting_id": sitting.id,
             "candidate_id": candidate.id,
             "part_keys": registration.part_keys,
+            "retake_of": retake_of,
         },
     )
     return registration
+
+
+async def retake_window_end(session: AsyncSession, registration: Registration) -> datetime | None:
+    """When a retake registration stops being valid (12 months after the first attempt)."""
+    if registration.retake_of_id is None:
+        return None
+    first_attempt = await session.scalar(
+        select(Attempt.started_at).where(Attempt.registration_id == registration.retake_of_id)
+    )
+    return add_months(first_attempt, RETAKE_WINDOW_MONTHS) if first_attempt else None
 
 
 # ---- accommodations -----------------------------------------------------------------------------
@@ -316,6 +442,12 @@ async def start_attempt(
             opens=sitting.opens_at.strftime("%Y-%m-%d %H:%M UTC"),
             closes=sitting.closes_at.strftime("%Y-%m-%d %H:%M UTC"),
         )
+    window_end = await retake_window_end(session, registration)
+    if window_end is not None and now > window_end:
+        raise Conflict(
+            _l("A retake must be taken within 12 months of the first attempt (by {date})."),
+            date=window_end.strftime("%Y-%m-%d"),
+        )
     # The seed differs per registration, so candidates in one sitting get different forms.
     seed = int.from_bytes(
         hashlib.sha256(f"{sitting.id}:{registration.id}".encode()).digest()[:7], "big"
@@ -358,6 +490,14 @@ async def _definition(session: AsyncSession, attempt: Attempt) -> blueprints.Blu
     return blueprints.BlueprintDefinition.model_validate(form.blueprint_snapshot)
 
 
+def registered_part_indexes(
+    definition: blueprints.BlueprintDefinition, registration: Registration
+) -> list[int]:
+    """The indexes of the parts this registration covers (all, or a retake's), in exam order."""
+    keys = set(registration.part_keys)
+    return [index for index, part in enumerate(definition.parts) if part.key in keys]
+
+
 async def parts_of(session: AsyncSession, attempt_id: int) -> list[AttemptPart]:
     """The parts started so far, in order."""
     return list(
@@ -375,18 +515,19 @@ async def start_part(
     session: AsyncSession, *, attempt_id: int, candidate: User, now: datetime
 ) -> AttemptPart:
     """Start the next part: parts go in order, each after the break that follows the one before."""
-    attempt, _registration = await _own_attempt(session, attempt_id, candidate)
+    attempt, registration = await _own_attempt(session, attempt_id, candidate)
     if attempt.status != AttemptStatus.IN_PROGRESS.value:
         raise Conflict(_l("This attempt has ended."))
     definition = await _definition(session, attempt)
+    order = registered_part_indexes(definition, registration)
     started = await parts_of(session, attempt.id)
     if started and started[-1].submitted_at is None:
         return started[-1]
-    index = len(started)
-    if index >= len(definition.parts):
+    if len(started) >= len(order):
         raise Conflict(_l("Every part has been handed in."))
+    index = order[len(started)]
     if started:
-        previous = definition.parts[index - 1]
+        previous = definition.parts[started[-1].part_index]
         assert started[-1].submitted_at is not None
         opens = timing.next_part_opens(
             started[-1].submitted_at, timedelta(minutes=previous.break_after_minutes)
@@ -616,8 +757,10 @@ async def _close_part(
         session, attempt, attempt_part, answers
     )
     definition = await _definition(session, attempt)
+    registration = await session.get(Registration, attempt.registration_id)
+    assert registration is not None
     if (
-        attempt_part.part_index == len(definition.parts) - 1
+        attempt_part.part_index == registered_part_indexes(definition, registration)[-1]
         and attempt.status == AttemptStatus.IN_PROGRESS.value
     ):
         attempt.status, attempt.ended_at = AttemptStatus.FINISHED.value, attempt_part.submitted_at
@@ -741,6 +884,9 @@ async def terminate_for_cheating(
                 how=SubmittedBy.TERMINATION,
                 actor_id=actor.id,
             )
+    for attempt_part in await parts_of(session, attempt.id):
+        # The whole attempt is "Ikke bestått": no part of it counts as passed.
+        attempt_part.passed, attempt_part.result_recorded_at = False, now
     attempt.status, attempt.ended_at, attempt.ended_reason = (
         AttemptStatus.TERMINATED.value,
         now,
@@ -755,3 +901,187 @@ async def terminate_for_cheating(
         after={"reason": reason.strip(), "result": "Ikke bestått"},
     )
     return attempt
+
+
+# ---- results ------------------------------------------------------------------------------------
+
+
+async def record_part_result(
+    session: AsyncSession, *, attempt_part_id: int, passed: bool, actor: User, now: datetime
+) -> AttemptPart:
+    """Record a handed-in part's result (grading calls this once the grades are final)."""
+    if not actor.has_any(Role.ADMINISTRATOR, Role.DECISION_MAKER):
+        raise Forbidden(_l("Only the certification body's staff record results."))
+    attempt_part = await session.get(AttemptPart, attempt_part_id)
+    if attempt_part is None:
+        raise NotFound(_l("No such part."))
+    if attempt_part.submitted_at is None:
+        raise Conflict(_l("A part has a result only after it has been handed in."))
+    before = attempt_part.passed
+    attempt_part.passed, attempt_part.result_recorded_at = passed, now
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="attempt.part_result",
+        entity_type="attempt_part",
+        entity_id=attempt_part.id,
+        before={"passed": before},
+        after={"passed": passed},
+    )
+    return attempt_part
+
+
+async def release_results(
+    session: AsyncSession, *, attempt_id: int, actor: User, now: datetime
+) -> Attempt:
+    """Show the candidate the results of an ended attempt whose every part has a result."""
+    if not actor.has_any(Role.ADMINISTRATOR, Role.DECISION_MAKER):
+        raise Forbidden(_l("Only the certification body's staff release results."))
+    attempt = await session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound(_l("No such attempt."))
+    if attempt.status == AttemptStatus.IN_PROGRESS.value:
+        raise Conflict(_l("The attempt is still going on."))
+    if any(part.passed is None for part in await parts_of(session, attempt.id)):
+        raise Conflict(_l("Every part needs a result before the results are released."))
+    if attempt.results_released_at is None:
+        attempt.results_released_at = now
+        await audit.record(
+            session,
+            actor_id=actor.id,
+            action="attempt.release_results",
+            entity_type="attempt",
+            entity_id=attempt.id,
+        )
+    return attempt
+
+
+def attempt_passed(attempt: Attempt, parts: list[AttemptPart], part_keys: list[str]) -> bool:
+    """True when every registered part was passed ("Bestått"); a terminated attempt never is."""
+    if attempt.status == AttemptStatus.TERMINATED.value:
+        return False
+    passed = {part.part_key for part in parts if part.passed}
+    return all(key in passed for key in part_keys)
+
+
+# ---- check-in: declarations and the computer the exam runs on -----------------------------------
+
+
+async def accept_declaration(
+    session: AsyncSession,
+    *,
+    registration_id: int,
+    candidate: User,
+    text_version: str,
+    text_digest: str,
+    language: str,
+    now: datetime,
+) -> Declaration:
+    """Store the candidate's acceptance of the code of conduct and self-declaration."""
+    registration = await _own_registration(session, registration_id, candidate)
+    existing = await session.scalar(
+        select(Declaration).where(
+            Declaration.registration_id == registration.id,
+            Declaration.text_version == text_version,
+        )
+    )
+    if existing is not None:
+        return existing
+    declaration = Declaration(
+        registration_id=registration.id,
+        text_version=text_version,
+        text_digest=text_digest,
+        language=language,
+        accepted_at=now,
+    )
+    session.add(declaration)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=candidate.id,
+        action="declaration.accept",
+        entity_type="registration",
+        entity_id=registration.id,
+        after={"text_version": text_version, "text_digest": text_digest, "language": language},
+    )
+    return declaration
+
+
+async def has_declaration(session: AsyncSession, registration_id: int, text_version: str) -> bool:
+    """True when the candidate has accepted this version of the texts for this registration."""
+    return (
+        await session.scalar(
+            select(Declaration.id).where(
+                Declaration.registration_id == registration_id,
+                Declaration.text_version == text_version,
+            )
+        )
+    ) is not None
+
+
+def device_digest(device_token: str) -> str:
+    """What is stored of a browser's device token (never the token itself)."""
+    return hashlib.sha256(device_token.encode()).hexdigest()
+
+
+async def bind_device(
+    session: AsyncSession, *, attempt: Attempt, device_token: str, actor: User, now: datetime
+) -> None:
+    """Tie the attempt to the browser it runs in. Another computer may take over only after
+    staff allowed it, so an attempt cannot silently run in two places (or be taken by someone
+    else with the candidate's password)."""
+    digest = device_digest(device_token)
+    if attempt.device_digest == digest:
+        return
+    if attempt.device_digest is not None:
+        permission = await session.scalar(
+            select(ResumePermission)
+            .where(ResumePermission.attempt_id == attempt.id, ResumePermission.used_at.is_(None))
+            .order_by(ResumePermission.id.desc())
+        )
+        if permission is None:
+            raise Forbidden(
+                _l(
+                    "This exam is open on another computer. Ask the exam staff to let you "
+                    "continue on this one."
+                )
+            )
+        permission.used_at = now
+    attempt.device_digest = digest
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="attempt.bind_device",
+        entity_type="attempt",
+        entity_id=attempt.id,
+        after={"device": digest[:12]},
+    )
+
+
+async def allow_resume(
+    session: AsyncSession, *, attempt_id: int, actor: User, reason: str, now: datetime
+) -> ResumePermission:
+    """Staff let the candidate continue the attempt on another computer (once)."""
+    if not actor.has_any(Role.ADMINISTRATOR, Role.PROCTOR):
+        raise Forbidden(_l("Only exam staff can let a candidate change computer."))
+    attempt = await session.get(Attempt, attempt_id)
+    if attempt is None:
+        raise NotFound(_l("No such attempt."))
+    if attempt.status != AttemptStatus.IN_PROGRESS.value:
+        raise Conflict(_l("This attempt has ended."))
+    if not reason.strip():
+        raise VaktError(_l("Say why the candidate changes computer."), field="reason")
+    permission = ResumePermission(
+        attempt_id=attempt.id, granted_by_id=actor.id, granted_at=now, reason=reason.strip()
+    )
+    session.add(permission)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=actor.id,
+        action="attempt.allow_resume",
+        entity_type="attempt",
+        entity_id=attempt.id,
+        after={"reason": reason.strip()},
+    )
+    return permission

@@ -1,0 +1,178 @@
+"""Retakes: within 12 months of the first attempt, only the parts not yet passed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exam import service
+from exam.models import AttemptStatus, Sitting
+from tests.exam.factories import OPENS, Exam, build_exam
+from vakt.accounts import User
+from vakt.errors import Conflict
+
+
+@pytest_asyncio.fixture
+async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
+    return await build_exam(session, users)
+
+
+async def _take_whole_exam(session: AsyncSession, exam: Exam, registration_id: int) -> int:
+    """Start the attempt and hand in every registered part at once; returns the attempt id."""
+    sitting = await session.get(Sitting, exam.sitting_id)
+    assert sitting is not None
+    now = OPENS
+    attempt = await service.start_attempt(
+        session, registration_id=registration_id, candidate=exam.candidate, now=now
+    )
+    while attempt.status == AttemptStatus.IN_PROGRESS.value:
+        part = await service.start_part(
+            session, attempt_id=attempt.id, candidate=exam.candidate, now=now
+        )
+        await service.submit_part(
+            session, attempt_part_id=part.id, candidate=exam.candidate, now=now
+        )
+        now += timedelta(minutes=30)
+    return attempt.id
+
+
+async def _results(session: AsyncSession, exam: Exam, attempt_id: int, **passed: bool) -> None:
+    for part in await service.parts_of(session, attempt_id):
+        await service.record_part_result(
+            session, attempt_part_id=part.id, passed=passed[part.part_key], actor=exam.admin,
+            now=OPENS + timedelta(days=14),
+        )  # fmt: skip
+
+
+async def _sitting(session: AsyncSession, exam: Exam, opens: datetime) -> int:
+    first = await session.get(Sitting, exam.sitting_id)
+    assert first is not None
+    sitting = await service.create_sitting(
+        session, blueprint_id=first.blueprint_id, name=f"Omprøve {opens:%Y-%m}", opens_at=opens,
+        closes_at=opens + timedelta(hours=8), actor=exam.admin,
+    )  # fmt: skip
+    return sitting.id
+
+
+@pytest.mark.asyncio
+async def test_a_retake_covers_only_the_failed_parts(session: AsyncSession, exam: Exam) -> None:
+    attempt_id = await _take_whole_exam(session, exam, exam.registration_id)
+    retake_sitting = await _sitting(session, exam, OPENS + timedelta(days=90))
+    with pytest.raises(Conflict) as pending:
+        await service.register(
+            session, sitting_id=retake_sitting, candidate=exam.candidate, actor=exam.admin
+        )
+    assert "not final yet" in str(pending.value.message)
+    await _results(session, exam, attempt_id, mc=True, kunnskap=False)
+
+    retake = await service.register(
+        session, sitting_id=retake_sitting, candidate=exam.candidate, actor=exam.admin
+    )
+    assert retake.part_keys == ["kunnskap"]
+    assert retake.retake_of_id == exam.registration_id
+
+    later = OPENS + timedelta(days=90)
+    attempt = await service.start_attempt(
+        session, registration_id=retake.id, candidate=exam.candidate, now=later
+    )
+    part = await service.start_part(
+        session, attempt_id=attempt.id, candidate=exam.candidate, now=later
+    )
+    assert part.part_key == "kunnskap"
+    await service.submit_part(session, attempt_part_id=part.id, candidate=exam.candidate, now=later)
+    assert attempt.status == AttemptStatus.FINISHED.value  # the retake's only part was its last
+    with pytest.raises(Conflict):
+        await service.start_part(
+            session, attempt_id=attempt.id, candidate=exam.candidate, now=later
+        )
+
+    await _results(session, exam, attempt.id, kunnskap=True)
+    cycle = await service.certification_cycle(
+        session,
+        candidate_id=exam.candidate.id,
+        scheme_id=(await session.get(Sitting, retake_sitting)).scheme_id,  # type: ignore[union-attr]
+    )
+    assert cycle is not None and cycle.all_passed
+    third = await _sitting(session, exam, OPENS + timedelta(days=200))
+    with pytest.raises(Conflict) as done:
+        await service.register(
+            session, sitting_id=third, candidate=exam.candidate, actor=exam.admin
+        )
+    assert "passed every part" in str(done.value.message)
+
+
+@pytest.mark.asyncio
+async def test_after_twelve_months_the_whole_exam_starts_again(
+    session: AsyncSession, exam: Exam
+) -> None:
+    attempt_id = await _take_whole_exam(session, exam, exam.registration_id)
+    await _results(session, exam, attempt_id, mc=True, kunnskap=False)
+
+    last_day = await _sitting(session, exam, datetime(2027, 12, 10, 8, 0, tzinfo=UTC))
+    retake = await service.register(
+        session, sitting_id=last_day, candidate=exam.candidate, actor=exam.admin
+    )
+    assert retake.part_keys == ["kunnskap"]
+    # The sitting opened inside the window, but starting after the window's end is refused.
+    with pytest.raises(Conflict) as late:
+        await service.start_attempt(
+            session, registration_id=retake.id, candidate=exam.candidate,
+            now=datetime(2027, 12, 10, 9, 30, tzinfo=UTC),
+        )  # fmt: skip
+    assert late.value.params["date"] == "2027-12-10"
+
+    too_late = await _sitting(session, exam, OPENS + timedelta(days=366))
+    fresh = await service.register(
+        session, sitting_id=too_late, candidate=exam.candidate, actor=exam.admin
+    )
+    assert fresh.part_keys == ["mc", "kunnskap"]
+    assert fresh.retake_of_id is None
+
+
+@pytest.mark.asyncio
+async def test_a_terminated_attempt_passes_nothing(session: AsyncSession, exam: Exam) -> None:
+    attempt = await service.start_attempt(
+        session, registration_id=exam.registration_id, candidate=exam.candidate, now=OPENS
+    )
+    await service.start_part(session, attempt_id=attempt.id, candidate=exam.candidate, now=OPENS)
+    await service.terminate_for_cheating(
+        session, attempt_id=attempt.id, actor=exam.admin, reason="Mobiltelefon", now=OPENS
+    )
+    retake = await service.register(
+        session,
+        sitting_id=await _sitting(session, exam, OPENS + timedelta(days=30)),
+        candidate=exam.candidate,
+        actor=exam.admin,
+    )
+    assert retake.part_keys == ["mc", "kunnskap"]
+    assert retake.retake_of_id == exam.registration_id
+
+
+@pytest.mark.asyncio
+async def test_results_are_released_only_when_complete(session: AsyncSession, exam: Exam) -> None:
+    attempt_id = await _take_whole_exam(session, exam, exam.registration_id)
+    with pytest.raises(Conflict):
+        await service.release_results(
+            session, attempt_id=attempt_id, actor=exam.admin, now=OPENS + timedelta(days=1)
+        )
+    await _results(session, exam, attempt_id, mc=True, kunnskap=True)
+    attempt = await service.release_results(
+        session, attempt_id=attempt_id, actor=exam.admin, now=OPENS + timedelta(days=1)
+    )
+    assert attempt.results_released_at is not None
+
+
+@pytest.mark.parametrize(
+    ("start", "months", "expected"),
+    [
+        (datetime(2026, 1, 31, 9, tzinfo=UTC), 1, datetime(2026, 2, 28, 9, tzinfo=UTC)),
+        (datetime(2027, 2, 28, 9, tzinfo=UTC), 12, datetime(2028, 2, 28, 9, tzinfo=UTC)),
+        (datetime(2028, 2, 29, 9, tzinfo=UTC), 12, datetime(2029, 2, 28, 9, tzinfo=UTC)),
+        (datetime(2026, 12, 10, 9, tzinfo=UTC), 12, datetime(2027, 12, 10, 9, tzinfo=UTC)),
+    ],
+)
+def test_months_are_calendar_months(start: datetime, months: int, expected: datetime) -> None:
+    assert service.add_months(start, months) == expected
