@@ -49,6 +49,10 @@ class FixedClock:
         """Move the clock forward."""
         self.current += delta
 
+    def set(self, moment: datetime) -> None:
+        """Put the clock at ``moment``."""
+        self.current = moment
+
 
 def extended(duration: timedelta, extra_time_percent: int) -> timedelta:
     """A part's duration with approved extra time, rounded up to whole seconds."""

@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from exam.checkin import IdentityCheck
 from exam.jobs import submit_overdue_forever
 from exam.timing import Clock, SystemClock
 from vakt.db import create_engine, create_sessionmaker
@@ -23,8 +24,9 @@ from vakt.settings import Settings
 from web import errors
 from web.dbsession import DBSessionMiddleware
 from web.headers import SecurityHeadersMiddleware
+from web.oidc import create_oidc_client
 from web.rendering import create_templates
-from web.routes import auth, bank, blueprints, exam_api, home
+from web.routes import auth, bank, blueprints, candidate, exam_api, home, oidc, staff
 from web.state import AppState
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -36,15 +38,24 @@ def routes() -> list[BaseRoute]:
     return [
         *home.routes(),
         *auth.routes(),
+        *oidc.routes(),
         *bank.routes(),
         *blueprints.routes(),
         *exam_api.routes(),
+        *candidate.routes(),
+        *staff.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
-    """Build the ASGI application for these settings (``clock``: the time source, for tests)."""
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    identity_check: IdentityCheck | None = None,
+) -> Starlette:
+    """Build the ASGI application for these settings (``clock``: the time source, for tests;
+    ``identity_check``: what identifies candidates before an exam)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[AppState]:
@@ -66,9 +77,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
                 settings=settings,
                 engine=engine,
                 sessionmaker=sessionmaker,
-                templates=create_templates(),
+                templates=create_templates(settings.timezone),
                 peer_connections=peer_connections,
                 clock=time_source,
+                oidc=create_oidc_client(settings),
+                identity_check=identity_check,
             )
         finally:
             for task in background:

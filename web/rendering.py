@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 import nh3
+from babel.dates import format_datetime, format_time
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -54,8 +57,26 @@ def item_html(html: str, file_base: str = "") -> Markup:
     return Markup(cleaned)  # noqa: S704 - cleaned by nh3 just above
 
 
-def create_templates() -> Jinja2Templates:
-    """The Jinja2 environment: autoescaping, i18n and strict undefined variables."""
+def _localtime_filter(timezone: str) -> Any:
+    zone = ZoneInfo(timezone)
+
+    @jinja2.pass_context
+    def localtime(context: Any, moment: datetime | None, style: str = "medium") -> str:
+        """A stored (UTC) time in the installation's time zone, formatted for the reader."""
+        if moment is None:
+            return ""
+        pattern = {"time": "HH:mm:ss", "short": "short", "medium": "medium"}.get(style, style)
+        language = context.get("lang", "nb")
+        if pattern == "HH:mm:ss":
+            return format_time(moment, pattern, tzinfo=zone, locale=language)
+        return format_datetime(moment, pattern, tzinfo=zone, locale=language)
+
+    return localtime
+
+
+def create_templates(timezone: str = "UTC") -> Jinja2Templates:
+    """The Jinja2 environment: autoescaping, i18n and strict undefined variables; times are
+    shown in ``timezone``."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
@@ -69,6 +90,7 @@ def create_templates() -> Jinja2Templates:
     )
     environment.filters["item_html"] = item_html
     environment.filters["number"] = format_number
+    environment.filters["localtime"] = _localtime_filter(timezone)
     return Jinja2Templates(env=environment)
 
 

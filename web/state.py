@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.templating import Jinja2Templates
 
+from exam.checkin import IdentityCheck
 from exam.timing import Clock
 from vakt.settings import Settings
 
@@ -20,3 +21,7 @@ class AppState(TypedDict):
     templates: Jinja2Templates
     peer_connections: set[Any]
     clock: Clock
+    oidc: Any
+    """The e-ID client (Authlib), or None when e-ID sign-in is off (``web.oidc``)."""
+    identity_check: IdentityCheck | None
+    """The identity check before an exam (proctoring); None skips the step."""

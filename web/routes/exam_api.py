@@ -19,6 +19,7 @@ from itembank.schemas import ItemDocument, candidate_view
 from vakt.accounts import Role
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
+from web.device import device_token, remember_device
 from web.endpoints import api, current_user, db
 
 CANDIDATES = (Role.CANDIDATE,)
@@ -36,6 +37,30 @@ async def _json_object(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise VaktError(_l("The request body must be a JSON object."))
     return body
+
+
+async def _bind(request: Request, attempt: Attempt) -> None:
+    """Refuse a running attempt from another browser than the one it is tied to."""
+    if attempt.status == service.AttemptStatus.IN_PROGRESS.value:
+        await service.bind_device(
+            db(request),
+            attempt=attempt,
+            device_token=device_token(request),
+            actor=current_user(request),
+            now=_now(request),
+        )
+
+
+async def _own_attempt(request: Request, attempt_id: int) -> tuple[Attempt, Registration]:
+    session = db(request)
+    attempt = await session.get(Attempt, attempt_id)
+    registration = await session.get(Registration, attempt.registration_id) if attempt else None
+    if attempt is None or registration is None:
+        raise NotFound(_l("No such attempt."))
+    if registration.candidate_id != current_user(request).id:
+        raise NotFound(_l("No such attempt."))
+    await _bind(request, attempt)
+    return attempt, registration
 
 
 def _part_json(
@@ -58,11 +83,7 @@ def _part_json(
 async def attempt_state(request: Request) -> Response:
     """GET /api/attempts/{attempt_id}: parts, deadlines, the current part's items and answers."""
     session = db(request)
-    candidate = current_user(request)
-    attempt = await session.get(Attempt, int(request.path_params["attempt_id"]))
-    registration = await session.get(Registration, attempt.registration_id) if attempt else None
-    if attempt is None or registration is None or registration.candidate_id != candidate.id:
-        raise NotFound(_l("No such attempt."))
+    attempt, registration = await _own_attempt(request, int(request.path_params["attempt_id"]))
     form = await session.get(ExamForm, attempt.form_id)
     assert form is not None
     definition = blueprints.BlueprintDefinition.model_validate(form.blueprint_snapshot)
@@ -94,7 +115,10 @@ async def attempt_state(request: Request) -> Response:
             "server_time": _now(request).isoformat(),
             "extra_time_percent": attempt.extra_time_percent,
             "allowed_aids": definition.allowed_aids,
-            "parts": [_part_json(started.get(i), p) for i, p in enumerate(definition.parts)],
+            "parts": [
+                _part_json(started.get(i), definition.parts[i])
+                for i in service.registered_part_indexes(definition, registration)
+            ],
             "current_part": current.part_index if current else None,
             "items": items,
             "answers": answers,
@@ -110,14 +134,16 @@ async def start_attempt(request: Request) -> Response:
         candidate=current_user(request),
         now=_now(request),
     )
-    return JSONResponse({"attempt_id": attempt.id}, status_code=201)
+    await _bind(request, attempt)
+    return remember_device(request, JSONResponse({"attempt_id": attempt.id}, status_code=201))
 
 
 async def start_part(request: Request) -> Response:
     """POST /api/attempts/{attempt_id}/parts/next: start the next part (after its break)."""
+    attempt, _registration = await _own_attempt(request, int(request.path_params["attempt_id"]))
     part = await service.start_part(
         db(request),
-        attempt_id=int(request.path_params["attempt_id"]),
+        attempt_id=attempt.id,
         candidate=current_user(request),
         now=_now(request),
     )
@@ -153,6 +179,10 @@ async def save(request: Request) -> Response:
 
 async def submit(request: Request) -> Response:
     """POST /api/parts/{part_id}/submit: hand in the part; answers the receipt."""
+    owned = await db(request).get(AttemptPart, int(request.path_params["part_id"]))
+    if owned is None:
+        raise NotFound(_l("No such part."))
+    await _own_attempt(request, owned.attempt_id)
     part = await service.submit_part(
         db(request),
         attempt_part_id=int(request.path_params["part_id"]),

@@ -1,0 +1,251 @@
+"""The candidate's pages over HTTP: My page, accommodation requests, the system check, the code
+of conduct, the exam page, and one attempt on one computer unless staff allow another."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import httpx
+import pytest
+import pytest_asyncio
+from asgi_lifespan import LifespanManager
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
+
+from exam import declarations
+from exam.models import Accommodation, Attempt, Declaration
+from exam.timing import FixedClock
+from tests.exam.factories import OPENS, Exam, build_exam
+from tests.web.helpers import csrf, csrf_from, sign_in
+from vakt.accounts import User
+from vakt.audit import AuditEntry
+from vakt.settings import Settings
+
+SECRETS = ('"correct"', '"mapping"', '"guide"', "Hemmelig sensorveiledning")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(OPENS - timedelta(days=10))
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FixedClock) -> Starlette:
+    from web.app import create_app
+
+    return create_app(settings, clock=clock)
+
+
+@pytest_asyncio.fixture
+async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
+    return await build_exam(session, users)
+
+
+@pytest.mark.asyncio
+async def test_my_page_and_an_accommodation_request(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await sign_in(client, "candidate")
+    page = await client.get("/my", headers={"Accept-Language": "en"})
+    assert page.status_code == 200
+    assert "Desember" in page.text and "Ask for accommodation" in page.text
+    url = f"/my/registrations/{exam.registration_id}/accommodation"
+    token = csrf_from(page.text)
+
+    bad = await client.post(
+        url,
+        data={"csrf_token": token, "extra_time_percent": "lots", "reason": "Dysleksi"},
+        headers={"Accept-Language": "en"},
+    )
+    assert bad.status_code == 400
+    assert "whole number of percent" in bad.text
+    assert "Dysleksi" in bad.text  # what was typed is kept
+    no_reason = await client.post(
+        url, data={"csrf_token": token, "extra_time_percent": "25", "reason": " "}
+    )
+    assert no_reason.status_code == 400
+    assert "Oppgi grunnen" in no_reason.text or "reason" in no_reason.text
+
+    sent = await client.post(
+        url, data={"csrf_token": token, "extra_time_percent": "25", "reason": "Dysleksi"}
+    )
+    assert sent.status_code == 303
+    assert (await client.get(sent.headers["location"])).status_code == 200
+    stored = await session.scalar(
+        select(Accommodation).where(Accommodation.registration_id == exam.registration_id)
+    )
+    assert stored is not None and stored.extra_time_percent == 25
+
+    clock.set(OPENS - timedelta(days=6))
+    late = await client.post(
+        url,
+        data={"csrf_token": token, "extra_time_percent": "25", "reason": "Dysleksi"},
+        headers={"Accept-Language": "en"},
+    )
+    assert late.status_code == 409
+    assert "at least 7 days before" in late.text
+
+    other_url = f"/my/registrations/{exam.registration_id + 1}/accommodation"
+    assert (await client.post(other_url, data={"csrf_token": token})).status_code == 404
+
+
+async def _through_the_checks(client: httpx.AsyncClient, exam: Exam) -> str:
+    base = f"/exam/{exam.registration_id}"
+    entry = await client.get(base)
+    assert entry.status_code == 303 and entry.headers["location"] == f"{base}/check"
+    check = await client.get(f"{base}/check")
+    assert check.status_code == 200
+    token = csrf_from(check.text)
+    reported = await client.post(
+        f"{base}/check",
+        content=json.dumps({"checks": {"browser": True, "camera": True}}),
+        headers={"X-CSRF-Token": token, "Content-Type": "application/json"},
+    )
+    assert reported.status_code == 204
+    garbage = await client.post(f"{base}/check", content=b"[1,2", headers={"X-CSRF-Token": token})
+    assert garbage.status_code == 400
+
+    assert (await client.get(f"{base}/take")).headers["location"] == f"{base}/rules"
+    rules = await client.get(f"{base}/rules")
+    assert rules.status_code == 200
+    unticked = await client.post(
+        f"{base}/rules",
+        data={"csrf_token": token, "text_version": declarations.TEXT_VERSION, "conduct": "yes"},
+        headers={"Accept-Language": "en"},
+    )
+    assert unticked.status_code == 400 and "Tick both boxes" in unticked.text
+    stale = await client.post(
+        f"{base}/rules",
+        data={"csrf_token": token, "text_version": "1999", "conduct": "yes", "declaration": "yes"},
+    )
+    assert stale.status_code == 409
+    accepted = await client.post(
+        f"{base}/rules",
+        data={
+            "csrf_token": token,
+            "text_version": declarations.TEXT_VERSION,
+            "conduct": "yes",
+            "declaration": "yes",
+        },
+    )
+    assert accepted.status_code == 303
+    assert (await client.get(base)).headers["location"] == f"{base}/take"
+    return token
+
+
+@pytest.mark.asyncio
+async def test_the_way_into_the_exam_and_the_exam_page(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await sign_in(client, "candidate")
+    token = await _through_the_checks(client, exam)
+    declaration = await session.scalar(
+        select(Declaration).where(Declaration.registration_id == exam.registration_id)
+    )
+    assert declaration is not None
+    assert declaration.text_version == declarations.TEXT_VERSION
+    assert len(declaration.text_digest) == 64 and declaration.accepted_at == clock.now()
+
+    base = f"/exam/{exam.registration_id}"
+    before = await client.get(f"{base}/take", headers={"Accept-Language": "en"})
+    assert before.status_code == 200 and "can be started between" in before.text
+    too_early = await client.post(f"{base}/start", data={"csrf_token": token})
+    assert too_early.status_code == 409
+
+    clock.set(OPENS + timedelta(minutes=2))
+    started = await client.post(f"{base}/start", data={"csrf_token": token})
+    assert started.status_code == 303, started.text
+    assert "vakt_device" in started.headers.get("set-cookie", "")
+    page = await client.get(f"{base}/take")
+    assert page.status_code == 200
+    assert 'id="exam-config"' in page.text and 'role="timer"' in page.text
+    config = json.loads(
+        re.search(r'id="exam-config">(.*?)</script>', page.text, re.S).group(1)  # type: ignore[union-attr]
+    )
+    assert config["deadline"].startswith("2026-12-10T09:32")
+    for secret in SECRETS:
+        assert secret not in page.text, secret
+    assert await session.scalar(
+        select(AuditEntry.seq).where(AuditEntry.action == "exam.system_check")
+    )
+
+
+@pytest.mark.asyncio
+async def test_another_computer_only_after_staff_allow_it(
+    app: Starlette, exam: Exam, clock: FixedClock
+) -> None:
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=("127.0.0.1", 50001))
+
+        def browser() -> httpx.AsyncClient:
+            return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+        async with browser() as desktop, browser() as laptop, browser() as staff:
+            await sign_in(desktop, "candidate")
+            token = await _through_the_checks(desktop, exam)
+            clock.set(OPENS + timedelta(minutes=2))
+            start = f"/exam/{exam.registration_id}/start"
+            assert (await desktop.post(start, data={"csrf_token": token})).status_code == 303
+
+            await sign_in(laptop, "candidate")
+            refused = await laptop.get(
+                f"/exam/{exam.registration_id}/take", headers={"Accept-Language": "en"}
+            )
+            assert refused.status_code == 403
+            assert "open on another computer" in refused.text
+
+            await sign_in(staff, "administrator")
+            sitting_page = await staff.get(f"/staff/sittings/{exam.sitting_id}")
+            attempt_id = re.search(r"/staff/attempts/(\d+)/resume", sitting_page.text).group(1)  # type: ignore[union-attr]
+            resume = f"/staff/attempts/{attempt_id}/resume"
+            token = csrf_from(sitting_page.text)
+            no_reason = await staff.post(resume, data={"csrf_token": token, "reason": ""})
+            assert no_reason.status_code == 400
+            allowed = await staff.post(resume, data={"csrf_token": token, "reason": "PC krasj"})
+            assert allowed.status_code == 303
+
+            assert (await laptop.get(f"/exam/{exam.registration_id}/take")).status_code == 200
+            # The permission is used up: now the first computer is the other one.
+            assert (await desktop.get(f"/exam/{exam.registration_id}/take")).status_code == 403
+            assert (await desktop.get(f"/api/attempts/{attempt_id}")).status_code == 403
+
+
+@pytest.mark.asyncio
+async def test_other_roles_and_other_candidates_are_kept_out(
+    app: Starlette, exam: Exam, users: dict[str, User]
+) -> None:
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=("127.0.0.1", 50002))
+        for username in ("grader", "proctor", "item_writer"):
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                await sign_in(http, username)
+                assert (await http.get("/my")).status_code == 403
+                assert (await http.get(f"/exam/{exam.registration_id}/take")).status_code == 403
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as other:
+            await sign_in(other, "kandidat2", "x" * 12)
+            for path in ("", "/check", "/rules", "/take"):
+                response = await other.get(f"/exam/{exam.registration_id}{path}")
+                assert response.status_code == 404, path
+            token = await csrf(other, "/my")
+            started = await other.post(
+                f"/exam/{exam.registration_id}/start", data={"csrf_token": token}
+            )
+            assert started.status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_the_attempt_is_bound_after_start(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await sign_in(client, "candidate")
+    token = await _through_the_checks(client, exam)
+    clock.set(OPENS + timedelta(minutes=2))
+    await client.post(f"/exam/{exam.registration_id}/start", data={"csrf_token": token})
+    attempt = await session.scalar(
+        select(Attempt).where(Attempt.registration_id == exam.registration_id)
+    )
+    assert attempt is not None and attempt.device_digest is not None
+    assert len(attempt.device_digest) == 64

@@ -1,0 +1,404 @@
+// The exam page: autosave with an offline queue in IndexedDB, a countdown that follows the
+// server's clock, flags, the overview and the hand-in. The server decides everything that
+// matters (deadlines, what is saved); this script only makes sure nothing typed is lost.
+"use strict";
+
+(function () {
+  const config = JSON.parse(document.getElementById("exam-config").textContent);
+  const messages = config.messages;
+  const form = document.getElementById("answers");
+  const partId = config.part;
+  const saveState = document.getElementById("save-state");
+  const announcer = document.getElementById("announcer");
+  const alertBox = document.getElementById("exam-alert");
+  const SAVE_DELAY_MS = 800; // well inside the 2 s promise, while a typist is mid-word
+  const RETRY_MS = 3000;
+
+  function format(text, values) {
+    return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
+  }
+
+  function announce(text) {
+    // Re-setting the same text would not be announced again; clear it first.
+    announcer.textContent = "";
+    window.setTimeout(() => { announcer.textContent = text; }, 50);
+  }
+
+  function showAlert(text) {
+    alertBox.textContent = text;
+    alertBox.hidden = false;
+  }
+
+  // ---- the server's clock -------------------------------------------------------------------
+  let clockOffset = Date.parse(config.serverTime) - Date.now();
+  const serverNow = () => Date.now() + clockOffset;
+
+  async function syncClock() {
+    try {
+      const sent = Date.now();
+      const response = await fetch("/api/time", { cache: "no-store", credentials: "same-origin" });
+      const body = await response.json();
+      const received = Date.now();
+      clockOffset = Date.parse(body.server_time) + (received - sent) / 2 - received;
+    } catch (error) {
+      // Offline: keep the last offset; the countdown goes on.
+    }
+  }
+
+  // ---- the local store (IndexedDB) ----------------------------------------------------------
+  const STORE = "pending";
+  const dbPromise = new Promise((resolve, reject) => {
+    const request = indexedDB.open("vakt-exam", 1);
+    request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "key" });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+
+  async function storeDo(mode, action) {
+    const db = await dbPromise;
+    return new Promise((resolve, reject) => {
+      const transaction = db.transaction(STORE, mode);
+      const request = action(transaction.objectStore(STORE));
+      transaction.oncomplete = () => resolve(request ? request.result : undefined);
+      transaction.onerror = () => reject(transaction.error);
+    });
+  }
+  const putPending = (record) => storeDo("readwrite", (store) => store.put(record));
+  const allPending = async () => (await storeDo("readonly", (store) => store.getAll())).filter((r) => r.part === partId);
+  async function removeIfUnchanged(record) {
+    const db = await dbPromise;
+    return new Promise((resolve, reject) => {
+      const transaction = db.transaction(STORE, "readwrite");
+      const store = transaction.objectStore(STORE);
+      const request = store.get(record.key);
+      request.onsuccess = () => {
+        // A newer change may have been stored while this one was on its way: keep that.
+        if (request.result && request.result.sequence === record.sequence) store.delete(record.key);
+      };
+      transaction.oncomplete = () => resolve();
+      transaction.onerror = () => reject(transaction.error);
+    });
+  }
+
+  // ---- reading and writing answers in the page ----------------------------------------------
+  const questions = Array.from(form.querySelectorAll(".question[data-question]"));
+  const keyOf = (section) => `${partId}/${section.closest(".exam-item").dataset.itemVersion}/${section.dataset.question}`;
+
+  function valueOf(section) {
+    const type = section.dataset.type;
+    if (type === "single_choice") {
+      const checked = section.querySelector("input[type=radio]:checked");
+      return checked ? checked.value : null;
+    }
+    if (type === "multiple_response") {
+      return Array.from(section.querySelectorAll("input[type=checkbox]:checked")).map((i) => i.value);
+    }
+    if (type === "essay") return section.querySelector("textarea").value;
+    return undefined;
+  }
+
+  function setValue(section, value) {
+    const type = section.dataset.type;
+    if (type === "single_choice") {
+      section.querySelectorAll("input[type=radio]").forEach((i) => { i.checked = i.value === value; });
+    } else if (type === "multiple_response") {
+      const chosen = new Set(Array.isArray(value) ? value : []);
+      section.querySelectorAll("input[type=checkbox]").forEach((i) => { i.checked = chosen.has(i.value); });
+    } else if (type === "essay") {
+      section.querySelector("textarea").value = typeof value === "string" ? value : "";
+    }
+  }
+
+  const isAnswered = (section) => {
+    const value = valueOf(section);
+    return Array.isArray(value) ? value.length > 0 : typeof value === "string" ? value.trim() !== "" : false;
+  };
+
+  const countWords = (text) => (text.trim() ? text.trim().split(/\s+/u).length : 0);
+  function updateWordCount(section) {
+    const output = section.querySelector(".word-count");
+    if (!output) return;
+    const count = countWords(section.querySelector("textarea").value);
+    const limit = Number(section.dataset.wordLimit || 0);
+    output.textContent = limit && count > limit ? format(messages.wordsOver, { count, limit }) : format(messages.words, { count });
+    output.classList.toggle("over-limit", Boolean(limit && count > limit));
+  }
+
+  // ---- saving -------------------------------------------------------------------------------
+  const lastSequence = new Map();
+  let waiting = 0;
+  let online = navigator.onLine;
+  let flushing = false;
+  let flushAgain = false;
+  let timer = null;
+  let closed = false;
+
+  function nextSequence(key) {
+    // Time-based, so a later change on another computer still counts as newer.
+    const sequence = Math.max(Math.floor(serverNow()), (lastSequence.get(key) || 0) + 1);
+    lastSequence.set(key, sequence);
+    return sequence;
+  }
+
+  function showSaveState() {
+    if (waiting > 0 && !online) {
+      saveState.textContent = format(messages.waiting, { count: waiting });
+      saveState.classList.add("offline");
+    } else if (waiting > 0) {
+      saveState.textContent = messages.saving;
+    }
+  }
+
+  function scheduleFlush(delay) {
+    if (timer === null) timer = window.setTimeout(() => { timer = null; flush(); }, delay);
+  }
+
+  async function recordChange(section) {
+    if (closed) return;
+    const key = keyOf(section);
+    const record = {
+      key,
+      part: partId,
+      itemVersion: Number(section.closest(".exam-item").dataset.itemVersion),
+      question: section.dataset.question,
+      value: valueOf(section),
+      sequence: nextSequence(key),
+    };
+    await putPending(record);
+    waiting = (await allPending()).length;
+    showSaveState();
+    updateOverview();
+    scheduleFlush(section.dataset.type === "essay" ? SAVE_DELAY_MS : 100);
+  }
+
+  function setOnline(value) {
+    if (online === value) return;
+    online = value;
+    announce(value ? messages.online : messages.offline);
+    if (value) saveState.classList.remove("offline");
+    showSaveState();
+  }
+
+  async function send(record) {
+    const url = `/api/parts/${record.part}/answers/${record.itemVersion}/${encodeURIComponent(record.question)}`;
+    return fetch(url, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": config.csrf, Accept: "application/json" },
+      body: JSON.stringify({ sequence: record.sequence, value: record.value }),
+    });
+  }
+
+  async function flush() {
+    if (flushing) { flushAgain = true; return; }
+    flushing = true;
+    try {
+      do {
+        flushAgain = false;
+        for (const record of await allPending()) {
+          let response;
+          try {
+            response = await send(record);
+          } catch (networkError) {
+            setOnline(false);
+            break;
+          }
+          setOnline(true);
+          if (response.ok) {
+            await removeIfUnchanged(record);
+          } else if (response.status >= 500 || response.status === 429) {
+            break; // the server is struggling: keep the answer and try again shortly
+          } else {
+            // Refused for good (time up, handed in, impossible value): say so and stop trying.
+            let message = response.statusText;
+            try { message = (await response.json()).error.message; } catch (e) { /* keep status text */ }
+            await removeIfUnchanged(record);
+            showAlert(format(messages.refused, { message }));
+            if (response.status === 409) closed = true;
+          }
+        }
+      } while (flushAgain);
+    } finally {
+      flushing = false;
+      waiting = (await allPending()).length;
+      if (waiting === 0) {
+        const time = new Date(serverNow()).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+        saveState.textContent = format(messages.saved, { time });
+        saveState.classList.remove("offline");
+      } else {
+        showSaveState();
+        scheduleFlush(RETRY_MS);
+      }
+    }
+  }
+
+  form.addEventListener("submit", (event) => event.preventDefault());
+  form.addEventListener("input", (event) => {
+    const section = event.target.closest(".question[data-question]");
+    if (!section) return;
+    if (section.dataset.type === "essay") updateWordCount(section);
+    recordChange(section);
+  });
+  window.addEventListener("online", () => { setOnline(true); flush(); });
+  window.addEventListener("offline", () => setOnline(false));
+
+  // ---- flags, overview and moving between questions -----------------------------------------
+  const items = Array.from(form.querySelectorAll(".exam-item"));
+  const flagKey = `vakt-flags-${partId}`;
+  const flags = new Set(JSON.parse(window.localStorage.getItem(flagKey) || "[]"));
+  const overviewSummary = document.getElementById("overview-summary");
+
+  function updateOverview() {
+    let unanswered = 0;
+    let total = 0;
+    items.forEach((item) => {
+      const number = item.dataset.item;
+      const sections = Array.from(item.querySelectorAll(".question[data-question]"));
+      const answerable = sections.filter((s) => valueOf(s) !== undefined);
+      const answered = answerable.length > 0 && answerable.every(isAnswered);
+      total += answerable.length;
+      unanswered += answerable.filter((s) => !isAnswered(s)).length;
+      const link = document.querySelector(`.overview-link[data-item="${number}"]`);
+      const parts = [];
+      if (answerable.length) parts.push(answered ? messages.statusAnswered : messages.statusUnanswered);
+      if (flags.has(number)) parts.push(messages.statusFlagged);
+      link.querySelector(".overview-status").textContent = parts.length ? `(${parts.join(", ")})` : "";
+      link.classList.toggle("answered", answered);
+      link.classList.toggle("flagged", flags.has(number));
+      const button = item.querySelector(".flag");
+      button.setAttribute("aria-pressed", flags.has(number) ? "true" : "false");
+    });
+    const summary = unanswered ? format(messages.unanswered, { count: unanswered, total }) : messages.allAnswered;
+    overviewSummary.textContent = flags.size ? `${summary} ${format(messages.flagged, { count: flags.size })}` : summary;
+    return { unanswered, total };
+  }
+
+  function show(number, focus) {
+    items.forEach((item) => { item.hidden = item.dataset.item !== String(number); });
+    document.querySelectorAll(".overview-link").forEach((link) => {
+      if (link.dataset.item === String(number)) link.setAttribute("aria-current", "step");
+      else link.removeAttribute("aria-current");
+    });
+    if (focus) document.getElementById(`item-heading-${number}`).focus();
+  }
+
+  document.querySelectorAll(".overview-link").forEach((link) => {
+    link.addEventListener("click", (event) => { event.preventDefault(); show(link.dataset.item, true); });
+  });
+  form.addEventListener("click", (event) => {
+    const go = event.target.closest("[data-go]");
+    if (go) show(go.dataset.go, true);
+    const flag = event.target.closest("[data-flag]");
+    if (flag) {
+      const number = flag.dataset.flag;
+      if (flags.has(number)) flags.delete(number); else flags.add(number);
+      window.localStorage.setItem(flagKey, JSON.stringify(Array.from(flags)));
+      updateOverview();
+    }
+  });
+
+  // ---- countdown ----------------------------------------------------------------------------
+  const deadline = Date.parse(config.deadline);
+  const timeLeft = document.getElementById("time-left");
+  const warnings = [
+    { at: 5 * 60 * 1000, text: messages.fiveMinutes },
+    { at: 60 * 1000, text: messages.oneMinute },
+  ];
+  const warned = new Set(warnings.filter((w) => deadline - serverNow() <= w.at).map((w) => w.at));
+  let handingIn = false;
+
+  function tick() {
+    const left = Math.max(0, deadline - serverNow());
+    const seconds = Math.ceil(left / 1000);
+    const h = Math.floor(seconds / 3600);
+    const m = Math.floor((seconds % 3600) / 60);
+    const s = seconds % 60;
+    // The visible clock changes every second, but only the warnings are announced.
+    timeLeft.textContent = h ? `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}` : `${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+    for (const warning of warnings) {
+      if (left <= warning.at && !warned.has(warning.at)) {
+        warned.add(warning.at);
+        announce(warning.text);
+        timeLeft.parentElement.classList.add("timer-warning");
+      }
+    }
+    if (left <= 0 && !handingIn) {
+      handingIn = true;
+      showAlert(messages.timeUp);
+      handIn(true);
+    }
+  }
+
+  // ---- hand-in ------------------------------------------------------------------------------
+  const dialog = document.getElementById("hand-in-dialog");
+  const dialogText = document.getElementById("hand-in-text");
+
+  async function handIn(timeUp) {
+    await flush();
+    if (!timeUp && (await allPending()).length > 0) {
+      showAlert(format(messages.stillWaiting, { count: (await allPending()).length }));
+      return;
+    }
+    closed = true;
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const response = await fetch(`/api/parts/${partId}/submit`, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "X-CSRF-Token": config.csrf, Accept: "application/json" },
+        });
+        if (response.ok || response.status === 409) break;
+        let message = response.statusText;
+        try { message = (await response.json()).error.message; } catch (e) { /* keep status text */ }
+        if (response.status < 500) { showAlert(format(messages.handInFailed, { message })); closed = false; return; }
+      } catch (networkError) {
+        setOnline(false);
+      }
+      // At the deadline the server hands the part in by itself; keep trying to show the receipt.
+      await new Promise((resolve) => window.setTimeout(resolve, Math.min(10000, 1000 * (attempt + 1))));
+    }
+    window.location.reload();
+  }
+
+  document.getElementById("hand-in").addEventListener("click", () => {
+    const { unanswered, total } = updateOverview();
+    dialogText.textContent = unanswered ? format(messages.unanswered, { count: unanswered, total }) : messages.allAnswered;
+    dialog.showModal();
+    document.getElementById("hand-in-cancel").focus();
+  });
+  document.getElementById("hand-in-cancel").addEventListener("click", () => dialog.close());
+  document.getElementById("hand-in-confirm").addEventListener("click", () => { dialog.close(); handIn(false); });
+
+  // ---- start: the server's answers, then anything newer kept on this computer ---------------
+  async function restore() {
+    questions.forEach((section) => {
+      const saved = config.answers[`${section.closest(".exam-item").dataset.itemVersion}/${section.dataset.question}`];
+      if (saved) {
+        setValue(section, saved.value);
+        lastSequence.set(keyOf(section), saved.sequence);
+      }
+    });
+    const bySection = new Map(questions.map((section) => [keyOf(section), section]));
+    for (const record of await allPending()) {
+      const section = bySection.get(record.key);
+      if (!section) continue;
+      if (record.sequence > (lastSequence.get(record.key) || 0)) {
+        setValue(section, record.value);
+        lastSequence.set(record.key, record.sequence);
+      } else {
+        await removeIfUnchanged(record);
+      }
+    }
+    questions.filter((s) => s.dataset.type === "essay").forEach(updateWordCount);
+    updateOverview();
+    waiting = (await allPending()).length;
+    if (waiting) { showSaveState(); flush(); }
+  }
+
+  show(1, false);
+  tick();
+  window.setInterval(tick, 1000);
+  window.setInterval(syncClock, 60000);
+  syncClock();
+  restore().then(() => { document.getElementById("exam").dataset.ready = "true"; });
+})();
