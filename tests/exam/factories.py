@@ -101,3 +101,56 @@ async def build_exam(session: AsyncSession, users: dict[str, User]) -> Exam:
     await service.register(session, sitting_id=sitting.id, candidate=other, actor=admin)
     await session.commit()
     return Exam(sitting.id, registration.id, candidate, other, admin)
+
+
+async def build_full_exam(
+    session: AsyncSession, users: dict[str, User], *, opens: datetime
+) -> Exam:
+    """Every part kind with one item of each type from the demo bank and no breaks, a sitting
+    open from ``opens`` for eight hours, and ``users["candidate"]`` registered; committed."""
+    from vakt.demo.seed import demo_items
+
+    writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
+    scheme = await bank.create_scheme(session, code="FULL", name="Mangfold", actor_id=None)
+    wanted = {"single_choice": 1, "multiple_response": 1, "essay": 1, "case": 1, "oral": 1}
+    for data in demo_items():
+        if wanted.get(data["type"], 0) == 0:
+            continue
+        wanted[data["type"]] -= 1
+        version = await bank.create_item(
+            session, scheme_id=scheme.id, document=bank.parse_document(data), actor_id=writer.id
+        )
+        await bank.transition(
+            session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
+        )
+        await bank.transition(
+            session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
+        )
+    blueprint = await blueprints.create_blueprint(
+        session, scheme_id=scheme.id, code="FULL", name="Full prøve", language="nb", actor_id=None,
+        definition=blueprints.parse_blueprint({"allowed_aids": "NS 11251", "parts": [
+            {"key": "flervalg", "title": "Flervalgsprøve", "kind": "multiple_choice",
+             "duration_minutes": 30, "rules": [{"item_type": "single_choice", "count": 1},
+                                               {"item_type": "multiple_response", "count": 1}]},
+            {"key": "kunnskap", "title": "Kunnskapsprøve", "kind": "knowledge",
+             "duration_minutes": 60, "rules": [{"count": 1}]},
+            {"key": "case", "title": "Analyseprøve", "kind": "case", "duration_minutes": 30,
+             "rules": [{"count": 1}]},
+            {"key": "muntlig", "title": "Muntlig eksamen", "kind": "oral", "duration_minutes": 15,
+             "rules": [{"count": 1}]},
+        ]}),
+    )  # fmt: skip
+    sitting = await service.create_sitting(
+        session, blueprint_id=blueprint.id, name="Full eksamen", opens_at=opens,
+        closes_at=opens + timedelta(hours=8), actor=admin,
+    )  # fmt: skip
+    candidate = users["candidate"]
+    await service.decide_application(
+        session, candidate_id=candidate.id, scheme_id=scheme.id, approve=True, actor=admin,
+        now=opens - timedelta(days=30),
+    )  # fmt: skip
+    registration = await service.register(
+        session, sitting_id=sitting.id, candidate=candidate, actor=admin
+    )
+    await session.commit()
+    return Exam(sitting.id, registration.id, candidate, candidate, admin)
