@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from exam import service
-from exam.models import Answer, Attempt, AttemptPart, Registration
+from exam.models import Answer, Attempt, AttemptPart, AttemptStatus, Registration
 from itembank import blueprints
 from itembank.models import ExamForm, ItemVersion
 from itembank.schemas import ItemDocument, candidate_view
@@ -21,6 +21,7 @@ from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
 from web.device import device_token, remember_device
 from web.endpoints import api, current_user, db
+from web.openapi import openapi_json
 
 CANDIDATES = (Role.CANDIDATE,)
 
@@ -41,7 +42,7 @@ async def _json_object(request: Request) -> dict[str, Any]:
 
 async def _bind(request: Request, attempt: Attempt) -> None:
     """Refuse a running attempt from another browser than the one it is tied to."""
-    if attempt.status == service.AttemptStatus.IN_PROGRESS.value:
+    if attempt.status == AttemptStatus.IN_PROGRESS.value:
         await service.bind_device(
             db(request),
             attempt=attempt,
@@ -204,6 +205,7 @@ def routes() -> list[BaseRoute]:
     """Candidate API routes."""
     return [
         api("/api/time", server_time, login=False),
+        api("/api/openapi.json", openapi_json, login=False),
         api("/api/attempts/{attempt_id:int}", attempt_state, roles=CANDIDATES),
         api(
             "/api/registrations/{registration_id:int}/attempt",

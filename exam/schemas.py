@@ -1,0 +1,113 @@
+"""The shapes of the candidate's exam API (documented in the OpenAPI description)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from itembank.schemas import CandidateItem
+
+
+class ServerTime(BaseModel):
+    """The server's clock; every countdown follows it."""
+
+    server_time: datetime
+
+
+class AttemptStarted(BaseModel):
+    """The attempt that was started or resumed."""
+
+    attempt_id: int
+
+
+class PartStarted(BaseModel):
+    """The part that was started, and its server-side deadline."""
+
+    id: int
+    deadline: datetime
+
+
+class SaveRequest(BaseModel):
+    """One answer. ``value``: an option id or null (single choice), a list of option ids
+    (multiple response) or text of at most 100,000 characters (essay)."""
+
+    sequence: int = Field(ge=0, description="Increases with every change of this answer")
+    value: Any
+
+
+class SaveResult(BaseModel):
+    """What a save did: ``applied`` is false when a newer sequence was stored already."""
+
+    applied: bool
+    sequence: int = Field(description="The newest sequence the server holds for this answer")
+    saved_at: datetime
+
+
+class Receipt(BaseModel):
+    """The hand-in receipt: a SHA-256 digest of the part's final answers."""
+
+    receipt: str = Field(pattern="^[0-9a-f]{64}$")
+    submitted_at: datetime
+
+
+class PartState(BaseModel):
+    """One registered part of the attempt."""
+
+    key: str
+    title: str
+    kind: str
+    duration_minutes: int
+    break_after_minutes: int
+    id: int | None
+    started_at: datetime | None
+    deadline: datetime | None
+    submitted_at: datetime | None
+    receipt: str | None
+
+
+class SavedAnswer(BaseModel):
+    """The newest saved answer to a question."""
+
+    value: Any
+    sequence: int
+    saved_at: datetime
+
+
+class StateItem(CandidateItem):
+    """An item of the current part as the candidate sees it (no key, no grading guide)."""
+
+    item_version_id: int
+
+
+class AttemptState(BaseModel):
+    """Everything the exam page needs: parts, deadlines, the current part's items and answers."""
+
+    attempt_id: int
+    status: str = Field(description="in_progress, finished or terminated")
+    ended_reason: str | None
+    server_time: datetime
+    extra_time_percent: int
+    allowed_aids: str
+    parts: list[PartState]
+    current_part: int | None
+    items: list[StateItem]
+    answers: dict[str, SavedAnswer] = Field(
+        description='Keyed by "{item_version_id}/{question_id}"'
+    )
+
+
+class ErrorDetail(BaseModel):
+    """A refusal, in the caller's language."""
+
+    code: str
+    message: str
+    field: str | None = None
+    details: list[str] | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx answer of the API."""
+
+    error: ErrorDetail

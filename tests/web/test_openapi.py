@@ -1,0 +1,86 @@
+"""The OpenAPI description at /api/openapi.json matches what the API really answers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.applications import Starlette
+
+from exam import schemas
+from exam.timing import FixedClock
+from tests.exam.factories import OPENS, Exam, build_exam
+from tests.web.helpers import csrf, sign_in
+from vakt.accounts import User
+from vakt.settings import Settings
+
+
+@pytest.fixture
+def app(settings: Settings) -> Starlette:
+    from web.app import create_app
+
+    return create_app(settings, clock=FixedClock(OPENS + timedelta(minutes=1)))
+
+
+@pytest_asyncio.fixture
+async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
+    return await build_exam(session, users)
+
+
+@pytest.mark.asyncio
+async def test_the_description_lists_every_exam_route(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.1")
+    assert set(document["paths"]) == {
+        "/api/time",
+        "/api/registrations/{registration_id}/attempt",
+        "/api/attempts/{attempt_id}",
+        "/api/attempts/{attempt_id}/parts/next",
+        "/api/parts/{part_id}/answers/{item_version_id}/{question_id}",
+        "/api/parts/{part_id}/submit",
+    }
+    for path in document["paths"].values():
+        for operation in path.values():
+            for response in operation["responses"].values():
+                reference = response["content"]["application/json"]["schema"]["$ref"]
+                assert reference.rsplit("/", 1)[1] in document["components"]["schemas"]
+
+
+@pytest.mark.asyncio
+async def test_real_answers_fit_the_described_schemas(
+    client: httpx.AsyncClient, exam: Exam
+) -> None:
+    schemas.ServerTime.model_validate((await client.get("/api/time")).json())
+    await sign_in(client, "candidate")
+    headers = {"X-CSRF-Token": await csrf(client, "/")}
+    started = await client.post(
+        f"/api/registrations/{exam.registration_id}/attempt", headers=headers
+    )
+    attempt_id = schemas.AttemptStarted.model_validate(started.json()).attempt_id
+    part = schemas.PartStarted.model_validate(
+        (await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)).json()
+    )
+    state = schemas.AttemptState.model_validate(
+        (await client.get(f"/api/attempts/{attempt_id}")).json()
+    )
+    item = next(i for i in state.items if i.questions[0].type == "single_choice")
+    saved = await client.put(
+        f"/api/parts/{part.id}/answers/{item.item_version_id}/{item.questions[0].id}",
+        json={"sequence": 1, "value": item.questions[0].choices[0].id},
+        headers=headers,
+    )
+    schemas.SaveResult.model_validate(saved.json())
+    bad = await client.put(
+        f"/api/parts/{part.id}/answers/{item.item_version_id}/{item.questions[0].id}",
+        json={"sequence": "x", "value": None},
+        headers=headers,
+    )
+    assert bad.status_code == 400
+    schemas.ErrorBody.model_validate(bad.json())
+    receipt = await client.post(f"/api/parts/{part.id}/submit", headers=headers)
+    schemas.Receipt.model_validate(receipt.json())

@@ -1,0 +1,152 @@
+"""The OpenAPI description of the candidate's exam API, built from the API's schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from exam import schemas
+from vakt import __version__
+
+PART_ID = {"name": "part_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+ATTEMPT_ID = {"name": "attempt_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+REGISTRATION_ID = {
+    "name": "registration_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+}
+ITEM_VERSION_ID = {
+    "name": "item_version_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+}
+QUESTION_ID = {"name": "question_id", "in": "path", "required": True, "schema": {"type": "string"}}
+CSRF = {
+    "name": "X-CSRF-Token",
+    "in": "header",
+    "required": True,
+    "description": "The session's CSRF token (every page's forms carry it as csrf_token)",
+    "schema": {"type": "string"},
+}
+
+# (method, path, summary, parameters, request model, success status, response model, refusals)
+OPERATIONS: list[
+    tuple[str, str, str, list[dict[str, Any]], type[BaseModel] | None, int, type[BaseModel], str]
+] = [
+    ("get", "/api/time", "The server's clock", [], None, 200, schemas.ServerTime, ""),
+    (
+        "post",
+        "/api/registrations/{registration_id}/attempt",
+        "Start or resume the attempt; the form is fixed at the first call",
+        [REGISTRATION_ID, CSRF],
+        None,
+        201,
+        schemas.AttemptStarted,
+        "403 on another computer than the attempt's; 404 for another candidate's registration; "
+        "409 outside the sitting's window",
+    ),
+    (
+        "get",
+        "/api/attempts/{attempt_id}",
+        "The attempt's state: parts, deadlines, the current part's items and saved answers",
+        [ATTEMPT_ID],
+        None,
+        200,
+        schemas.AttemptState,
+        "403 on another computer; 404 for another candidate's attempt",
+    ),
+    (
+        "post",
+        "/api/attempts/{attempt_id}/parts/next",
+        "Start the next part (after the break that follows the previous one)",
+        [ATTEMPT_ID, CSRF],
+        None,
+        201,
+        schemas.PartStarted,
+        "409 during the break, after the last part, or when the attempt has ended",
+    ),
+    (
+        "put",
+        "/api/parts/{part_id}/answers/{item_version_id}/{question_id}",
+        "Save one answer: idempotent; an older sequence never overwrites a newer one",
+        [PART_ID, ITEM_VERSION_ID, QUESTION_ID, CSRF],
+        schemas.SaveRequest,
+        200,
+        schemas.SaveResult,
+        "400 for an impossible value; 404 for a question not in the part; 409 after the "
+        "deadline (5 s grace) or the hand-in",
+    ),
+    (
+        "post",
+        "/api/parts/{part_id}/submit",
+        "Hand in the part; answers the receipt",
+        [PART_ID, CSRF],
+        None,
+        200,
+        schemas.Receipt,
+        "404 for another candidate's part",
+    ),
+]
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the exam API."""
+    models = {m for op in OPERATIONS for m in (op[4], op[6]) if m is not None}
+    models.add(schemas.ErrorBody)
+    _, definitions = models_json_schema(
+        [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
+    )
+
+    def ref(model: type[BaseModel]) -> dict[str, Any]:
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    error = {"content": {"application/json": {"schema": ref(schemas.ErrorBody)}}}
+    paths: dict[str, dict[str, Any]] = {}
+    for method, path, summary, parameters, request, status, response, refusals in OPERATIONS:
+        operation: dict[str, Any] = {
+            "summary": summary,
+            "parameters": parameters,
+            "responses": {
+                str(status): {
+                    "description": response.__doc__ or "",
+                    "content": {"application/json": {"schema": ref(response)}},
+                },
+                "4XX": {"description": refusals or "Refused, with a message", **error},
+            },
+        }
+        if request is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": ref(request)}},
+            }
+        if path != "/api/time":
+            operation["security"] = [{"session": []}]
+        paths.setdefault(path, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Vakt exam API",
+            "version": __version__,
+            "description": "The candidate's exam: state, start, save, hand in, time. Errors "
+            "carry a message in the caller's language (Accept-Language).",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": definitions.get("$defs", {}),
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "vakt_session"}
+            },
+        },
+    }
+
+
+async def openapi_json(request: Request) -> Response:
+    """GET /api/openapi.json: the OpenAPI description of the exam API."""
+    return JSONResponse(openapi_document())
