@@ -3,6 +3,7 @@ form. Safe to run again: an existing demo is left as it is."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vakt.accounts import Role, User, create_user
+from vakt.db import utcnow
 
 DEMO_PASSWORD = "vakt-demo-passord"  # noqa: S105 - printed for the local demo only
 DEMO_SCHEME = "MANGFOLD"
@@ -39,6 +41,25 @@ def demo_items() -> list[dict[str, Any]]:
             with entry.open("rb") as handle:
                 items.extend(yaml.safe_load(handle))
     return items
+
+
+async def _seed_sitting(
+    session: AsyncSession, scheme_id: int, blueprint_id: int, users: dict[str, User]
+) -> None:
+    """A sitting open from now for 30 days, with the demo candidate approved and registered."""
+    from exam import service as exam
+
+    now = utcnow().replace(second=0, microsecond=0)
+    admin = users["admin"]
+    await exam.decide_application(
+        session, candidate_id=users["kandidat"].id, scheme_id=scheme_id, approve=True,
+        actor=admin, now=now, note="Dokumentasjon godkjent (demo)",
+    )  # fmt: skip
+    sitting = await exam.create_sitting(
+        session, blueprint_id=blueprint_id, name="Demo-eksamen", opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=30), actor=admin,
+    )  # fmt: skip
+    await exam.register(session, sitting_id=sitting.id, candidate=users["kandidat"], actor=admin)
 
 
 async def seed_demo(session: AsyncSession) -> str:
@@ -88,6 +109,7 @@ async def seed_demo(session: AsyncSession) -> str:
         await blueprints.assemble_form(
             session, blueprint_id=blueprint.id, seed=2026, actor_id=users["admin"].id
         )
+        await _seed_sitting(session, scheme.id, blueprint.id, users)
     width = max(len(name) for name, _, _ in DEMO_USERS)
     lines = ["Demo users (username — role):"]
     for username, full_name, roles in DEMO_USERS:
