@@ -575,9 +575,11 @@ async def save_answer(
     sequence: int,
     value: Any,
     now: datetime,
+    device: str | None = None,
 ) -> SaveResult:
     """Save one answer. Idempotent: a repeated or older sequence number never overwrites a newer
-    answer. Every save is kept. Refused after the deadline (plus a small grace) and once handed in.
+    answer. Every save is kept. Refused after the deadline (plus a small grace), once handed in,
+    and from another browser than the one the attempt is tied to (``device``: its token).
     """
     # Lock the part's row (PostgreSQL) so a hand-in cannot read the answers while this save is
     # half done; SQLite serialises writers anyway and is covered by the check after the write.
@@ -590,6 +592,13 @@ async def save_answer(
     if attempt_part is None:
         raise NotFound(_l("No such part."))
     attempt, _ = await _own_attempt(session, attempt_part.attempt_id, candidate)
+    if device is not None and attempt.device_digest not in (None, device_digest(device)):
+        raise Forbidden(
+            _l(
+                "This exam is open on another computer. Ask the exam staff to let you "
+                "continue on this one."
+            )
+        )
     if attempt_part.submitted_at is not None or attempt.status != AttemptStatus.IN_PROGRESS.value:
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
     if not timing.accepts_saves(attempt_part.deadline, now):

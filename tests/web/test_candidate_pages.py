@@ -207,10 +207,28 @@ async def test_another_computer_only_after_staff_allow_it(
             allowed = await staff.post(resume, data={"csrf_token": token, "reason": "PC krasj"})
             assert allowed.status_code == 303
 
-            assert (await laptop.get(f"/exam/{exam.registration_id}/take")).status_code == 200
+            taken_over = await laptop.get(f"/exam/{exam.registration_id}/take")
+            assert taken_over.status_code == 200
             # The permission is used up: now the first computer is the other one.
             assert (await desktop.get(f"/exam/{exam.registration_id}/take")).status_code == 403
             assert (await desktop.get(f"/api/attempts/{attempt_id}")).status_code == 403
+            config = json.loads(
+                re.search(r'id="exam-config">(.*?)</script>', taken_over.text, re.S).group(1)  # type: ignore[union-attr]
+            )
+            state = (await laptop.get(f"/api/attempts/{attempt_id}")).json()
+            item = next(i for i in state["items"] if i["questions"][0]["type"] == "single_choice")
+            question = item["questions"][0]
+            url = f"/api/parts/{config['part']}/answers/{item['item_version_id']}/{question['id']}"
+            body = {"sequence": 1, "value": question["choices"][0]["id"]}
+            from_desktop = await desktop.put(
+                url,
+                json=body,
+                headers={"X-CSRF-Token": await csrf(desktop, "/my"), "Accept-Language": "en"},
+            )
+            assert from_desktop.status_code == 403
+            assert "open on another computer" in from_desktop.json()["error"]["message"]
+            from_laptop = await laptop.put(url, json=body, headers={"X-CSRF-Token": config["csrf"]})
+            assert from_laptop.status_code == 200
 
 
 @pytest.mark.asyncio

@@ -168,6 +168,7 @@ async def save(request: Request) -> Response:
         sequence=sequence,
         value=body["value"],
         now=_now(request),
+        device=device_token(request),
     )
     return JSONResponse(
         {
