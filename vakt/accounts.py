@@ -9,7 +9,7 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Boolean, ForeignKey, Integer, String, func, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -81,6 +81,27 @@ class UserRole(Base):
     )
     role: Mapped[str] = mapped_column(String(40), primary_key=True)
     user: Mapped[User] = relationship(back_populates="role_rows")
+
+
+class ExternalIdentity(Base):
+    """An identity at an OpenID Connect provider (national e-ID) that signs in one user.
+
+    The provider's subject identifier is only unique within its issuer, so the pair is the key.
+    """
+
+    __tablename__ = "external_identity"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    issuer: Mapped[str] = mapped_column(String(500))
+    # OpenID Connect Core 1.0 §2: "sub" is at most 255 ASCII characters.
+    subject: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user: Mapped[User] = relationship(lazy="joined")
 
 
 class LoginAttempt(Base):

@@ -25,12 +25,22 @@ class Settings(BaseSettings):
     session_max_age_seconds: int = 8 * 3600
     secure_cookies: bool = False
     default_language: str = "nb"
+    timezone: str = "Europe/Oslo"
+    """The time zone in which people see and enter times (the database keeps UTC)."""
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
     login_failure_window_seconds: int = 15 * 60
     max_upload_bytes: int = 50 * 1024 * 1024
     auto_submit_interval_seconds: float = 5.0
     """How often overdue exam parts are handed in automatically (0 turns it off)."""
+    oidc_issuer: str = Field(
+        default="",
+        description="Issuer URL of the OpenID Connect provider for e-ID sign-in; empty: off",
+    )
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid profile email"
+    oidc_display_name: str = Field(default="e-ID", description="Names the provider on the button")
     debug: bool = False
     secret_key_is_temporary: bool = Field(default=False, exclude=True)
     """True when no key was configured and a random one was made for this process."""
@@ -43,12 +53,20 @@ class Settings(BaseSettings):
             # A random key keeps a forgotten setting safe; sessions then end at restart.
             self.secret_key = secrets.token_urlsafe(48)
             self.secret_key_is_temporary = True
+        if self.oidc_issuer and not self.oidc_client_id:
+            # Better refused at start than a sign-in button that always fails.
+            raise ValueError("VAKT_OIDC_CLIENT_ID is required when VAKT_OIDC_ISSUER is set")
         return self
 
     @property
     def login_failure_window(self) -> timedelta:
         """The sliding window over which failed logins are counted."""
         return timedelta(seconds=self.login_failure_window_seconds)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when sign-in with national e-ID (OpenID Connect) is configured."""
+        return bool(self.oidc_issuer)
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,19 +8,27 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from vakt.accounts import authenticate
+from vakt.accounts import User, authenticate
 from vakt.db import utcnow
 from vakt.errors import VaktError
 from vakt.i18n import LANGUAGES, _l
 from web.dbsession import COMMIT_ON_ERROR
 from web.endpoints import csrf_token, db, form_str, page, safe_next
 from web.i18n import LANGUAGE_COOKIE, translate
+from web.oidc import eid_button_label
 from web.rendering import render
 
 
 async def login_form(request: Request) -> Response:
     """The sign-in page."""
-    return render(request, "login.html", {"next": safe_next(request.query_params.get("next"))})
+    return render(
+        request,
+        "login.html",
+        {
+            "next": safe_next(request.query_params.get("next")),
+            "eid_label": eid_button_label(request),
+        },
+    )
 
 
 async def login(request: Request) -> Response:
@@ -52,9 +60,18 @@ async def login(request: Request) -> Response:
                 "next": next_url,
                 "username": username,
                 "error": translate(request, exc.message, exc.params),
+                "eid_label": eid_button_label(request),
             },
             status_code=exc.status_code,
         )
+    return start_session(request, user, next_url)
+
+
+def start_session(request: Request, user: User, next_url: str) -> Response:
+    """Sign ``user`` in with a fresh session (no fixation) and send them on to ``next_url``.
+
+    Every way of signing in (password, e-ID) ends here, so sessions always look the same.
+    """
     request.session.clear()
     request.session.update({"uid": user.id, "iat": int(time.time())})
     csrf_token(request)
