@@ -168,6 +168,7 @@ async def test_the_way_into_the_exam_and_the_exam_page(
     assert config["deadline"].startswith("2026-12-10T09:32")
     for secret in SECRETS:
         assert secret not in page.text, secret
+
     assert await session.scalar(
         select(AuditEntry.seq).where(AuditEntry.action == "exam.system_check")
     )
@@ -267,3 +268,38 @@ async def test_the_attempt_is_bound_after_start(
     )
     assert attempt is not None and attempt.device_digest is not None
     assert len(attempt.device_digest) == 64
+
+
+@pytest.mark.asyncio
+async def test_an_answer_cannot_break_out_of_the_page_script(
+    client: httpx.AsyncClient, exam: Exam, clock: FixedClock
+) -> None:
+    await sign_in(client, "candidate")
+    token = await _through_the_checks(client, exam)
+    clock.set(OPENS + timedelta(minutes=2))
+    base = f"/exam/{exam.registration_id}"
+    await client.post(f"{base}/start", data={"csrf_token": token})
+    headers = {"X-CSRF-Token": token}
+    page = await client.get(f"{base}/take")
+    config = json.loads(
+        re.search(r'id="exam-config">(.*?)</script>', page.text, re.S).group(1)  # type: ignore[union-attr]
+    )
+    assert (await client.post(f"/api/parts/{config['part']}/submit", headers=headers)).is_success
+    clock.advance(timedelta(minutes=11))  # after the break
+    await client.post(f"{base}/start", data={"csrf_token": token})
+    state = (await client.get(f"/api/attempts/{config['attempt']}")).json()
+    essay = state["items"][0]
+    hostile = "</script><script>alert(1)</script> & <b>"
+    saved = await client.put(
+        f"/api/parts/{state['parts'][1]['id']}/answers/{essay['item_version_id']}/"
+        f"{essay['questions'][0]['id']}",
+        json={"sequence": 1, "value": hostile},
+        headers=headers,
+    )
+    assert saved.status_code == 200, saved.text
+    page = await client.get(f"{base}/take")
+    assert "<script>alert(1)" not in page.text
+    config = json.loads(
+        re.search(r'id="exam-config">(.*?)</script>', page.text, re.S).group(1)  # type: ignore[union-attr]
+    )
+    assert [a["value"] for a in config["answers"].values()] == [hostile]

@@ -214,7 +214,12 @@
             try { message = (await response.json()).error.message; } catch (e) { /* keep status text */ }
             await removeIfUnchanged(record);
             showAlert(format(messages.refused, { message }));
-            if (response.status === 409) closed = true;
+            if (response.status === 409) {
+              // The part is closed (handed in elsewhere, time up, or the attempt ended): show
+              // the page as the server now has it, with the receipt or the reason.
+              closed = true;
+              window.setTimeout(() => window.location.reload(), 4000);
+            }
           }
         }
       } while (flushAgain);
