@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 
+from exam.timing import Clock
 from vakt.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,12 +37,19 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def live_server(settings: Settings) -> Iterator[str]:
+def server_clock() -> Clock | None:
+    """The served app's clock: the system's, unless a test module supplies a ``FixedClock``."""
+    return None
+
+
+@pytest.fixture
+def live_server(settings: Settings, server_clock: Clock | None) -> Iterator[str]:
     """The application served by uvicorn in a background thread; yields its base URL."""
     from web.app import create_app
 
     port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    app = create_app(settings, clock=server_clock)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
