@@ -54,3 +54,26 @@ async def test_demo_login_page_works_in_a_browser(browser: Browser, demo_server:
     await expect(rows.first).to_be_visible()
     assert await rows.count() >= 40
     await page.close()
+
+
+@pytest.mark.asyncio
+async def test_the_demo_candidate_can_start_the_demo_exam(
+    browser: Browser, demo_server: str
+) -> None:
+    page = await browser.new_page(locale="nb-NO")
+    await page.goto(demo_server)
+    await page.fill("#username", "kandidat")
+    await page.fill("#password", "vakt-demo-passord")
+    await page.click("button.primary")
+    await page.click("nav >> text=Min side")
+    await expect(page.locator("article.registration h3")).to_contain_text("Demo-eksamen")
+    await page.click("text=Gå til eksamen")
+    await expect(page.locator("#check-continue")).to_be_visible(timeout=15_000)
+    await page.click("#check-continue")
+    await page.check("#conduct")
+    await page.check("#declaration")
+    await page.click("button.primary")
+    await page.click("text=Start Flervalgsprøve")
+    await expect(page.locator("#exam")).to_have_attribute("data-ready", "true")
+    await expect(page.locator(".exam-item")).to_have_count(15)
+    await page.close()
