@@ -188,6 +188,16 @@ async def test_a_candidate_takes_the_whole_exam(
     await expect(page.locator(".oral-task")).to_be_visible()
     await _hand_in(page)
     await expect(page.locator(".success")).to_contain_text("You have handed in every part")
+    left_behind = await page.evaluate(
+        """() => new Promise((resolve) => {
+            const request = indexedDB.open("vakt-exam", 1);
+            request.onsuccess = () => {
+                const read = request.result.transaction("pending").objectStore("pending").count();
+                read.onsuccess = () => resolve(read.result + window.localStorage.length);
+            };
+        })"""
+    )
+    assert left_behind == 0  # nothing of the answers stays on a possibly shared computer
     await check_accessibility(page, "finished")
     assert not errors, errors
 
