@@ -11,9 +11,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +37,7 @@ from exam.models import (
     SubmittedBy,
 )
 from itembank import blueprints
-from itembank.models import ExamForm, ItemVersion
+from itembank.models import ExamForm, ExamFormItem, ItemVersion
 from itembank.schemas import ItemDocument, MultipleResponseQuestion, SingleChoiceQuestion
 from itembank.scoring import score_multiple_response, score_single_choice
 from vakt import audit
@@ -452,9 +452,31 @@ async def start_attempt(
     seed = int.from_bytes(
         hashlib.sha256(f"{sitting.id}:{registration.id}".encode()).digest()[:7], "big"
     )
-    form = await blueprints.assemble_form(
-        session, blueprint_id=sitting.blueprint_id, seed=seed, actor_id=candidate.id
-    )
+    seen = await _items_seen_before(session, registration)
+    try:
+        form = await blueprints.assemble_form(
+            session,
+            blueprint_id=sitting.blueprint_id,
+            seed=seed,
+            actor_id=candidate.id,
+            exclude_items=seen,
+        )
+    except Conflict:
+        if not seen:
+            raise
+        # A retake is to be a completely new test; a bank too small for that still lets the
+        # candidate sit it, with the reuse on record for the body to review.
+        form = await blueprints.assemble_form(
+            session, blueprint_id=sitting.blueprint_id, seed=seed, actor_id=candidate.id
+        )
+        await audit.record(
+            session,
+            actor_id=candidate.id,
+            action="form.reuses_items",
+            entity_type="exam_form",
+            entity_id=form.id,
+            after={"registration_id": registration.id, "seen_items": sorted(seen)},
+        )
     attempt = Attempt(
         registration_id=registration.id,
         form_id=form.id,
@@ -472,6 +494,24 @@ async def start_attempt(
         after={"form_id": form.id, "extra_time_percent": attempt.extra_time_percent},
     )
     return attempt
+
+
+async def _items_seen_before(session: AsyncSession, registration: Registration) -> set[int]:
+    """The items (not versions) on the forms of the earlier attempts a retake belongs to."""
+    if registration.retake_of_id is None:
+        return set()
+    earlier = select(Registration.id).where(
+        (Registration.id == registration.retake_of_id)
+        | (Registration.retake_of_id == registration.retake_of_id),
+        Registration.id != registration.id,
+    )
+    rows = await session.scalars(
+        select(ItemVersion.item_id)
+        .join(ExamFormItem, ExamFormItem.item_version_id == ItemVersion.id)
+        .join(Attempt, Attempt.form_id == ExamFormItem.form_id)
+        .where(Attempt.registration_id.in_(earlier))
+    )
+    return set(rows.all())
 
 
 async def _own_attempt(
@@ -581,60 +621,171 @@ async def save_answer(
     answer. Every save is kept. Refused after the deadline (plus a small grace), once handed in,
     and from another browser than the one the attempt is tied to (``device``: its token).
     """
-    # Lock the part's row (PostgreSQL) so a hand-in cannot read the answers while this save is
-    # half done; SQLite serialises writers anyway and is covered by the check after the write.
-    attempt_part = await session.scalar(
-        select(AttemptPart)
-        .where(AttemptPart.id == attempt_part_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if attempt_part is None:
-        raise NotFound(_l("No such part."))
-    attempt, _ = await _own_attempt(session, attempt_part.attempt_id, candidate)
-    if device is not None and attempt.device_digest not in (None, device_digest(device)):
+    target = await _save_target(session, attempt_part_id, candidate, item_version_id)
+    if device is not None and target.device_digest not in (None, device_digest(device)):
         raise Forbidden(
             _l(
                 "This exam is open on another computer. Ask the exam staff to let you "
                 "continue on this one."
             )
         )
-    if attempt_part.submitted_at is not None or attempt.status != AttemptStatus.IN_PROGRESS.value:
+    if target.submitted_at is not None or target.attempt_status != AttemptStatus.IN_PROGRESS.value:
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
-    if not timing.accepts_saves(attempt_part.deadline, now):
+    if not timing.accepts_saves(target.deadline, now):
         raise Conflict(_l("The time for this part is up; the answer was not saved."))
     if sequence < 0:
         raise VaktError(_l("The sequence number must be zero or more."), field="sequence")
-    await _check_question(session, attempt, attempt_part, item_version_id, question_id, value)
+    _check_question(target.document, question_id, value)
     applied = await _apply_save(
-        session, attempt_part.id, item_version_id, question_id, sequence, value, now
+        session, attempt_part_id, item_version_id, question_id, sequence, value, now
     )
-    if await session.scalar(
-        select(AttemptPart.submitted_at).where(AttemptPart.id == attempt_part.id)
-    ):
+    # Keep the save in the history, in the same statement checking that the part is still open:
+    # on SQLite the reads above took no lock and a hand-in may have committed since (the upsert
+    # now holds the write lock, so nothing can change any more); on PostgreSQL the row lock
+    # already rules that out and the check costs nothing. When it refuses, the caller's rollback
+    # undoes the upsert too.
+    kept = await session.execute(
+        _KEEP_SAVE,
+        {
+            "part_id": attempt_part_id,
+            "item_version_id": item_version_id,
+            "question_id": question_id,
+            "sequence": sequence,
+            "value": value,
+            "now": now,
+            "applied": applied,
+        },
+    )
+    if not kept.rowcount:  # type: ignore[attr-defined]
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
-    session.add(
-        AnswerSave(
-            attempt_part_id=attempt_part.id,
-            item_version_id=item_version_id,
-            question_id=question_id,
-            sequence=sequence,
-            value=value,
-            received_at=now,
-            applied=applied,
-        )
-    )
-    await session.flush()
     if applied:
         return SaveResult(applied=True, sequence=sequence)
     newest = await session.scalar(
-        select(Answer.sequence).where(
-            Answer.attempt_part_id == attempt_part.id,
-            Answer.item_version_id == item_version_id,
-            Answer.question_id == question_id,
-        )
+        _NEWEST_SEQUENCE,
+        {
+            "part_id": attempt_part_id,
+            "item_version_id": item_version_id,
+            "question_id": question_id,
+        },
     )
     return SaveResult(applied=False, sequence=int(newest if newest is not None else sequence))
+
+
+# A save is most of a sitting's requests, so its statements are built once, with bound
+# parameters, instead of for each save: building and cache-keying a statement costs more CPU than
+# running it. They use the tables, not the mapped classes: these rows need no ORM bookkeeping.
+_PART, _ATTEMPT, _REGISTRATION, _FORM_ITEM, _VERSION, _ANSWER, _ANSWER_SAVE = (
+    cast(Table, model.__table__)
+    for model in (AttemptPart, Attempt, Registration, ExamFormItem, ItemVersion, Answer, AnswerSave)
+)
+_SAVE_TARGET = (
+    select(
+        _PART.c.deadline,
+        _PART.c.submitted_at,
+        _ATTEMPT.c.status,
+        _ATTEMPT.c.device_digest,
+        _REGISTRATION.c.candidate_id,
+        _VERSION.c.document,
+    )
+    .select_from(_PART)
+    .join(_ATTEMPT, _ATTEMPT.c.id == _PART.c.attempt_id)
+    .join(_REGISTRATION, _REGISTRATION.c.id == _ATTEMPT.c.registration_id)
+    .outerjoin(
+        _FORM_ITEM,
+        and_(
+            _FORM_ITEM.c.form_id == _ATTEMPT.c.form_id,
+            _FORM_ITEM.c.part_index == _PART.c.part_index,
+            _FORM_ITEM.c.item_version_id == bindparam("item_version_id"),
+        ),
+    )
+    .outerjoin(_VERSION, _VERSION.c.id == _FORM_ITEM.c.item_version_id)
+    .where(_PART.c.id == bindparam("part_id"))
+    .limit(1)
+    .with_for_update(of=_PART)
+)
+_KEEP_SAVE = insert(_ANSWER_SAVE).from_select(
+    ["attempt_part_id", "item_version_id", "question_id", "sequence", "value", "received_at",
+     "applied"],
+    select(
+        _PART.c.id,
+        *(
+            bindparam(name, type_=_ANSWER_SAVE.c[column].type)
+            for name, column in (
+                ("item_version_id", "item_version_id"), ("question_id", "question_id"),
+                ("sequence", "sequence"), ("value", "value"), ("now", "received_at"),
+                ("applied", "applied"),
+            )
+        ),
+    ).where(_PART.c.id == bindparam("part_id"), _PART.c.submitted_at.is_(None)),
+)  # fmt: skip
+_NEWEST_SEQUENCE = select(_ANSWER.c.sequence).where(
+    _ANSWER.c.attempt_part_id == bindparam("part_id"),
+    _ANSWER.c.item_version_id == bindparam("item_version_id"),
+    _ANSWER.c.question_id == bindparam("question_id"),
+)
+
+
+def _upsert(dialect_insert: Any) -> Any:
+    statement = dialect_insert(_ANSWER).values(
+        attempt_part_id=bindparam("part_id"),
+        item_version_id=bindparam("item_version_id"),
+        question_id=bindparam("question_id"),
+        sequence=bindparam("sequence"),
+        value=bindparam("value"),
+        saved_at=bindparam("now"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[
+            _ANSWER.c.attempt_part_id,
+            _ANSWER.c.item_version_id,
+            _ANSWER.c.question_id,
+        ],
+        set_={
+            "sequence": statement.excluded.sequence,
+            "value": statement.excluded.value,
+            "saved_at": statement.excluded.saved_at,
+        },
+        where=_ANSWER.c.sequence < statement.excluded.sequence,
+    )
+
+
+_UPSERT_ANSWER = {"postgresql": _upsert(postgresql_insert), "sqlite": _upsert(sqlite_insert)}
+
+
+@dataclass(frozen=True)
+class _SaveTarget:
+    """What a save needs to know about its part, read in one round trip."""
+
+    deadline: datetime
+    submitted_at: datetime | None
+    attempt_status: str
+    device_digest: str | None
+    document: dict[str, Any] | None
+    """The item version's document when the form pins it to this part, else None."""
+
+
+async def _save_target(
+    session: AsyncSession, attempt_part_id: int, candidate: User, item_version_id: int
+) -> _SaveTarget:
+    """The part, checked to be the candidate's, with the item version if the part holds it.
+
+    One query instead of one per row (part, attempt, registration, form and its items, version):
+    saves are most of a sitting's requests. On PostgreSQL it locks the part's row (FOR UPDATE OF
+    attempt_part) so a hand-in cannot read the answers while this save is half done; SQLite
+    serialises writers anyway and is covered by the check in the history insert.
+    """
+    row = (
+        await session.execute(
+            _SAVE_TARGET, {"part_id": attempt_part_id, "item_version_id": item_version_id}
+        )
+    ).first()
+    if row is None:
+        raise NotFound(_l("No such part."))
+    deadline, submitted_at, status, device, owner_id, document = row
+    # Another candidate's part is reported as missing: its existence is not theirs to know.
+    if owner_id != candidate.id:
+        raise NotFound(_l("No such registration."))
+    return _SaveTarget(deadline, submitted_at, status, device, document)
 
 
 async def _apply_save(
@@ -651,21 +802,17 @@ async def _apply_save(
     One atomic upsert (INSERT ... ON CONFLICT DO UPDATE ... WHERE the stored sequence is older),
     so two tabs saving at once cannot both win or both lose: the database decides.
     """
-    dialect = session.get_bind().dialect.name
-    upsert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Answer).values(
-        attempt_part_id=attempt_part_id,
-        item_version_id=item_version_id,
-        question_id=question_id,
-        sequence=sequence,
-        value=value,
-        saved_at=now,
+    result = await session.execute(
+        _UPSERT_ANSWER[session.get_bind().dialect.name],
+        {
+            "part_id": attempt_part_id,
+            "item_version_id": item_version_id,
+            "question_id": question_id,
+            "sequence": sequence,
+            "value": value,
+            "now": now,
+        },
     )
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[Answer.attempt_part_id, Answer.item_version_id, Answer.question_id],
-        set_={"sequence": sequence, "value": upsert.excluded.value, "saved_at": now},
-        where=Answer.sequence < sequence,
-    )
-    result = await session.execute(upsert.execution_options(synchronize_session=False))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -673,22 +820,9 @@ MAX_TEXT_ANSWER = 100_000
 """The longest written answer accepted, in characters."""
 
 
-async def _check_question(
-    session: AsyncSession,
-    attempt: Attempt,
-    attempt_part: AttemptPart,
-    item_version_id: int,
-    question_id: str,
-    value: Any,
-) -> None:
-    form = await session.get(ExamForm, attempt.form_id)
-    assert form is not None
-    on_form = any(
-        row.item_version_id == item_version_id and row.part_index == attempt_part.part_index
-        for row in form.items
-    )
-    version = await session.get(ItemVersion, item_version_id) if on_form else None
-    questions = {q["id"]: q for q in version.document["questions"]} if version else {}
+def _check_question(document: dict[str, Any] | None, question_id: str, value: Any) -> None:
+    """Refuse a question that is not on the part (``document`` None) or an impossible answer."""
+    questions = {q["id"]: q for q in document["questions"]} if document else {}
     if question_id not in questions:
         raise NotFound(_l("That question is not part of this exam part."))
     question = questions[question_id]

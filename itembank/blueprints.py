@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Row, Select, select
@@ -238,18 +238,24 @@ def _pick_with_total(
 
 
 async def assemble_form(
-    session: AsyncSession, *, blueprint_id: int, seed: int | None = None, actor_id: int | None
+    session: AsyncSession,
+    *,
+    blueprint_id: int,
+    seed: int | None = None,
+    actor_id: int | None,
+    exclude_items: Collection[int] = (),
 ) -> ExamForm:
     """Assemble a form meeting the blueprint from approved items, reproducibly from ``seed``.
 
-    An item appears at most once in a form. Raises a clear error naming the part and rule that
+    An item appears at most once in a form, and never one of ``exclude_items`` (item ids, e.g.
+    what a candidate saw before a retake). Raises a clear error naming the part and rule that
     the bank cannot satisfy.
     """
     blueprint = await get_blueprint(session, blueprint_id)
     definition = BlueprintDefinition.model_validate(blueprint.definition)
     seed = secrets.randbelow(2**62) if seed is None else seed
     rng = random.Random(seed)
-    used_items: set[int] = set()
+    used_items: set[int] = set(exclude_items)
     form_items: list[ExamFormItem] = []
     for part_index, part in enumerate(definition.parts):
         part_picks: list[_Candidate] = []

@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import service
-from exam.models import AttemptStatus, Sitting
+from exam.models import Attempt, AttemptStatus, Sitting
+from itembank.models import ExamFormItem, ItemVersion
 from tests.exam.factories import OPENS, Exam, build_exam
 from vakt.accounts import User
 from vakt.errors import Conflict
@@ -37,6 +39,17 @@ async def _take_whole_exam(session: AsyncSession, exam: Exam, registration_id: i
         )
         now += timedelta(minutes=30)
     return attempt.id
+
+
+async def _items_on_form(session: AsyncSession, attempt_id: int) -> set[int]:
+    attempt = await session.get(Attempt, attempt_id)
+    assert attempt is not None
+    rows = await session.scalars(
+        select(ItemVersion.item_id)
+        .join(ExamFormItem, ExamFormItem.item_version_id == ItemVersion.id)
+        .where(ExamFormItem.form_id == attempt.form_id)
+    )
+    return set(rows.all())
 
 
 async def _results(session: AsyncSession, exam: Exam, attempt_id: int, **passed: bool) -> None:
@@ -82,6 +95,8 @@ async def test_a_retake_covers_only_the_failed_parts(session: AsyncSession, exam
         session, attempt_id=attempt.id, candidate=exam.candidate, now=later
     )
     assert part.part_key == "kunnskap"
+    # A completely new test: no item the candidate saw in the first attempt.
+    assert not await _items_on_form(session, attempt_id) & await _items_on_form(session, attempt.id)
     await service.submit_part(session, attempt_part_id=part.id, candidate=exam.candidate, now=later)
     assert attempt.status == AttemptStatus.FINISHED.value  # the retake's only part was its last
     with pytest.raises(Conflict):
