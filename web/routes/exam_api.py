@@ -159,6 +159,7 @@ async def save(request: Request) -> Response:
         raise VaktError(_l("sequence must be a whole number."), field="sequence")
     if "value" not in body:
         raise VaktError(_l("value is required."), field="value")
+    now = _now(request)
     result = await service.save_answer(
         db(request),
         attempt_part_id=int(request.path_params["part_id"]),
@@ -167,15 +168,11 @@ async def save(request: Request) -> Response:
         question_id=request.path_params["question_id"],
         sequence=sequence,
         value=body["value"],
-        now=_now(request),
+        now=now,
         device=device_token(request),
     )
     return JSONResponse(
-        {
-            "applied": result.applied,
-            "sequence": result.sequence,
-            "saved_at": _now(request).isoformat(),
-        }
+        {"applied": result.applied, "sequence": result.sequence, "saved_at": now.isoformat()}
     )
 
 
