@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -44,6 +45,8 @@ from vakt import audit
 from vakt.accounts import Role, User
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
 from vakt.i18n import _l
+
+logger = logging.getLogger(__name__)
 
 ACCOMMODATION_NOTICE = timedelta(days=7)
 """Requests for accommodation must reach the body at least this long before the sitting."""
@@ -632,7 +635,19 @@ async def save_answer(
     if target.submitted_at is not None or target.attempt_status != AttemptStatus.IN_PROGRESS.value:
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
     if not timing.accepts_saves(target.deadline, now):
+        logger.warning(
+            "late save refused: part %s, %.1f s after the deadline",
+            attempt_part_id,
+            (now - target.deadline).total_seconds(),
+        )
         raise Conflict(_l("The time for this part is up; the answer was not saved."))
+    if now > target.deadline:
+        # Accepted within the grace for requests in flight; answer_save keeps the time too.
+        logger.info(
+            "save in the grace period: part %s, %.1f s after the deadline",
+            attempt_part_id,
+            (now - target.deadline).total_seconds(),
+        )
     if sequence < 0:
         raise VaktError(_l("The sequence number must be zero or more."), field="sequence")
     _check_question(target.document, question_id, value)

@@ -4,6 +4,7 @@ receipts, scoring and termination, with a clock that is moved instead of waited 
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 
 import pytest
@@ -165,8 +166,9 @@ async def test_saves_are_idempotent_and_never_go_backwards(
 
 @pytest.mark.asyncio
 async def test_saves_are_refused_after_the_deadline_and_for_others(
-    session: AsyncSession, exam: Exam
+    session: AsyncSession, exam: Exam, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="exam.service")
     clock = FixedClock(OPENS)
     _attempt_id, part_id, versions = await _started(session, exam, clock)
     save = {
@@ -209,6 +211,9 @@ async def test_saves_are_refused_after_the_deadline_and_for_others(
         await service.save_answer(
             session, **save, candidate=exam.candidate, sequence=2, now=clock.now()
         )
+    logged = [record.getMessage() for record in caplog.records]
+    assert f"save in the grace period: part {part_id}, 4.0 s after the deadline" in logged
+    assert f"late save refused: part {part_id}, 6.0 s after the deadline" in logged
 
 
 @pytest.mark.asyncio
