@@ -207,6 +207,17 @@ async def _render_sitting(
     )
 
 
+def _back_to_sitting(
+    request: Request, sitting_id: int
+) -> Callable[[str, int], Awaitable[Response]]:
+    """The error handler of an action on a sitting's page: that page again, with the message."""
+
+    async def on_error(message: str, status: int) -> Response:
+        return await _render_sitting(request, sitting_id, error=message, status_code=status)
+
+    return on_error
+
+
 async def sitting_detail(request: Request) -> Response:
     """GET /staff/sittings/{id}: registrations, accommodations, attempts and receipts."""
     return await _render_sitting(request, int(request.path_params["sitting_id"]))
@@ -227,10 +238,7 @@ async def register_candidate(request: Request) -> Response:
         )
         return f"/staff/sittings/{sitting_id}"
 
-    async def on_error(message: str, status: int) -> Response:
-        return await _render_sitting(request, sitting_id, error=message, status_code=status)
-
-    return await _flash_or_error(request, action, on_error)
+    return await _flash_or_error(request, action, _back_to_sitting(request, sitting_id))
 
 
 async def decide_accommodation(request: Request) -> Response:
@@ -257,12 +265,9 @@ async def decide_accommodation(request: Request) -> Response:
         )
         return f"/staff/sittings/{registration.sitting_id}"
 
-    async def on_error(message: str, status: int) -> Response:
-        return await _render_sitting(
-            request, registration.sitting_id, error=message, status_code=status
-        )
-
-    return await _flash_or_error(request, action, on_error)
+    return await _flash_or_error(
+        request, action, _back_to_sitting(request, registration.sitting_id)
+    )
 
 
 async def allow_resume(request: Request) -> Response:
@@ -285,12 +290,9 @@ async def allow_resume(request: Request) -> Response:
         )
         return f"/staff/sittings/{registration.sitting_id}"
 
-    async def on_error(message: str, status: int) -> Response:
-        return await _render_sitting(
-            request, registration.sitting_id, error=message, status_code=status
-        )
-
-    return await _flash_or_error(request, action, on_error)
+    return await _flash_or_error(
+        request, action, _back_to_sitting(request, registration.sitting_id)
+    )
 
 
 async def record_result(request: Request) -> Response:
@@ -316,12 +318,9 @@ async def record_result(request: Request) -> Response:
         )
         return f"/staff/sittings/{registration.sitting_id}"
 
-    async def on_error(message: str, status: int) -> Response:
-        return await _render_sitting(
-            request, registration.sitting_id, error=message, status_code=status
-        )
-
-    return await _flash_or_error(request, action, on_error)
+    return await _flash_or_error(
+        request, action, _back_to_sitting(request, registration.sitting_id)
+    )
 
 
 async def release_results(request: Request) -> Response:
@@ -338,12 +337,9 @@ async def release_results(request: Request) -> Response:
         )
         return f"/staff/sittings/{registration.sitting_id}"
 
-    async def on_error(message: str, status: int) -> Response:
-        return await _render_sitting(
-            request, registration.sitting_id, error=message, status_code=status
-        )
-
-    return await _flash_or_error(request, action, on_error)
+    return await _flash_or_error(
+        request, action, _back_to_sitting(request, registration.sitting_id)
+    )
 
 
 async def verify_receipt(request: Request) -> Response:
