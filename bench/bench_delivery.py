@@ -530,7 +530,7 @@ def serving(command: list[str], env: dict[str, str], folder: Path, name: str) ->
         _wait_until_serving(base_url, process, log)
         yield base_url, process
     finally:
-        process.send_signal(signal.SIGINT)
+        process.terminate()  # uvicorn shuts down gracefully on SIGTERM
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -870,6 +870,8 @@ def main() -> None:
     parser.add_argument("--target", choices=("both", "vakt", "ceiling"), default="both")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     args = parser.parse_args()
+    # A background job ignores SIGINT; SIGTERM then also stops the server and the clients.
+    signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit("terminated"))
 
     folder = Path(tempfile.mkdtemp(prefix="vakt-bench-"))
     reports: list[RunReport] = []
