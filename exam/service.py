@@ -48,6 +48,11 @@ from vakt.i18n import _l
 
 logger = logging.getLogger(__name__)
 
+OPEN_ELSEWHERE = _l(
+    "This exam is open on another computer. Ask the exam staff to let you continue on this one."
+)
+"""Why a running attempt refuses a browser other than the one it is tied to."""
+
 ACCOMMODATION_NOTICE = timedelta(days=7)
 """Requests for accommodation must reach the body at least this long before the sitting."""
 MAX_EXTRA_TIME_PERCENT = 200
@@ -626,12 +631,7 @@ async def save_answer(
     """
     target = await _save_target(session, attempt_part_id, candidate, item_version_id)
     if device is not None and target.device_digest not in (None, device_digest(device)):
-        raise Forbidden(
-            _l(
-                "This exam is open on another computer. Ask the exam staff to let you "
-                "continue on this one."
-            )
-        )
+        raise Forbidden(OPEN_ELSEWHERE)
     if target.submitted_at is not None or target.attempt_status != AttemptStatus.IN_PROGRESS.value:
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
     if not timing.accepts_saves(target.deadline, now):
@@ -1198,12 +1198,7 @@ async def bind_device(
             .order_by(ResumePermission.id.desc())
         )
         if permission is None:
-            raise Forbidden(
-                _l(
-                    "This exam is open on another computer. Ask the exam staff to let you "
-                    "continue on this one."
-                )
-            )
+            raise Forbidden(OPEN_ELSEWHERE)
         permission.used_at = now
     attempt.device_digest = digest
     await audit.record(

@@ -582,7 +582,6 @@ def _exam_messages(request: Request) -> dict[str, str]:
         "statusAnswered": _l("answered"),
         "statusUnanswered": _l("not answered"),
         "statusFlagged": _l("flagged"),
-        "hours": _l("{hours} h {minutes} min"),
     }
     return {key: translate(request, text) for key, text in texts.items()}
 

@@ -273,11 +273,9 @@ async def decide_accommodation(request: Request) -> Response:
 async def allow_resume(request: Request) -> Response:
     """POST /staff/attempts/{id}/resume: let the candidate continue on another computer."""
     session = db(request)
-    attempt = await session.get(Attempt, int(request.path_params["attempt_id"]))
-    if attempt is None:
-        raise NotFound(_l("No such attempt."))
-    registration = await session.get(Registration, attempt.registration_id)
-    assert registration is not None
+    attempt, registration = await _attempt_and_registration(
+        request, int(request.path_params["attempt_id"])
+    )
     form = await request.form()
 
     async def action() -> str:
@@ -295,14 +293,24 @@ async def allow_resume(request: Request) -> Response:
     )
 
 
+async def _attempt_and_registration(
+    request: Request, attempt_id: int
+) -> tuple[Attempt, Registration]:
+    """An attempt and its registration, or a 404."""
+    attempt = await db(request).get(Attempt, attempt_id)
+    registration = await db(request).get(Registration, attempt.registration_id) if attempt else None
+    if attempt is None or registration is None:
+        raise NotFound(_l("No such attempt."))
+    return attempt, registration
+
+
 async def record_result(request: Request) -> Response:
     """POST /staff/parts/{id}/result: record a handed-in part's result (until grading does)."""
     session = db(request)
     part = await session.get(AttemptPart, int(request.path_params["part_id"]))
-    attempt = await session.get(Attempt, part.attempt_id) if part else None
-    registration = await session.get(Registration, attempt.registration_id) if attempt else None
-    if part is None or registration is None:
+    if part is None:
         raise NotFound(_l("No such part."))
+    _attempt, registration = await _attempt_and_registration(request, part.attempt_id)
     form = await request.form()
 
     async def action() -> str:
@@ -326,10 +334,9 @@ async def record_result(request: Request) -> Response:
 async def release_results(request: Request) -> Response:
     """POST /staff/attempts/{id}/release: show the candidate the results."""
     session = db(request)
-    attempt = await session.get(Attempt, int(request.path_params["attempt_id"]))
-    registration = await session.get(Registration, attempt.registration_id) if attempt else None
-    if attempt is None or registration is None:
-        raise NotFound(_l("No such attempt."))
+    attempt, registration = await _attempt_and_registration(
+        request, int(request.path_params["attempt_id"])
+    )
 
     async def action() -> str:
         await service.release_results(
