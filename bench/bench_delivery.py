@@ -54,6 +54,8 @@ from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any
 
+from vakt.cli import KEEP_ALIVE_SECONDS  # the ceiling keeps connections as `vakt serve` does
+
 BENCH_DIR = Path(__file__).resolve().parent
 PASSWORD = "bench-candidate-password"  # noqa: S105 (a throwaway password in a throwaway database)
 PG_DATABASE = "vakt_bench"
@@ -385,6 +387,8 @@ async def seed(database_url: str, count: int) -> list[Candidate]:
     from itembank import blueprints
     from itembank import service as bank
     from itembank.schemas import ItemStatus
+    from proctoring.models import ProctoringPolicy
+    from proctoring.schemas import Policy
     from vakt import audit
     from vakt.accounts import Role, User, UserRole, create_user, password_hasher
     from vakt.db import create_engine, create_sessionmaker, utcnow
@@ -404,6 +408,12 @@ async def seed(database_url: str, count: int) -> list[Candidate]:
         writer, reviewer = staff[Role.ITEM_WRITER], staff[Role.ITEM_REVIEWER]
         admin = staff[Role.ADMINISTRATOR]
         scheme = await bank.create_scheme(session, code="BENCH", name="Bench", actor_id=None)
+        # Saves are measured on their own; the live camera channel has its own benchmark.
+        session.add(
+            ProctoringPolicy(
+                scheme_id=scheme.id, settings=Policy(enabled=False).model_dump(mode="json")
+            )
+        )
         documents = [_choice_item(f"SC-{n}", "single_choice") for n in range(24)]
         documents += [_choice_item(f"MR-{n}", "multiple_response") for n in range(6)]
         documents += [_essay_item(f"ES-{n}") for n in range(6)]
@@ -550,6 +560,7 @@ def ceiling_command(workers: int) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", "ceiling_app:create_app", "--factory",
         "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--workers", str(workers),
+        "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
     ]  # fmt: skip
 
 

@@ -110,19 +110,24 @@ def _demo_secret(data_dir: Path) -> str:
     return key_file.read_text().strip()
 
 
+# The exam page saves every few seconds and syncs its clock; keeping its connection open longer
+# than that spares a TCP handshake per save (uvicorn's default closes idle ones after 5 s).
+KEEP_ALIVE_SECONDS = 30
+
+
 def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     if workers > 1:
         # Several processes need an import string; they read the same environment.
         uvicorn.run("web.app:app_from_environment", factory=True, host=host, port=port,
-                    workers=workers, proxy_headers=True, log_level="info")  # fmt: skip
+                    workers=workers, proxy_headers=True, log_level="info",
+                    timeout_keep_alive=KEEP_ALIVE_SECONDS)  # fmt: skip
     else:
         from web.app import create_app
 
-        uvicorn.run(
-            create_app(settings), host=host, port=port, proxy_headers=True, log_level="info"
-        )
+        uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True,
+                    log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)  # fmt: skip
 
 
 @main.command()
@@ -319,6 +324,44 @@ def audit_verify() -> None:
     raise click.ClickException(
         f"The audit log has been tampered with ({len(report.problems)} problems, "
         f"{report.checked} entries checked)."
+    )
+
+
+@main.group()
+def recordings() -> None:
+    """Proctoring recordings and photos."""
+
+
+@recordings.command("purge")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+def recordings_purge(dry_run: bool) -> None:
+    """Delete recordings, snapshots and check-in photos whose retention time has run out.
+
+    They are kept VAKT_RECORDING_RETENTION_DAYS after the result and the appeal period
+    (VAKT_APPEAL_DAYS) are over. Oral answers are kept with the results. The server also does
+    this by itself every VAKT_RETENTION_INTERVAL_SECONDS.
+    """
+    from exam.timing import SystemClock
+    from proctoring.retention import PurgeReport, purge_expired
+    from proctoring.storage import MediaStore
+
+    settings = _settings()
+
+    async def work(session: AsyncSession) -> PurgeReport:
+        return await purge_expired(
+            session,
+            MediaStore(settings.data_dir / "media"),
+            now=SystemClock().now(),
+            appeal_days=settings.appeal_days,
+            retention_days=settings.recording_retention_days,
+            dry_run=dry_run,
+        )
+
+    report = run_in_session(settings, work)
+    verb = "Would delete" if dry_run else "Deleted"
+    click.echo(
+        f"{verb} {len(report.recordings)} recordings, {len(report.snapshots)} snapshots and "
+        f"{len(report.identity_photos)} check-in photos."
     )
 
 

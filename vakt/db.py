@@ -89,6 +89,7 @@ MODEL_MODULES = (
     "vakt.audit",
     "itembank.models",
     "exam.models",
+    "proctoring.models",
 )
 """Every module that defines tables. Listed by name so this package never imports a domain."""
 

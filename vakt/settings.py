@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 50 * 1024 * 1024
     auto_submit_interval_seconds: float = 5.0
     """How often overdue exam parts are handed in automatically (0 turns it off)."""
+    proctoring_watch_interval_seconds: float = 5.0
+    """How often running parts are checked for a lost live channel and recording gaps."""
+    recording_retention_days: int = Field(default=183, ge=1)
+    """Recordings and snapshots are deleted this long after the result and any appeal are final."""
+    appeal_days: int = Field(default=21, ge=0)
+    """How long after the result is sent a candidate may appeal (the rules: 3 weeks)."""
+    retention_interval_seconds: float = 3600.0
+    """How often expired recordings are deleted while the server runs (0 turns it off)."""
     oidc_issuer: str = Field(
         default="",
         description="Issuer URL of the OpenID Connect provider for e-ID sign-in; empty: off",

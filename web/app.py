@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import multiprocessing
+import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,6 +20,10 @@ from starlette.staticfiles import StaticFiles
 from exam.checkin import IdentityCheck
 from exam.jobs import submit_overdue_forever
 from exam.timing import Clock, SystemClock
+from proctoring.identity import PhotoIdentityCheck
+from proctoring.jobs import purge_forever, watch_forever
+from proctoring.runtime import create_live_hub
+from proctoring.storage import MediaStore
 from vakt.db import create_engine, create_sessionmaker
 from vakt.errors import VaktError
 from vakt.settings import Settings
@@ -26,8 +32,23 @@ from web.dbsession import DBSessionMiddleware
 from web.headers import SecurityHeadersMiddleware
 from web.oidc import create_oidc_client
 from web.rendering import create_templates
-from web.routes import auth, bank, blueprints, candidate, exam_api, home, oidc, staff
+from web.routes import (
+    auth,
+    bank,
+    blueprints,
+    candidate,
+    exam_api,
+    home,
+    oidc,
+    proctoring,
+    staff,
+)
 from web.state import AppState
+
+
+class DEFAULT:
+    """Marks an argument left at its default (None has a meaning of its own)."""
+
 
 STATIC_DIR = Path(__file__).parent / "static"
 SESSION_COOKIE = "vakt_session"
@@ -44,6 +65,7 @@ def routes() -> list[BaseRoute]:
         *exam_api.routes(),
         *candidate.routes(),
         *staff.routes(),
+        *proctoring.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -52,17 +74,28 @@ def create_app(
     settings: Settings,
     *,
     clock: Clock | None = None,
-    identity_check: IdentityCheck | None = None,
+    identity_check: IdentityCheck | type[DEFAULT] | None = DEFAULT,
 ) -> Starlette:
     """Build the ASGI application for these settings (``clock``: the time source, for tests;
-    ``identity_check``: what identifies candidates before an exam)."""
+    ``identity_check``: what identifies candidates before an exam: by default the photo check
+    of proctoring; None skips the step)."""
+    check: IdentityCheck | None = (
+        PhotoIdentityCheck() if isinstance(identity_check, type) else identity_check
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[AppState]:
         engine = create_engine(settings.database_url, pool_pre_ping=True)
         sessionmaker = create_sessionmaker(engine)
         time_source = clock or SystemClock()
-        peer_connections: set[Any] = set()
+        analysis = ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2, thread_name_prefix="vakt-analysis"
+        )
+        # Started on first use; "spawn" because forking a process that runs threads is unsafe.
+        identity_pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        )
+        live = create_live_hub(analysis, identity_pool, time_source.now)
         background: list[asyncio.Task[None]] = []
         if settings.auto_submit_interval_seconds > 0:
             background.append(
@@ -72,24 +105,40 @@ def create_app(
                     )
                 )
             )
+        if settings.proctoring_watch_interval_seconds > 0:
+            background.append(
+                asyncio.create_task(
+                    watch_forever(
+                        sessionmaker, time_source, settings.proctoring_watch_interval_seconds
+                    )
+                )
+            )
+        if settings.retention_interval_seconds > 0:
+            background.append(
+                asyncio.create_task(purge_forever(sessionmaker, time_source, settings))
+            )
         try:
             yield AppState(
                 settings=settings,
                 engine=engine,
                 sessionmaker=sessionmaker,
                 templates=create_templates(settings.timezone),
-                peer_connections=peer_connections,
+                live=live,
+                live_flaggers={},
+                media=MediaStore(settings.data_dir / "media"),
+                analysis=analysis,
+                identity=identity_pool,
                 clock=time_source,
                 oidc=create_oidc_client(settings),
-                identity_check=identity_check,
+                identity_check=check,
             )
         finally:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
-            for connection in list(peer_connections):
-                with contextlib.suppress(Exception):
-                    await connection.close()
+            await live.close_all()
+            analysis.shutdown(wait=False, cancel_futures=True)
+            identity_pool.shutdown(wait=False, cancel_futures=True)
             await engine.dispose()
 
     middleware = [

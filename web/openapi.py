@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from exam import schemas
+from proctoring import schemas as proctoring_schemas
 from vakt import __version__
 
 PART_ID = {"name": "part_id", "in": "path", "required": True, "schema": {"type": "integer"}}
@@ -35,9 +36,22 @@ CSRF = {
     "schema": {"type": "string"},
 }
 
+INDEX = {"name": "index", "in": "path", "required": True, "schema": {"type": "integer"}}
+WEBM = "video/webm"
+"""A request body of raw WebM bytes instead of a JSON model."""
+
 # (method, path, summary, parameters, request model, success status, response model, refusals)
 OPERATIONS: list[
-    tuple[str, str, str, list[dict[str, Any]], type[BaseModel] | None, int, type[BaseModel], str]
+    tuple[
+        str,
+        str,
+        str,
+        list[dict[str, Any]],
+        type[BaseModel] | str | None,
+        int,
+        type[BaseModel] | None,
+        str,
+    ]
 ] = [
     ("get", "/api/time", "The server's clock", [], None, 200, schemas.ServerTime, ""),
     (
@@ -92,12 +106,55 @@ OPERATIONS: list[
         schemas.Receipt,
         "404 for another candidate's part",
     ),
+    (
+        "post",
+        "/api/registrations/{registration_id}/live",
+        "Connect the camera and microphone: a complete WebRTC offer (no trickle ICE) in, the "
+        "answer out",
+        [REGISTRATION_ID, CSRF],
+        proctoring_schemas.LiveOffer,
+        200,
+        proctoring_schemas.LiveAnswer,
+        "409 when the exam is not proctored or has ended; 422 for an offer without audio and video",
+    ),
+    (
+        "post",
+        "/api/registrations/{registration_id}/events",
+        "Report what the exam page noticed (tab hidden, paste, network loss …): a flag",
+        [REGISTRATION_ID, CSRF],
+        proctoring_schemas.BrowserEvent,
+        204,
+        None,
+        "422 for an unknown event type",
+    ),
+    (
+        "put",
+        "/api/parts/{part_id}/recording/{index}",
+        "Upload chunk `index` of the part's recording (WebM bytes as MediaRecorder made them); "
+        "idempotent",
+        [PART_ID, INDEX, CSRF],
+        WEBM,
+        201,
+        proctoring_schemas.ChunkStored,
+        "409 for different bytes under a used index, after the recording ended, or a day after "
+        "the part; 413 over the scheme's size limit; 415 for bytes that are not WebM",
+    ),
+    (
+        "post",
+        "/api/parts/{part_id}/recording/finish",
+        "The recording of the part ended with chunk `last_index`",
+        [PART_ID, CSRF],
+        proctoring_schemas.RecordingFinish,
+        200,
+        proctoring_schemas.RecordingEnded,
+        "404 when the part has no recording; 409 when it already ended with another chunk",
+    ),
 ]
 
 
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI 3.1 description of the exam API."""
-    models = {m for op in OPERATIONS for m in (op[4], op[6]) if m is not None}
+    models = {m for op in OPERATIONS for m in (op[4], op[6]) if isinstance(m, type)}
     models.add(schemas.ErrorBody)
     _, definitions = models_json_schema(
         [(model, "validation") for model in sorted(models, key=lambda m: m.__name__)],
@@ -110,18 +167,26 @@ def openapi_document() -> dict[str, Any]:
     error = {"content": {"application/json": {"schema": ref(schemas.ErrorBody)}}}
     paths: dict[str, dict[str, Any]] = {}
     for method, path, summary, parameters, request, status, response, refusals in OPERATIONS:
+        success: dict[str, Any] = {"description": "Done, nothing to answer"}
+        if response is not None:
+            success = {
+                "description": response.__doc__ or "",
+                "content": {"application/json": {"schema": ref(response)}},
+            }
         operation: dict[str, Any] = {
             "summary": summary,
             "parameters": parameters,
             "responses": {
-                str(status): {
-                    "description": response.__doc__ or "",
-                    "content": {"application/json": {"schema": ref(response)}},
-                },
+                str(status): success,
                 "4XX": {"description": refusals or "Refused, with a message", **error},
             },
         }
-        if request is not None:
+        if request == WEBM:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {WEBM: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        elif isinstance(request, type):
             operation["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": ref(request)}},
@@ -134,8 +199,9 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Vakt exam API",
             "version": __version__,
-            "description": "The candidate's exam: state, start, save, hand in, time. Errors "
-            "carry a message in the caller's language (Accept-Language).",
+            "description": "The candidate's exam: state, start, save, hand in, time; and its "
+            "proctoring: the live camera channel, recording chunks and events. Errors carry a "
+            "message in the caller's language (Accept-Language).",
         },
         "paths": paths,
         "components": {

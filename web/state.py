@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from typing import Any, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -9,6 +10,9 @@ from starlette.templating import Jinja2Templates
 
 from exam.checkin import IdentityCheck
 from exam.timing import Clock
+from proctoring.live import LiveHub
+from proctoring.monitor import LiveFlagger
+from proctoring.storage import MediaStore
 from vakt.settings import Settings
 
 
@@ -19,7 +23,15 @@ class AppState(TypedDict):
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     templates: Jinja2Templates
-    peer_connections: set[Any]
+    live: LiveHub
+    """Every live camera and microphone connection this process holds (WebRTC)."""
+    live_flaggers: dict[int, LiveFlagger]
+    """The flag logic of each registration's current live connection."""
+    media: MediaStore
+    analysis: Executor
+    """Where face presence is analysed, off the event loop (threads)."""
+    identity: Executor
+    """Where faces are described for identity (a process: dlib's network holds the GIL)."""
     clock: Clock
     oidc: Any
     """The e-ID client (Authlib), or None when e-ID sign-in is off (``web.oidc``)."""

@@ -73,6 +73,12 @@ async def test_the_demo_candidate_can_start_the_demo_exam(
     await page.check("#conduct")
     await page.check("#declaration")
     await page.click("button.primary")
+    # The demo scheme is proctored: a check-in photo (no profile photo yet, so a proctor will
+    # look at it), then the part starts once the camera and microphone are live.
+    await page.click("#take-photo")
+    await page.click("#photo-submit")
+    await page.click("#identity-continue")
+    await expect(page.locator("#start-part")).to_be_enabled(timeout=30_000)
     await page.click("text=Start Flervalgsprøve")
     await expect(page.locator("#exam")).to_have_attribute("data-ready", "true")
     await expect(page.locator(".exam-item")).to_have_count(15)

@@ -11,6 +11,8 @@ from exam import service
 from itembank import blueprints
 from itembank import service as bank
 from itembank.schemas import ItemDocument, ItemStatus
+from proctoring.models import ProctoringPolicy
+from proctoring.schemas import Policy
 from tests.itembank.factories import essay, single_choice
 from vakt.accounts import Role, User, create_user
 
@@ -45,11 +47,23 @@ class Exam:
     admin: User
 
 
-async def build_exam(session: AsyncSession, users: dict[str, User]) -> Exam:
+async def set_proctoring(session: AsyncSession, scheme_id: int, policy: Policy | None) -> None:
+    """Give the scheme this proctoring policy; None: not proctored (exam delivery tests that are
+    not about camera and microphone)."""
+    chosen = policy or Policy(enabled=False)
+    session.add(ProctoringPolicy(scheme_id=scheme_id, settings=chosen.model_dump(mode="json")))
+    await session.flush()
+
+
+async def build_exam(
+    session: AsyncSession, users: dict[str, User], *, proctoring: Policy | None = None
+) -> Exam:
     """A scheme with an approved bank, a two-part blueprint, a sitting and two registered
-    candidates (the first is ``users["candidate"]``); committed."""
+    candidates (the first is ``users["candidate"]``); committed. Not proctored unless a
+    ``proctoring`` policy is given."""
     writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
     scheme = await bank.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    await set_proctoring(session, scheme.id, proctoring)
     documents = [single_choice(f"SC-{n}") for n in range(6)] + [
         _multiple_response(f"MR-{n}") for n in range(4)
     ]
@@ -104,14 +118,20 @@ async def build_exam(session: AsyncSession, users: dict[str, User]) -> Exam:
 
 
 async def build_full_exam(
-    session: AsyncSession, users: dict[str, User], *, opens: datetime
+    session: AsyncSession,
+    users: dict[str, User],
+    *,
+    opens: datetime,
+    proctoring: Policy | None = None,
 ) -> Exam:
     """Every part kind with one item of each type from the demo bank and no breaks, a sitting
-    open from ``opens`` for eight hours, and ``users["candidate"]`` registered; committed."""
+    open from ``opens`` for eight hours, and ``users["candidate"]`` registered; committed. Not
+    proctored unless a ``proctoring`` policy is given."""
     from vakt.demo.seed import demo_items
 
     writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
     scheme = await bank.create_scheme(session, code="FULL", name="Mangfold", actor_id=None)
+    await set_proctoring(session, scheme.id, proctoring)
     wanted = {"single_choice": 1, "multiple_response": 1, "essay": 1, "case": 1, "oral": 1}
     for data in demo_items():
         if wanted.get(data["type"], 0) == 0:

@@ -41,6 +41,7 @@ from web.device import device_token, remember_device
 from web.endpoints import csrf_token, current_user, db, form_str, page
 from web.i18n import request_language, translate
 from web.rendering import render
+from web.routes import proctoring
 
 CANDIDATES = (Role.CANDIDATE,)
 
@@ -198,6 +199,7 @@ async def _render_my_page(
             "applications": applications,
             "retakes": await _retake_options(session, candidate, now),
             "sent": request.query_params.get("sent"),
+            **(await proctoring.my_page_facts(request, [v.registration for v in views])),
         },
         status_code=status_code,
     )
@@ -518,6 +520,11 @@ async def _render_take(
             "answers": answers,
             "messages": _exam_messages(request),
         }
+    proctor = (
+        await proctoring.proctor_config(request, registration, attempt, current)
+        if current is not None or next_index is not None
+        else None
+    )
     return render(
         request,
         "candidate/take.html",
@@ -535,6 +542,7 @@ async def _render_take(
             "extra_time_percent": extra,
             "items": items,
             "config_json": _script_json(config) if config else None,
+            "proctor_json": _script_json(proctor) if proctor else None,
             "sitting_open": sitting.opens_at <= now <= sitting.closes_at,
             "error": error,
         },
@@ -594,13 +602,17 @@ async def start_next_part(request: Request) -> Response:
         return missing
     session, candidate, now = db(request), current_user(request), _now(request)
     try:
+        proctoring_context = await proctoring.before_part_start(request, registration)
         attempt = await service.start_attempt(
             session, registration_id=registration.id, candidate=candidate, now=now
         )
         await service.bind_device(
             session, attempt=attempt, device_token=device_token(request), actor=candidate, now=now
         )
-        await service.start_part(session, attempt_id=attempt.id, candidate=candidate, now=now)
+        part = await service.start_part(
+            session, attempt_id=attempt.id, candidate=candidate, now=now
+        )
+        await proctoring.after_part_start(request, proctoring_context, part)
     except NotFound:
         raise
     except VaktError as exc:

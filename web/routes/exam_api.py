@@ -22,6 +22,7 @@ from vakt.i18n import _l
 from web.device import device_token, remember_device
 from web.endpoints import api, current_user, db
 from web.openapi import openapi_json
+from web.routes import proctoring
 
 CANDIDATES = (Role.CANDIDATE,)
 
@@ -141,13 +142,15 @@ async def start_attempt(request: Request) -> Response:
 
 async def start_part(request: Request) -> Response:
     """POST /api/attempts/{attempt_id}/parts/next: start the next part (after its break)."""
-    attempt, _registration = await _own_attempt(request, int(request.path_params["attempt_id"]))
+    attempt, registration = await _own_attempt(request, int(request.path_params["attempt_id"]))
+    proctoring_context = await proctoring.before_part_start(request, registration)
     part = await service.start_part(
         db(request),
         attempt_id=attempt.id,
         candidate=current_user(request),
         now=_now(request),
     )
+    await proctoring.after_part_start(request, proctoring_context, part)
     return JSONResponse({"id": part.id, "deadline": part.deadline.isoformat()}, status_code=201)
 
 

@@ -102,6 +102,7 @@ async def _render_sittings(
         {
             "sittings": sittings,
             "blueprints": blueprint_rows,
+            "schemes": list(await session.scalars(select(Scheme).order_by(Scheme.code))),
             "error": error,
             "values": values or {},
             "timezone": request.state.settings.timezone,

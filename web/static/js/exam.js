@@ -362,6 +362,10 @@
       // At the deadline the server hands the part in by itself; keep trying to show the receipt.
       await new Promise((resolve) => window.setTimeout(resolve, Math.min(10000, 1000 * (attempt + 1))));
     }
+    // The recording of the part ends with it; what cannot be sent now is sent from the next page.
+    if (window.vaktProctoring) {
+      try { await window.vaktProctoring.finishPart(); } catch (error) { /* the queue keeps it */ }
+    }
     // The part is closed: leave no answers or flags behind on this computer (it may be shared).
     for (const record of await allPending()) await storeDo("readwrite", (store) => store.delete(record.key));
     window.localStorage.removeItem(flagKey);

@@ -1,0 +1,128 @@
+"""Proctoring settings of a scheme and the shapes the browser sends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from proctoring.models import FlagType, Severity
+
+DEFAULT_SEVERITY: dict[FlagType, Severity] = {
+    FlagType.NO_FACE: Severity.MEDIUM,
+    FlagType.MULTIPLE_FACES: Severity.HIGH,
+    FlagType.FACE_MISMATCH: Severity.HIGH,
+    FlagType.CAMERA_OFF: Severity.HIGH,
+    FlagType.MICROPHONE_OFF: Severity.HIGH,
+    FlagType.SPEECH: Severity.MEDIUM,
+    FlagType.TAB_HIDDEN: Severity.MEDIUM,
+    FlagType.WINDOW_UNFOCUSED: Severity.LOW,
+    FlagType.FULLSCREEN_LEFT: Severity.LOW,
+    FlagType.PASTE: Severity.MEDIUM,
+    FlagType.SECOND_SCREEN: Severity.HIGH,
+    FlagType.NETWORK_LOSS: Severity.LOW,
+    FlagType.LIVE_CHANNEL_LOST: Severity.MEDIUM,
+    FlagType.RECORDING_GAP: Severity.MEDIUM,
+    FlagType.IDENTITY_DOUBTFUL: Severity.HIGH,
+}
+
+
+class Policy(BaseModel):
+    """How a scheme's exams are proctored. Every threshold is data, never code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    """Camera and microphone required, a live channel and a recording for every part."""
+    identity_threshold: float = Field(default=0.6, gt=0, lt=2)
+    """Largest descriptor distance still taken as the same person (dlib's usual 0.6)."""
+    sample_interval_seconds: float = Field(default=2.0, ge=0.5, le=60)
+    """How often a live video frame is analysed for faces."""
+    identity_interval_seconds: float = Field(default=30.0, ge=0, le=3600)
+    """How often a live frame is compared with the profile photo (0: never)."""
+    no_face_seconds: float = Field(default=10.0, ge=0, le=600)
+    multiple_faces_seconds: float = Field(default=2.0, ge=0, le=600)
+    face_mismatch_seconds: float = Field(default=0.0, ge=0, le=600)
+    speech_seconds: float = Field(default=10.0, ge=0, le=600)
+    """Speech lasting longer than this is flagged (reading a question aloud is not)."""
+    media_off_seconds: float = Field(default=5.0, ge=1, le=600)
+    """A camera or microphone that delivers nothing this long counts as off."""
+    live_reconnect_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+    """A page change reconnects the live channel; a gap shorter than this is not flagged."""
+    chunk_seconds: int = Field(default=5, ge=1, le=60)
+    """The browser uploads the recording in chunks this long."""
+    max_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+    video_bits_per_second: int = Field(default=400_000, ge=100_000, le=4_000_000)
+    severity: dict[FlagType, Severity] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+
+    def severity_of(self, flag_type: FlagType) -> Severity:
+        """The severity this scheme gives a flag type."""
+        return self.severity.get(flag_type, DEFAULT_SEVERITY[flag_type])
+
+
+BrowserEventType = Literal[
+    "tab_hidden",
+    "window_unfocused",
+    "fullscreen_left",
+    "paste",
+    "second_screen",
+    "network_loss",
+    "camera_off",
+    "microphone_off",
+]
+
+
+class BrowserEvent(BaseModel):
+    """Something the exam page noticed: a state that began or ended, or a single moment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: BrowserEventType
+    active: bool = True
+    """True when the state began (e.g. the tab was hidden), False when it ended."""
+    started_at: datetime | None = None
+    """For an event reported after the fact (network loss): when it began, in server time."""
+    ended_at: datetime | None = None
+    part_id: int | None = None
+    detail: str = Field(default="", max_length=500)
+
+
+class LiveOffer(BaseModel):
+    """The browser's WebRTC offer (complete, with its ICE candidates)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sdp: str = Field(min_length=1, max_length=100_000)
+    type: Literal["offer"]
+    part_id: int | None = None
+
+
+class RecordingFinish(BaseModel):
+    """The browser's word that a recording ended, and which chunk was the last."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    last_index: int = Field(ge=0, le=100_000)
+
+
+class LiveAnswer(BaseModel):
+    """The server's WebRTC answer."""
+
+    sdp: str
+    type: Literal["answer"]
+
+
+class ChunkStored(BaseModel):
+    """A chunk is held by the server (201: stored now; 200: it already was)."""
+
+    stored: bool
+    missing: list[int]
+    """Chunks below the highest one received that have not arrived."""
+
+
+class RecordingEnded(BaseModel):
+    """The recording's end is noted."""
+
+    last_index: int
+    missing: list[int]

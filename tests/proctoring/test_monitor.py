@@ -1,0 +1,165 @@
+"""From live observations to flags in the database, by a scheme's thresholds: no face, two
+faces, a face that does not match, sustained speech, a camera that stalls, the channel closing,
+and nothing flagged outside a running part."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from exam import service as exam_service
+from exam.models import AttemptPart
+from proctoring.models import Flag, LiveChannel, Snapshot
+from proctoring.monitor import LiveFlagger
+from proctoring.observations import (
+    ConnectionChanged,
+    FacesObserved,
+    SpeechChanged,
+    TrackChanged,
+)
+from proctoring.schemas import Policy
+from proctoring.storage import MediaStore
+from tests.exam.factories import OPENS, Exam, build_exam
+from vakt.accounts import User
+from vakt.db import create_sessionmaker
+from vakt.settings import Settings
+
+POLICY = Policy(no_face_seconds=10, multiple_faces_seconds=2, speech_seconds=10)
+START = OPENS + timedelta(minutes=1)
+JPEG = b"\xff\xd8\xff\xe0 a frame \xff\xd9"
+
+
+@pytest_asyncio.fixture
+async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
+    return await build_exam(session, users, proctoring=POLICY)
+
+
+async def _running_part(session: AsyncSession, exam: Exam) -> AttemptPart:
+    attempt = await exam_service.start_attempt(
+        session, registration_id=exam.registration_id, candidate=exam.candidate, now=START
+    )
+    part = await exam_service.start_part(
+        session, attempt_id=attempt.id, candidate=exam.candidate, now=START
+    )
+    await session.commit()
+    return part
+
+
+@pytest_asyncio.fixture
+async def flagger(engine: AsyncEngine, exam: Exam, settings: Settings) -> LiveFlagger:
+    return LiveFlagger(
+        registration_id=exam.registration_id,
+        policy=POLICY,
+        sessionmaker=create_sessionmaker(engine),
+        store=MediaStore(settings.data_dir / "media"),
+    )
+
+
+def at(seconds: float) -> datetime:
+    return START + timedelta(seconds=seconds)
+
+
+def faces(count: int, seconds: float, distance: float | None = None) -> FacesObserved:
+    return FacesObserved(at(seconds), count, distance, False, JPEG)
+
+
+async def _flags(session: AsyncSession) -> list[Flag]:
+    fresh = select(Flag).order_by(Flag.id).execution_options(populate_existing=True)
+    return list(await session.scalars(fresh))
+
+
+@pytest.mark.asyncio
+async def test_no_face_is_flagged_after_its_threshold_with_the_frame_as_evidence(
+    session: AsyncSession, exam: Exam, flagger: LiveFlagger, settings: Settings
+) -> None:
+    part = await _running_part(session, exam)
+    await flagger.observe(faces(1, 0))
+    for second in (2, 4, 6, 8):
+        await flagger.observe(faces(0, second))
+    assert await _flags(session) == [], "8 s without a face is under the 10 s threshold"
+    await flagger.observe(faces(0, 12))
+    await flagger.observe(faces(1, 14))
+    [flag] = await _flags(session)
+    assert (flag.type, flag.source, flag.severity) == ("no_face", "live", "medium")
+    assert (flag.started_at, flag.ended_at) == (at(2), at(14))
+    assert flag.attempt_part_id == part.id
+    assert flag.evidence["chunk_index"] == 0
+    snapshot = await session.get(Snapshot, flag.evidence["snapshot_id"])
+    assert snapshot is not None and snapshot.taken_at == at(2)
+    stored = MediaStore(settings.data_dir / "media").read_image(snapshot.stored_name)
+    assert stored == JPEG
+
+
+@pytest.mark.asyncio
+async def test_two_faces_a_stranger_and_speech_are_flagged(
+    session: AsyncSession, exam: Exam, flagger: LiveFlagger
+) -> None:
+    await _running_part(session, exam)
+    await flagger.observe(faces(2, 0))
+    await flagger.observe(faces(2, 3))
+    await flagger.observe(faces(1, 4, distance=0.75))
+    await flagger.observe(faces(1, 6, distance=0.3))
+    await flagger.observe(SpeechChanged(at(10), True))
+    await flagger.observe(SpeechChanged(at(15), False))  # 5 s: reading a question aloud
+    await flagger.observe(SpeechChanged(at(20), True))
+    await flagger.observe(faces(1, 32))  # the sampled frames keep the clock going
+    await flagger.observe(SpeechChanged(at(40), False))
+    flags = {flag.type: flag for flag in await _flags(session)}
+    assert set(flags) == {"multiple_faces", "face_mismatch", "speech"}
+    assert (flags["multiple_faces"].started_at, flags["multiple_faces"].ended_at) == (at(0), at(4))
+    assert flags["face_mismatch"].evidence["distance"] == 0.75
+    assert flags["face_mismatch"].ended_at == at(6)
+    assert (flags["speech"].started_at, flags["speech"].ended_at) == (at(20), at(40))
+
+
+@pytest.mark.asyncio
+async def test_a_stalled_camera_is_flagged_and_the_state_kept_for_every_worker(
+    session: AsyncSession, exam: Exam, flagger: LiveFlagger
+) -> None:
+    await _running_part(session, exam)
+    await flagger.observe(ConnectionChanged(at(0), "connected"))
+    await flagger.observe(TrackChanged(at(0), "video", "live"))
+    await flagger.observe(TrackChanged(at(0), "audio", "live"))
+    live = await session.get(LiveChannel, exam.registration_id)
+    assert live is not None and (live.connection_state, live.video_live, live.audio_live) == (
+        "connected",
+        True,
+        True,
+    )
+    await flagger.observe(TrackChanged(at(5), "video", "stalled"))
+    await flagger.observe(TrackChanged(at(9), "video", "live"))
+    await flagger.observe(TrackChanged(at(10), "audio", "stalled"))
+    await flagger.observe(ConnectionChanged(at(12), "closed"))
+    flags = {flag.type: flag for flag in await _flags(session)}
+    assert (flags["camera_off"].started_at, flags["camera_off"].ended_at) == (at(5), at(9))
+    assert flags["microphone_off"].ended_at == at(12), "ended with the channel"
+    live = await session.get(LiveChannel, exam.registration_id, populate_existing=True)
+    assert live is not None and (live.connection_state, live.video_live) == ("closed", False)
+
+
+@pytest.mark.asyncio
+async def test_nothing_is_flagged_before_the_exam_or_when_a_track_merely_ends(
+    session: AsyncSession, exam: Exam, flagger: LiveFlagger
+) -> None:
+    # The page before the first part: the channel is up, but no part runs.
+    for second in range(0, 30, 2):
+        await flagger.observe(faces(0, second))
+    await flagger.observe(TrackChanged(at(31), "video", "stalled"))
+    assert await _flags(session) == []
+    await _running_part(session, exam)
+    await flagger.observe(TrackChanged(at(40), "video", "ended"))  # a page change
+    assert await _flags(session) == []
+
+
+@pytest.mark.asyncio
+async def test_a_broken_observation_is_logged_not_raised(
+    exam: Exam, flagger: LiveFlagger, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken: Callable[..., object] = ConnectionChanged
+    await flagger.observe(broken(None, "connected"))  # type: ignore[arg-type]
+    assert "was not recorded" in caplog.text

@@ -1,0 +1,368 @@
+"""Proctoring over HTTP: the start gate, recording chunks (order, gaps, idempotency, every bad
+upload), browser events as flags, who may fetch media (audited), "My page", and retention.
+
+The live channel's state is written straight to the database here: the WebRTC path that writes
+it for real is covered by tests/proctoring/test_live.py and the browser test.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.applications import Starlette
+
+from exam.models import Attempt
+from exam.timing import FixedClock
+from proctoring import jobs, retention, service
+from proctoring.models import Flag, Recording, RecordingChunk
+from proctoring.schemas import Policy
+from proctoring.storage import MediaStore
+from tests.exam.factories import OPENS, Exam, build_exam
+from tests.proctoring.webm_sample import make_webm, split
+from tests.web.helpers import csrf, sign_in
+from vakt.accounts import User
+from vakt.audit import AuditEntry
+from vakt.db import create_sessionmaker
+from vakt.settings import Settings
+
+SAMPLE = make_webm(frames=30)
+PIECES = split(SAMPLE, [len(SAMPLE) // 5] * 4)
+
+
+def chunk(index: int) -> bytes:
+    """Piece ``index`` of a real WebM, cut as MediaRecorder cuts (anywhere)."""
+    return PIECES[index]
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(OPENS + timedelta(minutes=1))
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FixedClock) -> Starlette:
+    from web.app import create_app
+
+    return create_app(settings, clock=clock, identity_check=None)
+
+
+@pytest_asyncio.fixture
+async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
+    return await build_exam(
+        session, users, proctoring=Policy(max_chunk_bytes=64 * 1024, chunk_seconds=5)
+    )
+
+
+async def _live(
+    session: AsyncSession, exam: Exam, clock: FixedClock, *, audio: bool = True
+) -> None:
+    await service.set_live_state(
+        session,
+        registration_id=exam.registration_id,
+        now=clock.now(),
+        connection_state="connected",
+        video_live=True,
+        audio_live=audio,
+    )
+    await session.commit()
+
+
+async def _start_attempt(client: httpx.AsyncClient, exam: Exam) -> tuple[int, dict[str, str]]:
+    await sign_in(client, "candidate")
+    headers = {"X-CSRF-Token": await csrf(client, "/"), "Accept-Language": "en"}
+    started = await client.post(
+        f"/api/registrations/{exam.registration_id}/attempt", headers=headers
+    )
+    return started.json()["attempt_id"], headers
+
+
+async def _start_part(client: httpx.AsyncClient, exam: Exam) -> tuple[int, int, dict[str, str]]:
+    attempt_id, headers = await _start_attempt(client, exam)
+    part = await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)
+    assert part.status_code == 201, part.text
+    return attempt_id, part.json()["id"], headers
+
+
+async def _put(
+    client: httpx.AsyncClient, part_id: int, index: int, body: bytes, headers: dict[str, str]
+) -> httpx.Response:
+    return await client.put(
+        f"/api/parts/{part_id}/recording/{index}",
+        content=body,
+        headers={**headers, "Content-Type": "video/webm"},
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_part_does_not_start_without_camera_and_microphone(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    attempt_id, headers = await _start_attempt(client, exam)
+    refused = await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)
+    assert refused.status_code == 409
+    assert "camera and microphone are not connected" in refused.json()["error"]["message"]
+    await _live(session, exam, clock, audio=False)
+    refused = await client.post(
+        f"/api/attempts/{attempt_id}/parts/next", headers={**headers, "Accept-Language": "nb"}
+    )
+    assert refused.status_code == 409
+    assert "mikrofon" in refused.json()["error"]["message"]
+    await _live(session, exam, clock)
+    assert (await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)).is_success
+
+
+@pytest.mark.asyncio
+async def test_chunks_in_any_order_idempotent_with_gaps_known(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await _live(session, exam, clock)
+    _attempt_id, part_id, headers = await _start_part(client, exam)
+
+    first = await _put(client, part_id, 0, chunk(0), headers)
+    assert first.status_code == 201, first.text
+    assert first.json() == {"stored": True, "missing": []}
+    third = await _put(client, part_id, 2, chunk(2), headers)
+    assert third.status_code == 201
+    assert third.json()["missing"] == [1]
+    again = await _put(client, part_id, 2, chunk(2), headers)
+    assert again.status_code == 200, "a retried upload is acknowledged, not stored twice"
+    different = await _put(client, part_id, 2, chunk(3), headers)
+    assert different.status_code == 409
+    second = await _put(client, part_id, 1, chunk(1), headers)
+    assert second.json()["missing"] == []
+
+    finished = await client.post(
+        f"/api/parts/{part_id}/recording/finish", json={"last_index": 3}, headers=headers
+    )
+    assert finished.json() == {"last_index": 3, "missing": [3]}
+    beyond = await _put(client, part_id, 4, chunk(4), headers)
+    assert beyond.status_code == 409
+    recording = await session.scalar(select(Recording).where(Recording.attempt_part_id == part_id))
+    assert recording is not None
+    await session.refresh(recording)
+    assert recording.chunk_count == 3
+    assert recording.total_bytes == sum(len(chunk(i)) for i in range(3))
+    rows = list(
+        await session.scalars(
+            select(RecordingChunk.index).where(RecordingChunk.recording_id == recording.id)
+        )
+    )
+    assert sorted(rows) == [0, 1, 2]
+
+
+@pytest.mark.asyncio
+async def test_every_bad_upload_is_refused_with_a_reason(
+    client: httpx.AsyncClient,
+    exam: Exam,
+    session: AsyncSession,
+    clock: FixedClock,
+    app: Starlette,
+    users: dict[str, User],
+) -> None:
+    await _live(session, exam, clock)
+    _attempt_id, part_id, headers = await _start_part(client, exam)
+    not_webm = await _put(client, part_id, 0, b"\x89PNG\r\n\x1a\n" + b"x" * 100, headers)
+    assert not_webm.status_code == 415
+    assert "WebM" in not_webm.json()["error"]["message"]
+    empty = await _put(client, part_id, 0, b"", headers)
+    assert empty.status_code == 422
+    too_big = await _put(client, part_id, 0, SAMPLE[:100] + b"x" * (64 * 1024), headers)
+    assert too_big.status_code == 413
+    assert (await _put(client, part_id, 0, chunk(0), headers)).status_code == 201
+    html = b"<html><body>" + b"x" * 60_000
+    garbage_next = await _put(client, part_id, 1, html, headers)
+    assert garbage_next.status_code == 415
+    # Bytes that arrive before the piece they continue are checked once it is there: then the
+    # garbage is dropped, and the recording is missing that piece.
+    early = await _put(client, part_id, 3, html, headers)
+    assert early.status_code == 201
+    await _put(client, part_id, 1, chunk(1), headers)
+    completed = await _put(client, part_id, 2, chunk(2), headers)
+    assert completed.json()["missing"] == [], "nothing above index 2 remains"
+    recording = await session.scalar(select(Recording).where(Recording.attempt_part_id == part_id))
+    assert recording is not None
+    await session.refresh(recording)
+    assert (recording.chunk_count, recording.scanned_through) == (3, 2)
+    no_csrf = await client.put(f"/api/parts/{part_id}/recording/0", content=chunk(0))
+    assert no_csrf.status_code == 403
+    bad_finish = await client.post(
+        f"/api/parts/{part_id}/recording/finish", json={"last_index": -1}, headers=headers
+    )
+    assert bad_finish.status_code == 422
+    not_json = await client.post(
+        f"/api/parts/{part_id}/recording/finish", content=b"{", headers=headers
+    )
+    assert not_json.status_code == 422
+    unknown = await _put(client, 999_999, 0, chunk(0), headers)
+    assert unknown.status_code == 404
+
+    # Another candidate cannot add to this recording, nor learn that it exists.
+    other = httpx.AsyncClient(transport=client._transport, base_url="http://testserver")
+    async with other:
+        await sign_in(other, "kandidat2", "x" * 12)
+        other_headers = {"X-CSRF-Token": await csrf(other, "/"), "Accept-Language": "en"}
+        refused = await _put(other, part_id, 4, chunk(4), other_headers)
+        assert refused.status_code == 404
+    assert (await session.scalar(select(RecordingChunk).where(RecordingChunk.index == 4))) is None
+
+
+@pytest.mark.asyncio
+async def test_browser_events_become_flags_and_media_access_is_by_role_and_audited(
+    client: httpx.AsyncClient,
+    exam: Exam,
+    session: AsyncSession,
+    clock: FixedClock,
+    app: Starlette,
+) -> None:
+    await _live(session, exam, clock)
+    _attempt_id, part_id, headers = await _start_part(client, exam)
+    events = f"/api/registrations/{exam.registration_id}/events"
+    await _put(client, part_id, 0, chunk(0), headers)
+    hidden = await client.post(
+        events, json={"type": "tab_hidden", "active": True, "part_id": part_id}, headers=headers
+    )
+    assert hidden.status_code == 204, hidden.text
+    clock.advance(timedelta(seconds=7))
+    await client.post(
+        events, json={"type": "tab_hidden", "active": False, "part_id": part_id}, headers=headers
+    )
+    await client.post(events, json={"type": "paste", "part_id": part_id}, headers=headers)
+    bad = await client.post(events, json={"type": "teleport"}, headers=headers)
+    assert bad.status_code == 422
+    assert "type" in bad.json()["error"]["message"]
+
+    flags = list(await session.scalars(select(Flag).order_by(Flag.id)))
+    assert [(f.type, f.source) for f in flags] == [("tab_hidden", "browser"), ("paste", "browser")]
+    assert flags[0].ended_at is not None
+    assert (flags[0].ended_at - flags[0].started_at).total_seconds() == 7
+    assert flags[0].severity == "medium"
+
+    recording = await session.scalar(select(Recording).where(Recording.attempt_part_id == part_id))
+    assert recording is not None
+    # The candidate, a grader (not an oral answer) and an item writer may not fetch it.
+    assert (await client.get(f"/proctor/recordings/{recording.id}")).status_code == 403
+    for username in ("grader", "item_writer"):
+        async with httpx.AsyncClient(transport=client._transport, base_url="http://x") as other:
+            await sign_in(other, username)
+            assert (await other.get(f"/proctor/recordings/{recording.id}")).status_code == 403
+            assert (await other.get(f"/grading/recordings/{recording.id}")).status_code in {
+                403,
+                404,
+            }
+    async with httpx.AsyncClient(transport=client._transport, base_url="http://x") as proctor:
+        await sign_in(proctor, "proctor")
+        video = await proctor.get(f"/proctor/recordings/{recording.id}")
+        assert video.status_code == 200
+        assert video.headers["content-type"] == "video/webm"
+        assert video.content == chunk(0)
+        overview = await proctor.get("/proctor")
+        assert "Kandidat" in overview.text or "candidate" in overview.text.lower()
+        detail = await proctor.get(f"/proctor/registrations/{exam.registration_id}")
+        assert detail.status_code == 200
+        assert 'data-flag-type="tab_hidden"' in detail.text
+    viewed = await session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "proctoring.recording_viewed")
+    )
+    assert viewed is not None and viewed.entity_id == str(recording.id)
+    my_page = await client.get("/my", headers={"Accept-Language": "en"})
+    assert "Recordings of you" in my_page.text
+    assert f"/proctor/recordings/{recording.id}" not in my_page.text
+
+
+@pytest.mark.asyncio
+async def test_the_watchdog_flags_a_lost_channel_and_an_incomplete_recording(
+    client: httpx.AsyncClient,
+    exam: Exam,
+    session: AsyncSession,
+    clock: FixedClock,
+    engine: AsyncEngine,
+) -> None:
+    await _live(session, exam, clock)
+    _attempt_id, part_id, headers = await _start_part(client, exam)
+    await _put(client, part_id, 0, chunk(0), headers)
+    await _put(client, part_id, 2, chunk(2), headers)
+    await service.set_live_state(
+        session, registration_id=exam.registration_id, now=clock.now(), connection_state="closed"
+    )
+    await session.commit()
+    sessionmaker = create_sessionmaker(engine)
+    clock.advance(timedelta(seconds=5))
+    assert await jobs.watch_once(sessionmaker, clock) == 0, "inside the reconnect grace"
+    clock.advance(timedelta(seconds=30))
+    assert await jobs.watch_once(sessionmaker, clock) == 1
+    submitted = await client.post(f"/api/parts/{part_id}/submit", headers=headers)
+    assert submitted.is_success
+    await client.post(
+        f"/api/parts/{part_id}/recording/finish", json={"last_index": 2}, headers=headers
+    )
+    await jobs.watch_once(sessionmaker, clock)
+    session.expire_all()
+    flags = {f.type: f for f in await session.scalars(select(Flag))}
+    assert flags["live_channel_lost"].ended_at is not None, "ended with the hand-in"
+    assert flags["recording_gap"].evidence["missing_chunks"] == [1]
+
+
+@pytest.mark.asyncio
+async def test_retention_deletes_media_after_the_appeal_window_and_keeps_oral_answers(
+    client: httpx.AsyncClient,
+    exam: Exam,
+    session: AsyncSession,
+    clock: FixedClock,
+    settings: Settings,
+    app: Starlette,
+) -> None:
+    await _live(session, exam, clock)
+    attempt_id, part_id, headers = await _start_part(client, exam)
+    await _put(client, part_id, 0, chunk(0), headers)
+    store = MediaStore(settings.data_dir / "media")
+    recording = await session.scalar(select(Recording).where(Recording.attempt_part_id == part_id))
+    assert recording is not None
+    folder = store.root / "recordings" / recording.storage_key
+    assert any(folder.iterdir())
+    attempt = await session.get(Attempt, attempt_id)
+    assert attempt is not None
+    attempt.results_released_at = clock.now()
+    await session.commit()
+
+    early = clock.now() + timedelta(days=21 + 182)
+    report = await retention.purge_expired(
+        session, store, now=early, appeal_days=21, retention_days=183
+    )
+    assert report.total == 0
+    late = clock.now() + timedelta(days=21 + 184)
+    report = await retention.purge_expired(
+        session, store, now=late, appeal_days=21, retention_days=183
+    )
+    await session.commit()
+    assert report.recordings == [recording.id]
+    assert not folder.exists()
+    purged = await session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "proctoring.media_purged")
+    )
+    assert purged is not None and purged.after["recordings"] == [recording.id]  # type: ignore[index]
+    async with httpx.AsyncClient(transport=client._transport, base_url="http://x") as proctor:
+        await sign_in(proctor, "proctor")
+        gone = await proctor.get(
+            f"/proctor/recordings/{recording.id}", headers={"Accept-Language": "en"}
+        )
+        assert gone.status_code == 404
+        assert "deleted" in gone.text
+
+
+def test_the_purge_command_runs(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from vakt.cli import main
+
+    monkeypatch.setenv("VAKT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VAKT_DATABASE_URL", settings.database_url)
+    result = CliRunner().invoke(main, ["recordings", "purge", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "Would delete 0 recordings" in result.output
