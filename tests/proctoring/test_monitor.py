@@ -4,16 +4,22 @@ and nothing flagged outside a running part."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+import av
 import pytest
 import pytest_asyncio
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from exam import service as exam_service
 from exam.models import AttemptPart
+from proctoring.analysis import SpeechDetector
+from proctoring.live import LiveConfig, LiveHub, LiveKey
 from proctoring.models import Flag, LiveChannel, Snapshot
 from proctoring.monitor import LiveFlagger
 from proctoring.observations import (
@@ -22,11 +28,14 @@ from proctoring.observations import (
     SpeechChanged,
     TrackChanged,
 )
+from proctoring.runtime import LiveAnalysis
 from proctoring.schemas import Policy
+from proctoring.service import set_live_state
 from proctoring.storage import MediaStore
 from tests.exam.factories import OPENS, Exam, build_exam
+from tests.proctoring.test_live import CameraTrack, MicrophoneTrack, face_image
 from vakt.accounts import User
-from vakt.db import create_sessionmaker
+from vakt.db import create_sessionmaker, utcnow
 from vakt.settings import Settings
 
 POLICY = Policy(no_face_seconds=10, multiple_faces_seconds=2, speech_seconds=10)
@@ -163,3 +172,90 @@ async def test_a_broken_observation_is_logged_not_raised(
     broken: Callable[..., object] = ConnectionChanged
     await flagger.observe(broken(None, "connected"))  # type: ignore[arg-type]
     assert "was not recorded" in caplog.text
+
+
+class PausableCamera(CameraTrack):
+    """The synthetic camera; while ``paused`` it delivers nothing (a camera that hangs)."""
+
+    def __init__(self) -> None:
+        super().__init__(face_image())
+        self.running = asyncio.Event()
+        self.running.set()
+
+    async def recv(self) -> av.VideoFrame:
+        await self.running.wait()
+        return await super().recv()
+
+
+@pytest.mark.asyncio
+async def test_a_camera_that_stops_on_a_real_connection_is_flagged_and_ends_when_back(
+    session: AsyncSession, exam: Exam, engine: AsyncEngine, settings: Settings
+) -> None:
+    """Two aiortc peer connections in this process: the candidate's side sends a synthetic
+    camera and microphone; the server's hub, with the real face analysis, feeds the flagger."""
+    part = await _running_part(session, exam)
+    part_id = part.id
+    flagger = LiveFlagger(
+        registration_id=exam.registration_id,
+        policy=Policy(media_off_seconds=1),
+        sessionmaker=create_sessionmaker(engine),
+        store=MediaStore(settings.data_dir / "media"),
+        connection_id="first",
+    )
+    await set_live_state(
+        session,
+        registration_id=exam.registration_id,
+        now=START,
+        connection_id="first",
+        new_connection=True,
+    )
+    await session.commit()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        hub = LiveHub(pool, lambda: utcnow(), LiveAnalysis(pool), SpeechDetector)
+        camera = PausableCamera()
+        client = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        client.addTrack(camera)
+        client.addTrack(MicrophoneTrack())
+        try:
+            await client.setLocalDescription(await client.createOffer())
+            sdp, kind = await hub.answer(
+                LiveKey(exam.registration_id, part_id),
+                client.localDescription.sdp,
+                client.localDescription.type,
+                LiveConfig(
+                    sample_interval_seconds=0.3, identity_interval_seconds=0, stall_seconds=1
+                ),
+                lambda _key, observation: flagger.observe(observation),
+            )
+            await client.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+
+            async def live() -> bool:
+                row = await session.get(LiveChannel, exam.registration_id, populate_existing=True)
+                return bool(row and row.connection_state == "connected" and row.video_live)
+
+            await _until(live)
+            camera.running.clear()
+
+            async def camera_off() -> list[Flag]:
+                return [f for f in await _flags(session) if f.type == "camera_off"]
+
+            await _until(camera_off)
+            camera.running.set()
+
+            async def ended() -> bool:
+                return all(f.ended_at for f in await camera_off())
+
+            await _until(ended)
+        finally:
+            await client.close()
+            await hub.close_all()
+    [flag] = await camera_off()
+    assert (flag.source, flag.attempt_part_id) == ("live", part_id)
+    assert [f.type for f in await _flags(session)] == ["camera_off"], "a face was seen throughout"
+
+
+async def _until(condition: Callable[[], Awaitable[object]], within: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not await condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)

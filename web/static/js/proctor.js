@@ -523,6 +523,10 @@
       const parameters = sender.getParameters();
       if (!parameters.encodings || parameters.encodings.length === 0) return;
       Object.assign(parameters.encodings[0], liveEncoding());
+      // The faces must stay large enough to find: when bandwidth or CPU is short, send fewer
+      // frames rather than smaller ones (the browser's default scales the picture down first,
+      // and starts small until its bandwidth estimate has grown).
+      parameters.degradationPreference = "maintain-resolution";
       await sender.setParameters(parameters);
     } catch (error) {
       console.warn("Live encoding parameters not applied:", error);
