@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -293,62 +293,76 @@ def chunk_at(part_started: datetime, moment: datetime, policy: Policy) -> int:
 # ---- the watchdog ------------------------------------------------------------------------------
 
 
+async def _unproctored_schemes(session: AsyncSession) -> list[int]:
+    rows = await session.execute(select(ProctoringPolicy.scheme_id, ProctoringPolicy.settings))
+    return [
+        scheme_id for scheme_id, settings in rows if not Policy.model_validate(settings).enabled
+    ]
+
+
 async def watch_running_parts(session: AsyncSession, *, now: datetime) -> int:
     """Flag running parts whose live channel is gone, and end those flags when it is back.
 
     Runs in the background of every worker; the state it reads is in the database, so it does
-    not matter which worker holds the peer connection. Returns how many flags it changed.
+    not matter which worker holds the peer connection. It reads only the parts that need
+    something done (thousands of candidates may be in an exam). Returns how many flags changed.
     """
     changed = 0
+    back = await session.execute(
+        select(Flag.registration_id)
+        .join(LiveChannel, LiveChannel.registration_id == Flag.registration_id)
+        .where(
+            Flag.type == FlagType.LIVE_CHANNEL_LOST.value,
+            Flag.ended_at.is_(None),
+            LiveChannel.connection_state == "connected",
+        )
+    )
+    for (registration_id,) in back:
+        await flags.end_flag(
+            session,
+            registration_id=registration_id,
+            flag_type=FlagType.LIVE_CHANNEL_LOST,
+            ended_at=now,
+        )
+        changed += 1
+    already_flagged = select(Flag.registration_id).where(
+        Flag.type == FlagType.LIVE_CHANNEL_LOST.value, Flag.ended_at.is_(None)
+    )
     rows = await session.execute(
-        select(AttemptPart, Attempt, Registration, LiveChannel)
+        select(AttemptPart, Attempt, Registration, LiveChannel, Sitting.scheme_id)
         .join(Attempt, Attempt.id == AttemptPart.attempt_id)
         .join(Registration, Registration.id == Attempt.registration_id)
+        .join(Sitting, Sitting.id == Registration.sitting_id)
         .outerjoin(LiveChannel, LiveChannel.registration_id == Registration.id)
         .where(
             AttemptPart.submitted_at.is_(None),
             AttemptPart.deadline > now,
             Attempt.status == AttemptStatus.IN_PROGRESS.value,
+            Sitting.scheme_id.not_in(await _unproctored_schemes(session)),
+            or_(LiveChannel.registration_id.is_(None), LiveChannel.connection_state != "connected"),
+            Registration.id.not_in(already_flagged),
         )
     )
     policies: dict[int, Policy] = {}
-    for part, attempt, registration, live in rows:
-        sitting = await session.get(Sitting, registration.sitting_id)
-        assert sitting is not None
-        if sitting.scheme_id not in policies:
-            policies[sitting.scheme_id] = await policy_for_scheme(session, sitting.scheme_id)
-        policy = policies[sitting.scheme_id]
-        if not policy.enabled:
-            continue
-        grace = timedelta(seconds=policy.live_reconnect_grace_seconds)
-        connected = live is not None and live.connection_state == "connected"
-        if connected:
-            if await flags.end_flag(
-                session,
-                registration_id=registration.id,
-                flag_type=FlagType.LIVE_CHANNEL_LOST,
-                ended_at=now,
-            ):
-                changed += 1
-            continue
+    for part, attempt, registration, live, scheme_id in rows:
+        if scheme_id not in policies:
+            policies[scheme_id] = await policy_for_scheme(session, scheme_id)
+        policy = policies[scheme_id]
         lost_since = max(live.updated_at if live else part.started_at, part.started_at)
-        if now - lost_since >= grace:
-            existing = await flags.open_flag_of(
-                session, registration_id=registration.id, flag_type=FlagType.LIVE_CHANNEL_LOST
-            )
-            if existing is None:
-                await flags.raise_flag(
-                    session,
-                    policy=policy,
-                    flag_type=FlagType.LIVE_CHANNEL_LOST,
-                    source="live",
-                    registration_id=registration.id,
-                    attempt_id=attempt.id,
-                    attempt_part_id=part.id,
-                    started_at=lost_since,
-                    evidence={"state": live.connection_state if live else "never connected"},
-                )
-                changed += 1
+        if now - lost_since < timedelta(seconds=policy.live_reconnect_grace_seconds):
+            continue  # a page change reconnects in a moment
+        await flags.raise_flag(
+            session,
+            policy=policy,
+            flag_type=FlagType.LIVE_CHANNEL_LOST,
+            source="live",
+            registration_id=registration.id,
+            attempt_id=attempt.id,
+            attempt_part_id=part.id,
+            started_at=lost_since,
+            evidence={"state": live.connection_state if live else "never connected"},
+        )
+        changed += 1
     return changed
 
 
