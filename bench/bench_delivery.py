@@ -54,8 +54,6 @@ from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any
 
-from vakt.cli import KEEP_ALIVE_SECONDS  # the ceiling keeps connections as `vakt serve` does
-
 BENCH_DIR = Path(__file__).resolve().parent
 PASSWORD = "bench-candidate-password"  # noqa: S105 (a throwaway password in a throwaway database)
 PG_DATABASE = "vakt_bench"
@@ -560,7 +558,6 @@ def ceiling_command(workers: int) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", "ceiling_app:create_app", "--factory",
         "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--workers", str(workers),
-        "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS),
     ]  # fmt: skip
 
 

@@ -110,24 +110,19 @@ def _demo_secret(data_dir: Path) -> str:
     return key_file.read_text().strip()
 
 
-# The exam page saves every few seconds and syncs its clock; keeping its connection open longer
-# than that spares a TCP handshake per save (uvicorn's default closes idle ones after 5 s).
-KEEP_ALIVE_SECONDS = 30
-
-
 def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     if workers > 1:
         # Several processes need an import string; they read the same environment.
         uvicorn.run("web.app:app_from_environment", factory=True, host=host, port=port,
-                    workers=workers, proxy_headers=True, log_level="info",
-                    timeout_keep_alive=KEEP_ALIVE_SECONDS)  # fmt: skip
+                    workers=workers, proxy_headers=True, log_level="info")  # fmt: skip
     else:
         from web.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True,
-                    log_level="info", timeout_keep_alive=KEEP_ALIVE_SECONDS)  # fmt: skip
+        uvicorn.run(
+            create_app(settings), host=host, port=port, proxy_headers=True, log_level="info"
+        )
 
 
 @main.command()
