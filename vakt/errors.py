@@ -33,6 +33,25 @@ class VaktError(Exception):
         if status_code is not None:
             self.status_code = status_code
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Work done in another process (face analysis) raises these too; the default pickling
+        # would rebuild the error from its message id alone and lose the rest.
+        return (
+            _rebuild,
+            (type(self), self.message, self.field, self.status_code, self.details, self.params),
+        )
+
+
+def _rebuild(
+    kind: type[VaktError],
+    message: LazyText,
+    field: str | None,
+    status_code: int,
+    details: list[Message | LazyText | str],
+    params: dict[str, Any],
+) -> VaktError:
+    return kind(message, field=field, status_code=status_code, details=details, **params)
+
 
 class NotFound(VaktError):
     """The thing asked for does not exist, or the user may not know it exists."""

@@ -366,3 +366,26 @@ def test_the_purge_command_runs(
     result = CliRunner().invoke(main, ["recordings", "purge", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "Would delete 0 recordings" in result.output
+
+
+@pytest.mark.asyncio
+async def test_a_file_that_is_not_a_photo_is_refused_with_a_reason(
+    client: httpx.AsyncClient, exam: Exam
+) -> None:
+    """The photo is read in the analysis process; its refusal still reaches the candidate."""
+    await sign_in(client, "candidate")
+    for page in ("/my/photo", f"/exam/{exam.registration_id}/identity"):
+        token = await csrf(client, page)
+        refused = await client.post(
+            page,
+            data={"csrf_token": token},
+            files={"photo": ("photo.jpg", b"not a picture at all", "image/jpeg")},
+            headers={"Accept-Language": "en"},
+        )
+        assert refused.status_code == 422, page
+        assert "could not be read as a photo" in refused.text
+        missing = await client.post(
+            page, data={"csrf_token": token}, headers={"Accept-Language": "en"}
+        )
+        assert missing.status_code == 422
+        assert "Take a photo first" in missing.text
