@@ -280,7 +280,7 @@ async def _senders(
     peers: list[Any] = []
     try:
         async with httpx.AsyncClient(timeout=60) as http:
-            for attempt_id in range(first_id, first_id + count):
+            for registration_id in range(first_id, first_id + count):
                 pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
                 peers.append(pc)
                 video_transceiver = pc.addTransceiver(
@@ -294,7 +294,7 @@ async def _senders(
                 response = await http.post(
                     f"{url}/offer",
                     json={
-                        "attempt_id": attempt_id,
+                        "registration_id": registration_id,
                         "sdp": pc.localDescription.sdp,
                         "type": pc.localDescription.type,
                     },

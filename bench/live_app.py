@@ -1,7 +1,7 @@
 """The server for bench_live.py: a bare Starlette app around ``proctoring.live.LiveHub``.
 
 It measures the live channel alone, without the rest of Vakt: no sign-in, no database, no flag
-logic (observations are only counted). ``POST /offer`` takes ``{"attempt_id", "sdp", "type"}``
+logic (observations are only counted). ``POST /offer`` takes ``{"registration_id", "sdp", "type"}``
 and answers ``{"sdp", "type"}``; ``GET /stats`` sums the connections' counters. The analysis is the
 real one (``proctoring.analysis``: Haar presence detection on every sample, the identity distance
 against the face in ``obama.jpg`` every ``BENCH_LIVE_IDENTITY_INTERVAL`` seconds, the speech
@@ -126,14 +126,14 @@ def create_app() -> Starlette:
 
     async def offer(request: Request) -> JSONResponse:
         body = await request.json()
-        attempt_id = int(body["attempt_id"])
+        registration_id = int(body["registration_id"])
         try:
             sdp, kind = await hub.answer(
-                LiveKey(attempt_id, None), body["sdp"], body["type"], config, count
+                LiveKey(registration_id, None), body["sdp"], body["type"], config, count
             )
         except ValueError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        last.setdefault(attempt_id, {})
+        last.setdefault(registration_id, {})
         return JSONResponse({"sdp": sdp, "type": kind})
 
     lags: list[float] = []
@@ -153,17 +153,17 @@ def create_app() -> Starlette:
             lags.clear()
         totals: Counter[str] = Counter()
         live = 0
-        for attempt_id in last:
-            status = hub.status(attempt_id)
+        for registration_id in last:
+            status = hub.status(registration_id)
             if status is not None:
                 live += status.video_live and status.audio_live
-                last[attempt_id] = {
+                last[registration_id] = {
                     "video_frames": status.video_frames_received,
                     "audio_frames": status.audio_frames_received,
                     "sampled": status.frames_sampled,
                     "skipped": status.samples_skipped,
                 }
-            totals.update(last[attempt_id])  # a closed connection keeps its last counts
+            totals.update(last[registration_id])  # a closed connection keeps its last counts
         return JSONResponse(
             {
                 "connections": len(hub),

@@ -104,21 +104,26 @@ async def end_flag(
     flag = await open_flag_of(session, registration_id=registration_id, flag_type=flag_type)
     if flag is None:
         return None
-    flag.ended_at = max(ended_at, flag.started_at)
     if evidence:
         flag.evidence = {**flag.evidence, **evidence}
+    await close(session, flag, ended_at)
+    return flag
+
+
+async def close(session: AsyncSession, flag: Flag, ended_at: datetime, why: str = "") -> None:
+    """End an open flag at ``ended_at`` (never before it started)."""
+    flag.ended_at = max(ended_at, flag.started_at)
     await audit.record(
         session,
         actor_id=None,
         action="proctoring.flag_ended",
         entity_type="proctoring_flag",
         entity_id=flag.id,
-        after={"ended_at": flag.ended_at},
+        after={"ended_at": flag.ended_at, **({"why": why} if why else {})},
     )
-    return flag
 
 
-async def flags_of_attempt(session: AsyncSession, registration_id: int) -> list[Flag]:
+async def flags_of_registration(session: AsyncSession, registration_id: int) -> list[Flag]:
     """Every flag of a registration (its check-in and its attempt), oldest first."""
     return list(
         await session.scalars(

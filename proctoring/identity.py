@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.checkin import IdentityStatus
-from exam.models import Attempt, AttemptStatus, Registration, Sitting
+from exam.models import Attempt, AttemptStatus, Registration
 from proctoring import analysis, flags
 from proctoring.models import FlagType, IdentityVerification, ProfilePhoto
-from proctoring.service import context_of, policy_for_scheme
+from proctoring.service import context_of, policy_for_registration
 from proctoring.storage import MediaStore
 from vakt import audit
 from vakt.accounts import User
@@ -40,15 +40,15 @@ class PhotoFacts:
 
 
 @functools.cache
-def _identifier() -> analysis.FaceIdentifier:
-    # Loading dlib's models takes about a second: once per process.
+def face_identifier() -> analysis.FaceIdentifier:
+    """This process's face identifier (its models load once, on first use)."""
     return analysis.FaceIdentifier()
 
 
 def describe_photo(data: bytes) -> PhotoFacts:
     """Decode a photo and describe its face (CPU-bound: run it in an executor)."""
     image = analysis.decode_image(data)
-    description = _identifier().describe(image)
+    description = face_identifier().describe(image)
     descriptor = (
         tuple(float(x) for x in description.descriptor)
         if description.descriptor is not None
@@ -150,7 +150,7 @@ async def verify_identity(
     now: datetime,
 ) -> IdentityVerification:
     """Compare the check-in photo with the profile photo and keep the score and the outcome."""
-    context = await context_of(session, registration.id, now=now)
+    context = await context_of(session, registration.id)
     threshold = context.policy.identity_threshold
     profile = await current_profile_photo(session, candidate.id)
     distance = None
@@ -227,9 +227,7 @@ class PhotoIdentityCheck:
     async def status(self, session: AsyncSession, registration: Registration) -> IdentityStatus:
         """PASSED or REFERRED once the check-in photo is taken; TO_DO before; NOT_REQUIRED when
         the scheme is not proctored."""
-        sitting = await session.get(Sitting, registration.sitting_id)
-        assert sitting is not None
-        if not (await policy_for_scheme(session, sitting.scheme_id)).enabled:
+        if not (await policy_for_registration(session, registration)).enabled:
             return IdentityStatus.NOT_REQUIRED
         verification = await latest_verification(session, registration.id)
         if verification is None:

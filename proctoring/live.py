@@ -11,7 +11,7 @@ never re-encodes it, and turns it into :mod:`proctoring.observations`:
   is checked for digital silence, which is what a muted microphone sends;
 - a watchdog per connection notices a track that stops delivering (or delivers only silence);
 - every connection is closed on every exit path: connection failure, a track that ends, a newer
-  offer for the same attempt, :meth:`LiveHub.close` and :meth:`LiveHub.close_all`.
+  offer for the same registration, :meth:`LiveHub.close` and :meth:`LiveHub.close_all`.
 
 The analysis and the speech detector are injected, so this module depends on neither.
 """
@@ -100,9 +100,10 @@ ObservationCallback = Callable[["LiveKey", Observation], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class LiveKey:
-    """Which attempt (and, when known, which part of it) a live connection belongs to."""
+    """Which registration (and, when known, which part of its attempt) a live connection belongs to:
+    the channel opens on the page before the exam, before any attempt exists."""
 
-    attempt_id: int
+    registration_id: int
     attempt_part_id: int | None = None
 
 
@@ -321,7 +322,7 @@ class LiveHub:
         """Accept a browser's offer and return the answer's ``(sdp, type)``.
 
         The offer must be complete (ICE gathering done) and send one audio and one video track.
-        A new offer for an attempt replaces and closes that attempt's previous connection.
+        A new offer for a registration replaces and closes its previous connection.
         Raises ``ValueError`` for an offer that is not valid SDP or lacks audio or video; no peer
         connection is left open then, nor on any other failure.
         """
@@ -361,8 +362,8 @@ class LiveHub:
             raise
         self._negotiating.discard(conn)
         local = pc.localDescription
-        previous = self._connections.get(key.attempt_id)
-        self._connections[key.attempt_id] = conn
+        previous = self._connections.get(key.registration_id)
+        self._connections[key.registration_id] = conn
         self._start(conn)
         if previous is not None:
             self._start_close(previous)
@@ -371,9 +372,9 @@ class LiveHub:
             answer_sdp = _with_packet_time(answer_sdp, "audio", config.audio_packet_ms)
         return answer_sdp, local.type
 
-    def status(self, attempt_id: int) -> LiveStatus | None:
-        """A snapshot of the attempt's live connection, or ``None`` if it has none."""
-        conn = self._connections.get(attempt_id)
+    def status(self, registration_id: int) -> LiveStatus | None:
+        """A snapshot of the registration's live connection, or ``None`` if it has none."""
+        conn = self._connections.get(registration_id)
         if conn is None:
             return None
         now_mono = time.monotonic()
@@ -396,9 +397,9 @@ class LiveHub:
             speaking=conn.speaking,
         )
 
-    async def close(self, attempt_id: int) -> None:
-        """Close the attempt's live connection, if any, and wait until it is closed."""
-        conn = self._connections.get(attempt_id)
+    async def close(self, registration_id: int) -> None:
+        """Close the registration's live connection, if any, and wait until it is closed."""
+        conn = self._connections.get(registration_id)
         if conn is not None:
             await asyncio.shield(self._start_close(conn))
 
@@ -446,8 +447,8 @@ class LiveHub:
         if conn.close_task is None:
             conn.close_task = asyncio.create_task(self._close(conn), name=f"live-close-{conn.key}")
             self._closing.add(conn)
-            if self._connections.get(conn.key.attempt_id) is conn:
-                del self._connections[conn.key.attempt_id]
+            if self._connections.get(conn.key.registration_id) is conn:
+                del self._connections[conn.key.registration_id]
         return conn.close_task
 
     async def _close(self, conn: _Connection) -> None:

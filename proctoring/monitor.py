@@ -207,7 +207,7 @@ class LiveFlagger:
         *,
         ended_at: datetime | None = None,
     ) -> None:
-        context = await context_of(session, self.registration_id, now=started_at)
+        context = await context_of(session, self.registration_id)
         part = context.current_part
         if context.attempt is None or part is None:
             return  # before the exam and in the breaks between parts nothing is flagged

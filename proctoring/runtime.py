@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from proctoring import analysis
-from proctoring.identity import _identifier
+from proctoring.identity import face_identifier
 from proctoring.live import FrameAnalysis, LiveHub
 
 _local = threading.local()
@@ -33,7 +33,7 @@ def _detector() -> analysis.FaceDetector:
 
 def describe_face(image: NDArray[np.uint8], box: analysis.FaceBox) -> tuple[float, ...] | None:
     """The descriptor of the face in ``box`` (run in the identity process)."""
-    return _identifier().describe(image, box=box).descriptor
+    return face_identifier().describe(image, box=box).descriptor
 
 
 class LiveAnalysis:

@@ -83,24 +83,28 @@ async def set_policy(
     return policy
 
 
+async def policy_for_registration(session: AsyncSession, registration: Registration) -> Policy:
+    """The proctoring policy of the scheme a registration's sitting belongs to."""
+    sitting = await session.get(Sitting, registration.sitting_id)
+    assert sitting is not None
+    return await policy_for_scheme(session, sitting.scheme_id)
+
+
 @dataclass(frozen=True)
 class Context:
     """A registration with what proctoring needs around it."""
 
     registration: Registration
-    scheme_id: int
     policy: Policy
     attempt: Attempt | None
     current_part: AttemptPart | None
 
 
-async def context_of(session: AsyncSession, registration_id: int, *, now: datetime) -> Context:
+async def context_of(session: AsyncSession, registration_id: int) -> Context:
     """The registration, its scheme's policy, its attempt and the part running now (if any)."""
     registration = await session.get(Registration, registration_id)
     if registration is None:
         raise NotFound(_l("No such registration."))
-    sitting = await session.get(Sitting, registration.sitting_id)
-    assert sitting is not None
     attempt = await session.scalar(
         select(Attempt).where(Attempt.registration_id == registration_id)
     )
@@ -113,11 +117,7 @@ async def context_of(session: AsyncSession, registration_id: int, *, now: dateti
             )
         )
     return Context(
-        registration,
-        sitting.scheme_id,
-        await policy_for_scheme(session, sitting.scheme_id),
-        attempt,
-        current,
+        registration, await policy_for_registration(session, registration), attempt, current
     )
 
 
@@ -376,14 +376,6 @@ async def end_flags_of_closed_parts(session: AsyncSession) -> int:
     count = 0
     for flag, part in rows:
         assert part.submitted_at is not None
-        flag.ended_at = max(part.submitted_at, flag.started_at)
-        await audit.record(
-            session,
-            actor_id=None,
-            action="proctoring.flag_ended",
-            entity_type="proctoring_flag",
-            entity_id=flag.id,
-            after={"ended_at": flag.ended_at, "why": "part handed in"},
-        )
+        await flags.close(session, flag, part.submitted_at, why="part handed in")
         count += 1
     return count

@@ -158,7 +158,7 @@ class LoudnessDetector:
 
 
 class Recorder:
-    """Collects observations per attempt."""
+    """Collects observations per registration."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[LiveKey, Observation]] = []
@@ -166,8 +166,8 @@ class Recorder:
     async def __call__(self, key: LiveKey, observation: Observation) -> None:
         self.seen.append((key, observation))
 
-    def of(self, attempt_id: int) -> list[Observation]:
-        return [obs for key, obs in self.seen if key.attempt_id == attempt_id]
+    def of(self, registration_id: int) -> list[Observation]:
+        return [obs for key, obs in self.seen if key.registration_id == registration_id]
 
 
 async def until(predicate: Callable[[], bool], within: float = 5.0) -> None:
@@ -231,12 +231,14 @@ async def connect(
     hub: LiveHub,
     clients: list[Client],
     recorder: Recorder,
-    attempt_id: int = 1,
+    registration_id: int = 1,
     config: LiveConfig = FAST,
 ) -> Client:
     client = await offer(clients)
     local = client.pc.localDescription
-    sdp, kind = await hub.answer(LiveKey(attempt_id, 7), local.sdp, local.type, config, recorder)
+    sdp, kind = await hub.answer(
+        LiveKey(registration_id, 7), local.sdp, local.type, config, recorder
+    )
     await client.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
     return client
 
@@ -384,38 +386,38 @@ async def test_connection_never_established_is_reported_and_closed(
 @pytest.mark.asyncio
 async def test_close_all_closes_every_connection(hub: LiveHub, clients: list[Client]) -> None:
     recorder = Recorder()
-    await connect(hub, clients, recorder, attempt_id=1)
-    await connect(hub, clients, recorder, attempt_id=2)
+    await connect(hub, clients, recorder, registration_id=1)
+    await connect(hub, clients, recorder, registration_id=2)
     assert len(hub) == 2
 
-    def speaking(attempt_id: int) -> bool:
-        return any(isinstance(o, SpeechChanged) for o in recorder.of(attempt_id))
+    def speaking(registration_id: int) -> bool:
+        return any(isinstance(o, SpeechChanged) for o in recorder.of(registration_id))
 
     await until(lambda: all(tracks(recorder.of(a), "video") and speaking(a) for a in (1, 2)))
 
     await hub.close_all()
     assert len(hub) == 0
-    for attempt_id in (1, 2):
-        assert connection_states(recorder.of(attempt_id)).count("closed") == 1
+    for registration_id in (1, 2):
+        assert connection_states(recorder.of(registration_id)).count("closed") == 1
         # Closing ends the speech going on, and nothing is reported after "closed".
-        last, before_last = recorder.of(attempt_id)[-1], recorder.of(attempt_id)[-2]
+        last, before_last = recorder.of(registration_id)[-1], recorder.of(registration_id)[-2]
         assert isinstance(last, ConnectionChanged) and last.state == "closed"
         assert isinstance(before_last, SpeechChanged) and not before_last.speaking
         # Closed by the server: its tracks ending is no news.
-        assert "ended" not in tracks(recorder.of(attempt_id), "video")
+        assert "ended" not in tracks(recorder.of(registration_id), "video")
     await until(lambda: all(c.pc.connectionState == "closed" for c in clients))
     with pytest.raises(RuntimeError):
-        await connect(hub, clients, recorder, attempt_id=3)
+        await connect(hub, clients, recorder, registration_id=3)
 
 
 @pytest.mark.asyncio
-async def test_new_offer_replaces_the_attempts_connection(
+async def test_new_offer_replaces_the_registrations_connection(
     hub: LiveHub, clients: list[Client]
 ) -> None:
     recorder = Recorder()
-    await connect(hub, clients, recorder, attempt_id=1)
+    await connect(hub, clients, recorder, registration_id=1)
     second = Recorder()
-    client = await connect(hub, clients, second, attempt_id=1)
+    client = await connect(hub, clients, second, registration_id=1)
     await until(lambda: "closed" in connection_states(recorder.of(1)))
     assert len(hub) == 1
     await until(lambda: len(faces(second.of(1))) >= 1)

@@ -28,6 +28,7 @@ from proctoring.models import (
     Flag,
     FlagType,
     IdentityVerification,
+    LiveChannel,
     ProfilePhoto,
     Recording,
     RecordingChunk,
@@ -258,7 +259,7 @@ async def live_offer(request: Request) -> Response:
     registration = await _own_registration(request)
     offer = await _json_model(request, LiveOffer)
     session, now = db(request), _now(request)
-    context = await service.context_of(session, registration.id, now=now)
+    context = await service.context_of(session, registration.id)
     if not context.policy.enabled:
         raise Conflict(_l("This exam is not proctored."))
     if context.attempt is not None and context.attempt.status != "in_progress":
@@ -323,7 +324,7 @@ async def browser_event(request: Request) -> Response:
     registration = await _own_registration(request)
     event = await _json_model(request, BrowserEvent)
     now = _now(request)
-    context = await service.context_of(db(request), registration.id, now=now)
+    context = await service.context_of(db(request), registration.id)
     if not context.policy.enabled:
         return Response(status_code=204)
     await service.record_browser_event(db(request), context=context, event=event, now=now)
@@ -333,9 +334,8 @@ async def browser_event(request: Request) -> Response:
 async def upload_chunk(request: Request) -> Response:
     """PUT /api/parts/{id}/recording/{index}: one chunk of the part's recording (WebM bytes)."""
     part, registration = await _own_part(request)
-    now = _now(request)
-    context = await service.context_of(db(request), registration.id, now=now)
-    limit = context.policy.max_chunk_bytes
+    policy = await service.policy_for_registration(db(request), registration)
+    limit = policy.max_chunk_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise recordings.ChunkTooLarge(_l("The chunk is larger than {limit} bytes."), limit=limit)
@@ -350,10 +350,10 @@ async def upload_chunk(request: Request) -> Response:
         db(request),
         request.state.media,
         part=part,
-        policy=context.policy,
+        policy=policy,
         index=int(request.path_params["index"]),
         data=bytes(body),
-        now=now,
+        now=_now(request),
     )
     return JSONResponse(
         {"stored": True, "missing": receipt.missing}, status_code=201 if receipt.created else 200
@@ -386,31 +386,45 @@ async def proctor_overview(request: Request) -> Response:
         .group_by(Flag.registration_id)
         .subquery()
     )
+    latest_check = (
+        select(func.max(IdentityVerification.id).label("id"), IdentityVerification.registration_id)
+        .group_by(IdentityVerification.registration_id)
+        .subquery()
+    )
     rows = await session.execute(
-        select(Attempt, Registration, Sitting, User, flag_counts.c.total, flag_counts.c.high)
+        select(
+            Attempt,
+            Registration,
+            Sitting,
+            User,
+            LiveChannel,
+            IdentityVerification,
+            flag_counts.c.total,
+            flag_counts.c.high,
+        )
         .join(Registration, Registration.id == Attempt.registration_id)
         .join(Sitting, Sitting.id == Registration.sitting_id)
         .join(User, User.id == Registration.candidate_id)
+        .outerjoin(LiveChannel, LiveChannel.registration_id == Registration.id)
+        .outerjoin(latest_check, latest_check.c.registration_id == Registration.id)
+        .outerjoin(IdentityVerification, IdentityVerification.id == latest_check.c.id)
         .outerjoin(flag_counts, flag_counts.c.registration_id == Registration.id)
         .order_by(Attempt.started_at.desc())
         .limit(200)
     )
-    attempts = []
-    for attempt, registration, sitting, candidate, total, high in rows:
-        live = await service.live_state(session, registration.id)
-        verification = await identity.latest_verification(session, registration.id)
-        attempts.append(
-            {
-                "attempt": attempt,
-                "registration": registration,
-                "sitting": sitting,
-                "candidate": candidate,
-                "flags": total or 0,
-                "high": high or 0,
-                "live": live,
-                "verification": verification,
-            }
-        )
+    attempts = [
+        {
+            "attempt": attempt,
+            "registration": registration,
+            "sitting": sitting,
+            "candidate": candidate,
+            "flags": total or 0,
+            "high": high or 0,
+            "live": live,
+            "verification": verification,
+        }
+        for attempt, registration, sitting, candidate, live, verification, total, high in rows
+    ]
     return render(request, "proctoring/overview.html", {"attempts": attempts})
 
 
@@ -441,7 +455,7 @@ async def proctor_registration(request: Request) -> Response:
             "candidate": candidate,
             "attempt": attempt,
             "verifications": verifications,
-            "flags": await flags.flags_of_attempt(session, registration.id),
+            "flags": await flags.flags_of_registration(session, registration.id),
             "recordings": await recordings.recordings_of_registration(session, registration.id),
             "live": await service.live_state(session, registration.id),
             "flag_labels": {
@@ -471,7 +485,7 @@ async def _recording_response(request: Request, recording: Recording) -> Respons
     if not files:
         raise NotFound(_l("Nothing of this recording has been received."))
     return StreamingResponse(
-        recordings.stream_recording(request.state.media, files),
+        request.state.media.read_chunks(files),
         media_type=recording.mime_type,
         headers=PRIVATE_MEDIA,
     )
@@ -591,7 +605,7 @@ def routes() -> list[BaseRoute]:
 
 async def before_part_start(request: Request, registration: Registration) -> service.Context:
     """Refuse to start a part of a proctored exam while the camera and microphone are not live."""
-    context = await service.context_of(db(request), registration.id, now=_now(request))
+    context = await service.context_of(db(request), registration.id)
     await service.require_live_media(db(request), context)
     return context
 
@@ -652,7 +666,7 @@ async def proctor_config(
     current: AttemptPart | None,
 ) -> dict[str, Any] | None:
     """The exam page's proctoring settings, or None when the exam is not proctored."""
-    context = await service.context_of(db(request), registration.id, now=_now(request))
+    context = await service.context_of(db(request), registration.id)
     policy = context.policy
     if not policy.enabled or (attempt is not None and attempt.status != "in_progress"):
         return None

@@ -147,8 +147,10 @@
     } catch (error) {
       // Offline: the live channel's own handling says so.
     }
+    // Often until the server sees both, then now and then: a whole sitting may be waiting here.
+    window.setTimeout(pollServer, state.serverSees ? 10000 : 1000);
   }
-  if (startButton) window.setInterval(pollServer, 1000);
+  if (startButton) pollServer();
 
   let latestWaiting = 0;
   let waitingShownAt = 0;
