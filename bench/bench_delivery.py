@@ -57,6 +57,8 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 PASSWORD = "bench-candidate-password"  # noqa: S105 (a throwaway password in a throwaway database)
 PG_DATABASE = "vakt_bench"
+CLIENT_KEEP_ALIVE = 60.0
+"""Seconds a simulated candidate keeps an idle connection (the server keeps it 75 s)."""
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
 WORDS = [
     "mangfold", "inkludering", "ledelse", "rekruttering", "kultur", "strategi", "tiltak",
@@ -88,6 +90,7 @@ class ClientConfig:
     state_share: float
     sign_in_concurrency: int
     hard_stop: float
+    phases: bool = False
 
 
 @dataclasses.dataclass
@@ -108,6 +111,29 @@ class ClientResult:
     navigations: list[tuple[float, float, str]]
     sign_ins: list[float]
     setup_errors: Counter[str]
+    phases: list[SavePhases] = dataclasses.field(default_factory=list)
+    """With --phases: where each save's time went, as the client saw it."""
+    loop_lags: list[tuple[float, float]] = dataclasses.field(default_factory=list)
+    """With --phases: (when, ms) each time the client's own event loop woke up late."""
+
+
+PHASES = ("pool", "connect", "send", "wait", "read", "after")
+
+
+@dataclasses.dataclass(frozen=True)
+class SavePhases:
+    """One save's time in milliseconds, split by httpx's trace events: waiting for a pooled
+    connection, opening a new one, sending, waiting for the response's head (the server, and
+    either side's event loop), reading the body, and the client's own work afterwards."""
+
+    started_at: float
+    new_connection: bool
+    pool: float
+    connect: float
+    send: float
+    wait: float
+    read: float
+    after: float
 
 
 # ---- the simulated candidate ----------------------------------------------------------------------
@@ -206,15 +232,60 @@ async def _sign_in_and_start(
     return token, attempt_id, part_id, questions
 
 
-async def _timed(http: Any, method: str, url: str, **kwargs: Any) -> tuple[float, float, str]:
+async def _timed(
+    http: Any, method: str, url: str, phases: list[SavePhases] | None = None, **kwargs: Any
+) -> tuple[float, float, str]:
     started_at = time.time()
+    events: dict[str, float] = {}
+    if phases is not None:
+
+        async def trace(name: str, _info: Any) -> None:
+            events[name] = time.perf_counter()
+
+        kwargs["extensions"] = {"trace": trace}
     started = time.perf_counter()
     try:
         response = await http.request(method, url, **kwargs)
         status = str(response.status_code)
     except Exception as exc:  # a timeout or refused connection is a result, not a crash
         status = type(exc).__name__
-    return started_at, (time.perf_counter() - started) * 1000, status
+    ended = time.perf_counter()
+    if phases is not None and status == "200":
+        phases.append(_phases(started_at, started, ended, events))
+    return started_at, (ended - started) * 1000, status
+
+
+def _phases(started_at: float, started: float, ended: float, at: dict[str, float]) -> SavePhases:
+    def between(first: str, last: str) -> float:
+        return (at[last] - at[first]) * 1000 if first in at and last in at else 0.0
+
+    new = "connection.connect_tcp.started" in at
+    first = at.get("connection.connect_tcp.started", at["http11.send_request_headers.started"])
+    return SavePhases(
+        started_at=started_at,
+        new_connection=new,
+        pool=(first - started) * 1000,
+        connect=between("connection.connect_tcp.started", "connection.connect_tcp.complete"),
+        send=between("http11.send_request_headers.started", "http11.send_request_body.complete"),
+        wait=between(
+            "http11.receive_response_headers.started", "http11.receive_response_headers.complete"
+        ),
+        read=between(
+            "http11.receive_response_body.started", "http11.receive_response_body.complete"
+        ),
+        after=(ended - at.get("http11.receive_response_body.complete", ended)) * 1000,
+    )
+
+
+async def _watch_loop_lag(lags: list[tuple[float, float]], hard_stop: float) -> None:
+    """Note when this process's own event loop wakes up late: that time is in every latency the
+    process measures, but the server never saw it."""
+    while time.time() < hard_stop:
+        before = time.perf_counter()
+        await asyncio.sleep(0.01)
+        late = (time.perf_counter() - before - 0.01) * 1000
+        if late > 5:
+            lags.append((time.time(), late))
 
 
 async def run_candidate(
@@ -231,7 +302,12 @@ async def run_candidate(
     rng = random.Random(candidate.index)
     transport = httpx.AsyncHTTPTransport(
         verify=tls,  # one shared context: building 2,000 of them would cost seconds of CPU
-        limits=httpx.Limits(max_connections=6, max_keepalive_connections=6),
+        # A browser keeps an idle connection for minutes; httpx's own default (5 s) would make
+        # nearly every save, 10 s apart, open a new one. Kept a little shorter than the server's
+        # keep-alive, so the client is the side that closes.
+        limits=httpx.Limits(
+            max_connections=6, max_keepalive_connections=6, keepalive_expiry=CLIENT_KEEP_ALIVE
+        ),
     )
     async with httpx.AsyncClient(
         base_url=config.base_url, transport=transport, timeout=60.0, trust_env=False
@@ -279,6 +355,7 @@ async def run_candidate(
                     "PUT",
                     f"/api/parts/{part_id}/answers/{question.item_version_id}/"
                     f"{question.question_id}",
+                    result.phases if config.phases else None,
                     json={"sequence": sequence, "value": question.next_value(rng)},
                     headers=headers,
                 )
@@ -296,7 +373,14 @@ async def _client(config: ClientConfig, candidates: Sequence[Candidate], shared:
     result = ClientResult([], [], [], Counter())
     gate = asyncio.Semaphore(config.sign_in_concurrency)
     tls = ssl.create_default_context()
+    watcher = (
+        asyncio.create_task(_watch_loop_lag(result.loop_lags, config.hard_stop))
+        if config.phases
+        else None
+    )
     await asyncio.gather(*(run_candidate(c, config, shared, result, gate, tls) for c in candidates))
+    if watcher is not None:
+        watcher.cancel()
     return result
 
 
@@ -554,10 +638,13 @@ def vakt_command(workers: int) -> list[str]:
 
 
 def ceiling_command(workers: int) -> list[str]:
-    """uvicorn serving bench/ceiling_app.py with the same worker count."""
+    """uvicorn serving bench/ceiling_app.py with the same worker count and keep-alive."""
+    from vakt.settings import Settings
+
     return [
         sys.executable, "-m", "uvicorn", "ceiling_app:create_app", "--factory",
         "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--workers", str(workers),
+        "--timeout-keep-alive", str(Settings.model_fields["keep_alive_seconds"].default),
     ]  # fmt: skip
 
 
@@ -641,6 +728,8 @@ class RunReport:
     client_cpu: float
     database_cpu: float
     machine_cpu: float
+    phases: list[SavePhases] = dataclasses.field(default_factory=list)
+    client_loop_lags: list[float] = dataclasses.field(default_factory=list)
 
     @property
     def other_cpu(self) -> float:
@@ -680,6 +769,7 @@ def run_harness(
         state_share=args.state_share,
         sign_in_concurrency=max(1, args.sign_in_concurrency // args.clients),
         hard_stop=time.time() + args.setup_timeout + args.warmup + args.duration + 60,
+        phases=args.phases,
     )
     results = context.Queue()
     processes = [
@@ -784,6 +874,18 @@ def _measure(
         client_cpu=client_cpu,
         database_cpu=database_cpu,
         machine_cpu=machine_cpu,
+        phases=[
+            row
+            for result in collected
+            for row in result.phases
+            if window_start <= row.started_at < window_start + window
+        ],
+        client_loop_lags=[
+            late
+            for result in collected
+            for when, late in result.loop_lags
+            if window_start <= when < window_start + window
+        ],
     )
 
 
@@ -813,6 +915,43 @@ def print_report(report: RunReport) -> None:
         f"{report.other_cpu:.0%}; whole machine {report.machine_cpu:.0%} of "
         f"{os.cpu_count() or 1}00 %"
     )
+    if report.phases:
+        print_phases(report)
+
+
+def print_phases(report: RunReport) -> None:
+    """Where the saves' time went (--phases), and how late the clients' own loops woke up."""
+    new = sum(row.new_connection for row in report.phases)
+    print(
+        f"save phases (ms)      {len(report.phases)} saves, {new / len(report.phases):.0%} on a "
+        "new connection"
+    )
+    for phase in ("total", *PHASES):
+        values = sorted(
+            sum(getattr(row, name) for name in PHASES) if phase == "total" else getattr(row, phase)
+            for row in report.phases
+        )
+        print(
+            f"  {phase:8}            p50 {percentile(values, 0.5):8.1f}  p95 "
+            f"{percentile(values, 0.95):8.1f}  p99 {percentile(values, 0.99):8.1f}  max "
+            f"{values[-1]:8.1f}"
+        )
+    slowest = sorted(report.phases, key=lambda row: -sum(getattr(row, n) for n in PHASES))
+    share = slowest[: max(1, len(slowest) // 100)]
+    print(
+        "  slowest 1 %: mean "
+        + ", ".join(
+            f"{name} {sum(getattr(r, name) for r in share) / len(share):.1f}" for name in PHASES
+        )
+        + f"; {sum(r.new_connection for r in share) / len(share):.0%} on a new connection"
+    )
+    lags = sorted(report.client_loop_lags)
+    if lags:
+        print(
+            f"client loops          woke > 5 ms late {len(lags)} times: p50 "
+            f"{percentile(lags, 0.5):.1f}, p99 {percentile(lags, 0.99):.1f}, max {lags[-1]:.1f} ms"
+            f", {sum(lags) / 1000:.1f} s in all"
+        )
 
 
 def print_summary(reports: Sequence[RunReport]) -> None:
@@ -877,6 +1016,12 @@ def main() -> None:
     parser.add_argument("--setup-timeout", type=float, default=900, help="give up the ramp after")
     parser.add_argument("--target", choices=("both", "vakt", "ceiling"), default="both")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    parser.add_argument(
+        "--phases",
+        action="store_true",
+        help="trace where each save's time goes on the client (connect, send, wait, read) and "
+        "how late the clients' own event loops wake up; costs the clients some CPU",
+    )
     args = parser.parse_args()
     # A background job ignores SIGINT; SIGTERM then also stops the server and the clients.
     signal.signal(signal.SIGTERM, lambda _signal, _frame: sys.exit("terminated"))

@@ -37,7 +37,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from vakt.db import UTCDateTime, create_engine, create_sessionmaker, utcnow
+from vakt.db import (
+    POOL_RECYCLE_SECONDS,
+    UTCDateTime,
+    create_engine,
+    create_sessionmaker,
+    utcnow,
+)
+from vakt.settings import Settings
 
 DATABASE_URL_VARIABLE = "BENCH_CEILING_DATABASE_URL"
 
@@ -104,7 +111,13 @@ def create_app() -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         # The same engine factory (and so the same SQLite pragmas) and pool as Vakt's app.
-        engine = create_engine(database_url, pool_pre_ping=True)
+        settings = Settings(database_url=database_url)
+        engine = create_engine(
+            database_url,
+            pool_recycle=POOL_RECYCLE_SECONDS,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         try:
             yield {"sessionmaker": create_sessionmaker(engine)}
         finally:
