@@ -113,16 +113,20 @@ def _demo_secret(data_dir: Path) -> str:
 def _serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "proxy_headers": True,
+        "log_level": "info",
+        "timeout_keep_alive": settings.keep_alive_seconds,
+    }
     if workers > 1:
         # Several processes need an import string; they read the same environment.
-        uvicorn.run("web.app:app_from_environment", factory=True, host=host, port=port,
-                    workers=workers, proxy_headers=True, log_level="info")  # fmt: skip
+        uvicorn.run("web.app:app_from_environment", factory=True, workers=workers, **options)
     else:
         from web.app import create_app
 
-        uvicorn.run(
-            create_app(settings), host=host, port=port, proxy_headers=True, log_level="info"
-        )
+        uvicorn.run(create_app(settings), **options)
 
 
 @main.command()

@@ -71,6 +71,14 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+POOL_RECYCLE_SECONDS = 1800
+"""Pooled connections are replaced after half an hour, so that one a firewall or the database
+dropped quietly is not kept for ever. There is deliberately no ping before each use: with asyncpg
+a ping is three round trips, more than a save's own work. A connection found dead fails its request
+once; SQLAlchemy then renews the whole pool, and the request is answered 503, to be tried again
+(``web.errors``)."""
+
+
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL mode, foreign keys and a busy timeout."""
     engine = create_async_engine(database_url, **kwargs)

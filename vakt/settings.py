@@ -21,6 +21,17 @@ class Settings(BaseSettings):
     database_url: str = Field(
         default="", description="SQLAlchemy async URL; empty means SQLite in data_dir"
     )
+    database_pool_size: int = Field(default=20, ge=1)
+    """Database connections each worker process keeps open. A request holds one from its first
+    query to its commit; under load, opening a connection per request (a PostgreSQL process
+    each) costs more than the request itself."""
+    database_max_overflow: int = Field(default=10, ge=0)
+    """Further connections a worker may open for a burst, closed again when returned."""
+    keep_alive_seconds: int = Field(default=75, ge=1)
+    """How long `vakt serve` keeps an idle connection open. The exam page saves every few
+    seconds while a candidate types, and at least its clock every minute: a connection kept open
+    spares both ends a new one, which under load is what makes a save slow. 75 s is nginx's
+    default."""
     secret_key: str = Field(default="", description="Signs session cookies; set it in production")
     session_max_age_seconds: int = 8 * 3600
     secure_cookies: bool = False

@@ -103,8 +103,12 @@ async def verify_csrf(request: Request) -> None:
 def _wrap(
     handler: Handler, *, roles: Collection[Role] | None, login: bool, is_api: bool
 ) -> Handler:
+    # An open API route (the clock, the API description) needs nobody: not loading the user
+    # spares the database a query on requests every exam page makes.
+    needs_user = login or bool(roles) or not is_api
+
     async def endpoint(request: Request) -> Response:
-        user = await load_user(request)
+        user = await load_user(request) if needs_user else None
         request_language(request)  # settled now, while the user is loaded
         if request.method not in SAFE_METHODS:
             await verify_csrf(request)

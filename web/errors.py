@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy.exc
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -26,6 +27,10 @@ HTTP_MESSAGES: dict[int, LazyText] = {
     405: _l("This action is not available here."),
     413: _l("The upload is too large."),
     429: _l("Too many requests. Wait a little and try again."),
+    503: _l(
+        "The server is very busy right now. Try again in a moment; "
+        "nothing that was saved before is lost."
+    ),
     500: _l("Something went wrong on our side. Nothing you did caused it; please try again."),
 }
 TITLES: dict[int, LazyText] = {
@@ -33,7 +38,9 @@ TITLES: dict[int, LazyText] = {
     403: _l("No access"),
     404: _l("Not found"),
     500: _l("Server error"),
+    503: _l("Busy"),
 }
+BUSY_RETRY_AFTER_SECONDS = 5
 
 
 def wants_json(request: Request) -> bool:
@@ -100,3 +107,36 @@ async def server_error(request: Request, exc: Exception) -> Response:
     # The request's database session is gone by now; show the page without account details.
     request.state.user = None
     return error_response(request, 500, translate(request, HTTP_MESSAGES[500]), code="server_error")
+
+
+DATABASE_LOST = _l(
+    "The server lost its connection to the database for a moment. Try again; "
+    "nothing that was saved before is lost."
+)
+
+
+async def database_error(request: Request, exc: Exception) -> Response:
+    """A database error. A connection found dead (the database restarted, or dropped it) fails
+    only this request: SQLAlchemy has renewed the pool, so it is a 503 to try again at once.
+    Anything else is unexpected (a 500)."""
+    assert isinstance(exc, sqlalchemy.exc.DBAPIError)
+    if not exc.connection_invalidated:
+        return await server_error(request, exc)
+    logger.warning("database connection lost on %s %s", request.method, request.url.path)
+    request.state.user = None
+    response = error_response(request, 503, translate(request, DATABASE_LOST), code="busy")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+async def database_busy(request: Request, exc: Exception) -> Response:
+    """Every database connection stayed taken for the pool's whole timeout: the server is
+    overloaded. A 503 with Retry-After, not a 500: the exam page keeps the answer and sends it
+    again, and a person is told to try again rather than that something broke."""
+    logger.warning(
+        "no database connection free on %s %s: %s", request.method, request.url.path, exc
+    )
+    request.state.user = None
+    response = error_response(request, 503, translate(request, HTTP_MESSAGES[503]), code="busy")
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response

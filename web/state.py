@@ -10,6 +10,7 @@ from starlette.templating import Jinja2Templates
 
 from exam.checkin import IdentityCheck
 from exam.timing import Clock
+from itembank.service import CandidateViews
 from proctoring.live import LiveHub
 from proctoring.monitor import LiveFlagger
 from proctoring.storage import MediaStore
@@ -28,6 +29,8 @@ class AppState(TypedDict):
     live_flaggers: dict[int, LiveFlagger]
     """The flag logic of each registration's current live connection."""
     media: MediaStore
+    candidate_views: CandidateViews
+    """What candidates see of item versions, built once per process (versions never change)."""
     analysis: Executor
     """Where face presence is analysed, off the event loop (threads)."""
     identity: Executor

@@ -111,3 +111,24 @@ async def test_form_pins_versions_even_after_new_versions_are_approved(
     old = await service.get_version(session, pinned[0])
     assert old.status == ItemStatus.RETIRED
     assert service.document_of(old).title == "Spørsmål SC-0"
+
+
+@pytest.mark.asyncio
+async def test_candidate_views_are_built_once_without_the_key_and_forget_the_oldest(
+    session: AsyncSession, users: dict[str, User]
+) -> None:
+    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    ids = [await _approved(session, users, scheme.id, f"CV-{n}") for n in range(3)]
+    await session.commit()
+    views = service.CandidateViews(max_versions=2)
+
+    first = await views.of(session, [ids[0], ids[1], 999_999])
+    assert list(first) == [ids[0], ids[1]]  # in the order asked; an unknown id left out
+    shown = first[ids[0]].model_dump(mode="json")
+    assert [choice["id"] for choice in shown["questions"][0]["choices"]] == ["A", "B", "C"]
+    assert "correct" not in repr(shown) and "Norsk Standard" in repr(shown)
+
+    again = await views.of(session, [ids[0]])
+    assert again[ids[0]] is first[ids[0]]  # reused, not rebuilt
+    await views.of(session, [ids[2]])  # beyond two versions: the least recently shown goes
+    assert (await views.of(session, [ids[1]]))[ids[1]] is not first[ids[1]]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,47 @@ def test_serve_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
     result = vakt("serve", "--port", "1", env=env)
     assert result.returncode == 1
     assert "VAKT_SECRET_KEY" in result.stderr
+
+
+def test_serve_keeps_idle_connections_as_long_as_configured(tmp_path: Path) -> None:
+    """The keep-alive setting reaches the server: an idle connection is closed after it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "VAKT_DATA_DIR": str(tmp_path),
+        "VAKT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-a-server",
+        "VAKT_KEEP_ALIVE_SECONDS": "1",
+        "VAKT_AUTO_SUBMIT_INTERVAL_SECONDS": "0",
+        "VAKT_PROCTORING_WATCH_INTERVAL_SECONDS": "0",
+        "VAKT_RETENTION_INTERVAL_SECONDS": "0",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "vakt.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        connection = _connect_when_serving(port)
+        with connection:
+            connection.sendall(b"GET /api/time HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert connection.recv(65536).startswith(b"HTTP/1.1 200")
+            # Closed by the server after 1 s: uvicorn's own default (5 s) would time out here.
+            connection.settimeout(4)
+            assert connection.recv(1) == b""
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _connect_when_serving(port: int) -> socket.socket:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

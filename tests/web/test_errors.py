@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
 from tests.web.helpers import sign_in
@@ -55,3 +57,56 @@ async def test_unexpected_failure_is_a_plain_500(
     assert "secret internal detail" not in response.text
     assert "Traceback" not in response.text
     assert "Noe gikk galt hos oss" in response.text
+
+
+@pytest.mark.asyncio
+async def test_no_free_database_connection_is_a_503_to_try_again(
+    client: httpx.AsyncClient, users: dict[str, User], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An overloaded server (every pooled connection taken for the pool's whole timeout) says
+    so, in the reader's language, with Retry-After: the exam page then sends the answer again."""
+    import sqlalchemy.exc
+
+    from itembank import service
+
+    async def pool_exhausted(*_args: object, **_kwargs: object) -> None:
+        raise sqlalchemy.exc.TimeoutError("QueuePool limit of size 20 overflow 10 reached")
+
+    await sign_in(client, "item_writer")
+    monkeypatch.setattr(service, "search_items", pool_exhausted)
+    page = await client.get("/items")
+    assert page.status_code == 503
+    assert page.headers["retry-after"] == "5"
+    assert "QueuePool" not in page.text and "Traceback" not in page.text
+    assert "Prøv igjen om litt" in page.text
+    api = await client.get("/api/items", headers={"Accept-Language": "en"})
+    assert api.status_code == 503
+    assert api.json()["error"]["code"] == "busy"
+    assert api.json()["error"]["message"].startswith("The server is very busy right now.")
+
+
+@pytest.mark.asyncio
+async def test_a_lost_database_connection_fails_one_request_at_most_and_never_with_a_500(
+    client: httpx.AsyncClient, users: dict[str, User], engine: AsyncEngine, session: AsyncSession
+) -> None:
+    """The database drops every connection (as at a restart): the next request is answered 503
+    with Retry-After (or served on a fresh connection), and the one after it is served."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("needs a database server that can drop its clients' connections")
+    await sign_in(client, "item_writer")
+    assert (await client.get("/api/items")).status_code == 200  # the pool holds a connection
+    async with engine.connect() as connection:
+        dropped = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    assert dropped
+    await session.invalidate()  # the test's own connection was dropped too
+    first = await client.get("/api/items", headers={"Accept-Language": "en"})
+    assert first.status_code in (200, 503)
+    if first.status_code == 503:
+        assert first.headers["retry-after"] == "1"
+        assert first.json()["error"]["message"].startswith("The server lost its connection")
+    assert (await client.get("/api/items")).status_code == 200

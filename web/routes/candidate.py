@@ -30,8 +30,8 @@ from exam.models import (
     Sitting,
 )
 from itembank import blueprints
-from itembank.models import ExamForm, ItemVersion, Scheme
-from itembank.schemas import CandidateItem, ItemDocument, candidate_view
+from itembank.models import ExamForm, Scheme
+from itembank.schemas import CandidateItem
 from itembank.service import read_file
 from vakt import audit
 from vakt.accounts import Role, User
@@ -486,16 +486,13 @@ async def _render_take(
             (r for r in form.items if r.part_index == current.part_index),
             key=lambda r: r.position,
         )
-        for number, row in enumerate(rows, start=1):
-            version = await session.get(ItemVersion, row.item_version_id)
-            assert version is not None
-            items.append(
-                ExamItem(
-                    number,
-                    version.id,
-                    candidate_view(ItemDocument.model_validate(version.document)),
-                )
-            )
+        views = await request.state.candidate_views.of(
+            session, [row.item_version_id for row in rows]
+        )
+        items = [
+            ExamItem(number, row.item_version_id, views[row.item_version_id])
+            for number, row in enumerate(rows, start=1)
+        ]
         for answer in await session.scalars(
             select(Answer).where(Answer.attempt_part_id == current.id)
         ):

@@ -14,8 +14,7 @@ from starlette.routing import BaseRoute
 from exam import service
 from exam.models import Answer, Attempt, AttemptPart, AttemptStatus, Registration
 from itembank import blueprints
-from itembank.models import ExamForm, ItemVersion
-from itembank.schemas import ItemDocument, candidate_view
+from itembank.models import ExamForm
 from vakt.accounts import Role
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
@@ -94,13 +93,14 @@ async def attempt_state(request: Request) -> Response:
     items: list[dict[str, Any]] = []
     answers: dict[str, Any] = {}
     if current is not None:
-        for row in form.items:
-            if row.part_index != current.part_index:
-                continue
-            version = await session.get(ItemVersion, row.item_version_id)
-            assert version is not None
-            view = candidate_view(ItemDocument.model_validate(version.document))
-            items.append({"item_version_id": version.id, **view.model_dump(mode="json")})
+        version_ids = [
+            row.item_version_id for row in form.items if row.part_index == current.part_index
+        ]
+        views = await request.state.candidate_views.of(session, version_ids)
+        items = [
+            {"item_version_id": version_id, **views[version_id].model_dump(mode="json")}
+            for version_id in version_ids
+        ]
         for answer in await session.scalars(
             select(Answer).where(Answer.attempt_part_id == current.id)
         ):
