@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import subprocess
@@ -130,23 +131,28 @@ def test_serve_keeps_idle_connections_as_long_as_configured(tmp_path: Path) -> N
         stderr=subprocess.DEVNULL,
     )
     try:
-        connection = _connect_when_serving(port)
-        with connection:
-            connection.sendall(b"GET /api/time HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-            assert connection.recv(65536).startswith(b"HTTP/1.1 200")
-            # Closed by the server after 1 s: uvicorn's own default (5 s) would time out here.
-            connection.settimeout(4)
-            assert connection.recv(1) == b""
+        _wait_until_listening(port)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/api/time")
+        response = connection.getresponse()
+        assert response.status == 200
+        response.read()  # the whole answer: the connection is now idle
+        assert connection.sock is not None
+        # Closed by the server after 1 s: uvicorn's own default (5 s) would time out here.
+        connection.sock.settimeout(4)
+        assert connection.sock.recv(1) == b""
+        connection.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def _connect_when_serving(port: int) -> socket.socket:
+def _wait_until_listening(port: int) -> None:
     deadline = time.monotonic() + 60
     while True:
         try:
-            return socket.create_connection(("127.0.0.1", port), timeout=5)
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            return
         except OSError:
             if time.monotonic() > deadline:
                 raise
