@@ -123,10 +123,7 @@ async def database_error(request: Request, exc: Exception) -> Response:
     if not exc.connection_invalidated:
         return await server_error(request, exc)
     logger.warning("database connection lost on %s %s", request.method, request.url.path)
-    request.state.user = None
-    response = error_response(request, 503, translate(request, DATABASE_LOST), code="busy")
-    response.headers["Retry-After"] = "1"
-    return response
+    return _try_again(request, DATABASE_LOST, retry_after_seconds=1)
 
 
 async def database_busy(request: Request, exc: Exception) -> Response:
@@ -136,7 +133,12 @@ async def database_busy(request: Request, exc: Exception) -> Response:
     logger.warning(
         "no database connection free on %s %s: %s", request.method, request.url.path, exc
     )
+    return _try_again(request, HTTP_MESSAGES[503], retry_after_seconds=BUSY_RETRY_AFTER_SECONDS)
+
+
+def _try_again(request: Request, message: LazyText, *, retry_after_seconds: int) -> Response:
+    # The request's database session cannot be used; show the answer without account details.
     request.state.user = None
-    response = error_response(request, 503, translate(request, HTTP_MESSAGES[503]), code="busy")
-    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    response = error_response(request, 503, translate(request, message), code="busy")
+    response.headers["Retry-After"] = str(retry_after_seconds)
     return response
