@@ -1,9 +1,14 @@
-"""The identity check before an exam: the extension point proctoring fills.
+"""Check-in before an exam: what a candidate must have done before an attempt or a part starts.
 
-The exam flow asks the configured ``IdentityCheck`` whether the candidate has been identified
-for a registration, and sends the candidate to its page when not. Without one (no proctoring
-configured) the step is skipped. A failed or doubtful match does not block by itself: the check
-reports ``REFERRED`` and the candidate goes on while a proctor decides.
+Two steps come before the exam, in this order: accepting the code of conduct and the
+self-declaration (``exam.declarations``), then the identity check. The identity check is the
+extension point proctoring fills: the exam flow asks the configured ``IdentityCheck`` whether the
+candidate has been identified for a registration. Without one (no proctoring configured) the step
+is skipped. A failed or doubtful match does not block by itself: the check reports ``REFERRED``
+and the candidate goes on while a proctor decides.
+
+``CheckIn`` holds the rule once; the services that start an attempt or a part ask it, so the
+exam pages and the JSON API cannot differ.
 """
 
 from __future__ import annotations
@@ -11,9 +16,13 @@ from __future__ import annotations
 import enum
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam.models import Registration
+from exam import declarations
+from exam.models import Declaration, Registration
+from vakt.errors import Conflict
+from vakt.i18n import _l
 
 
 class IdentityStatus(enum.StrEnum):
@@ -41,3 +50,75 @@ class IdentityCheck(Protocol):
     def page_url(self, registration: Registration) -> str:
         """Where the candidate does the check (it sends them back to the exam when done)."""
         ...
+
+
+class CheckInStep(enum.StrEnum):
+    """A step of the check-in that is still to be done."""
+
+    DECLARATION = "declaration"
+    IDENTITY = "identity"
+
+
+class CheckInMissing(Conflict):
+    """The exam cannot start: a check-in step is not done (``step`` says which)."""
+
+    def __init__(self, step: CheckInStep) -> None:
+        message = (
+            _l(
+                "Accept the code of conduct and the self-declaration before the exam starts "
+                "(on the exam's page)."
+            )
+            if step is CheckInStep.DECLARATION
+            else _l("Take the identity check before the exam starts (on the exam's page).")
+        )
+        super().__init__(message)
+        self.step = step
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (CheckInMissing, (self.step,))
+
+
+class CheckIn:
+    """The check-in rule: declarations accepted, then the identity check (when there is one)."""
+
+    def __init__(self, identity_check: IdentityCheck | None) -> None:
+        self.identity_check = identity_check
+
+    async def has_declaration(self, session: AsyncSession, registration_id: int) -> bool:
+        """True when the candidate accepted the current version of the texts."""
+        return (
+            await session.scalar(
+                select(Declaration.id).where(
+                    Declaration.registration_id == registration_id,
+                    Declaration.text_version == declarations.TEXT_VERSION,
+                )
+            )
+        ) is not None
+
+    async def identity_status(
+        self, session: AsyncSession, registration: Registration
+    ) -> IdentityStatus:
+        """The identity check's outcome so far (NOT_REQUIRED without a check)."""
+        if self.identity_check is None:
+            return IdentityStatus.NOT_REQUIRED
+        return await self.identity_check.status(session, registration)
+
+    async def missing_step(
+        self, session: AsyncSession, registration: Registration
+    ) -> CheckInStep | None:
+        """The first step still to do before the exam, or None when the candidate may start."""
+        if not await self.has_declaration(session, registration.id):
+            return CheckInStep.DECLARATION
+        if not (await self.identity_status(session, registration)).lets_candidate_start:
+            return CheckInStep.IDENTITY
+        return None
+
+    async def require(self, session: AsyncSession, registration: Registration) -> None:
+        """Refuse (409) while a check-in step is missing."""
+        step = await self.missing_step(session, registration)
+        if step is not None:
+            raise CheckInMissing(step)
+
+    def identity_page_url(self, registration: Registration) -> str | None:
+        """Where the identity step is done, or None without one."""
+        return self.identity_check.page_url(registration) if self.identity_check else None

@@ -7,18 +7,35 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from exam.service import submit_overdue_parts
+from exam.service import overdue_part_ids, submit_overdue_part
 from exam.timing import Clock
 
 logger = logging.getLogger(__name__)
 
 
 async def submit_overdue_once(sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> int:
-    """Hand in every part whose time is up, in one transaction; returns how many."""
+    """Hand in every part whose time is up; returns how many.
+
+    Each part is handed in in a transaction of its own: a part that cannot be handed in (a bug,
+    bad data) is logged and left for the next round, and never holds up another candidate's.
+    """
     async with sessionmaker() as session:
-        count = await submit_overdue_parts(session, now=clock.now())
-        await session.commit()
-    return count
+        overdue = await overdue_part_ids(session, now=clock.now())
+    handed_in = 0
+    for attempt_part_id in overdue:
+        try:
+            async with sessionmaker() as session:
+                done = await submit_overdue_part(
+                    session, attempt_part_id=attempt_part_id, now=clock.now()
+                )
+                await session.commit()
+        except Exception:
+            logger.exception(
+                "handing in overdue part %s failed; trying again later", attempt_part_id
+            )
+            continue
+        handed_in += done
+    return handed_in
 
 
 async def submit_overdue_forever(

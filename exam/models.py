@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -133,6 +134,11 @@ class Attempt(Base):
     results_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     device_digest: Mapped[str | None] = mapped_column(String(64))
     """SHA-256 of the device token of the browser the attempt is bound to (see resume)."""
+    device_confirmed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """True once a request came back carrying that device token: the browser has the cookie."""
+    device_session_digest: Mapped[str | None] = mapped_column(String(64))
+    """SHA-256 of the sign-in session that bound the device: until the device is confirmed, that
+    session may bind again (the answer that carried the cookie may have been lost)."""
 
 
 class AttemptPart(Base):
@@ -155,6 +161,11 @@ class AttemptPart(Base):
     passed: Mapped[bool | None] = mapped_column(Boolean)
     """The part's result once decided (grading), None until then."""
     result_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the candidate's exam page last reached the server during the part (its clock
+    requests); with the saves, it bounds how late answers lost in a network failure may come."""
+    receipt_reissued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the receipt was last issued again over answers that arrived after the hand-in."""
 
 
 class Answer(Base):
@@ -213,3 +224,9 @@ class AnswerSave(Base):
     value: Mapped[Any] = mapped_column(JSONDocument)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     applied: Mapped[bool] = mapped_column(Boolean)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the candidate made the change, by the exam page's server-synced clock."""
+    delivered_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """It arrived after the deadline, typed before it (the connection was lost)."""
+    refusal: Mapped[str | None] = mapped_column(String(40))
+    """Why a save was refused (``exam.service.LateSaveRefusal``), kept for the record."""

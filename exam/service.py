@@ -7,6 +7,7 @@ audit entry per keystroke would drown the log), and the hand-in's receipt digest
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import logging
@@ -14,13 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exam import timing
+from exam.checkin import CheckIn
+from exam.events import ExamEvents, LateAnswersDelivered
 from exam.models import (
     Accommodation,
     Answer,
@@ -44,7 +47,7 @@ from itembank.scoring import score_multiple_response, score_single_choice
 from vakt import audit
 from vakt.accounts import Role, User
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
-from vakt.i18n import _l
+from vakt.i18n import Moment, _l
 
 logger = logging.getLogger(__name__)
 
@@ -340,7 +343,7 @@ async def request_accommodation(
                 "Requests for accommodation must arrive at least 7 days before the sitting "
                 "(by {deadline})."
             ),
-            deadline=(sitting.opens_at - ACCOMMODATION_NOTICE).strftime("%Y-%m-%d %H:%M UTC"),
+            deadline=Moment(sitting.opens_at - ACCOMMODATION_NOTICE),
         )
     if not 0 <= extra_time_percent <= MAX_EXTRA_TIME_PERCENT:
         raise VaktError(
@@ -434,9 +437,18 @@ async def _own_registration(
 
 
 async def start_attempt(
-    session: AsyncSession, *, registration_id: int, candidate: User, now: datetime
+    session: AsyncSession,
+    *,
+    registration_id: int,
+    candidate: User,
+    now: datetime,
+    checkin: CheckIn,
 ) -> Attempt:
-    """Start (or return) the candidate's attempt; its form is assembled once and then fixed."""
+    """Start (or return) the candidate's attempt; its form is assembled once and then fixed.
+
+    Only after the check-in (``checkin``: the code of conduct and self-declaration accepted, the
+    identity checked), whichever way the start comes in.
+    """
     registration = await _own_registration(session, registration_id, candidate)
     existing = await session.scalar(
         select(Attempt).where(Attempt.registration_id == registration.id)
@@ -447,15 +459,16 @@ async def start_attempt(
     if not sitting.opens_at <= now <= sitting.closes_at:
         raise Conflict(
             _l("The sitting can be started between {opens} and {closes}."),
-            opens=sitting.opens_at.strftime("%Y-%m-%d %H:%M UTC"),
-            closes=sitting.closes_at.strftime("%Y-%m-%d %H:%M UTC"),
+            opens=Moment(sitting.opens_at),
+            closes=Moment(sitting.closes_at),
         )
     window_end = await retake_window_end(session, registration)
     if window_end is not None and now > window_end:
         raise Conflict(
             _l("A retake must be taken within 12 months of the first attempt (by {date})."),
-            date=window_end.strftime("%Y-%m-%d"),
+            date=Moment(window_end, "date"),
         )
+    await checkin.require(session, registration)
     # The seed differs per registration, so candidates in one sitting get different forms.
     seed = int.from_bytes(
         hashlib.sha256(f"{sitting.id}:{registration.id}".encode()).digest()[:7], "big"
@@ -559,10 +572,24 @@ async def parts_of(session: AsyncSession, attempt_id: int) -> list[AttemptPart]:
     )
 
 
+def break_ends(
+    definition: blueprints.BlueprintDefinition, started: list[AttemptPart]
+) -> datetime | None:
+    """When the next part may start after the break that follows the last handed-in part (None
+    before the first part or while a part runs)."""
+    if not started or started[-1].submitted_at is None:
+        return None
+    previous = definition.parts[started[-1].part_index]
+    return timing.next_part_opens(
+        started[-1].submitted_at, timedelta(minutes=previous.break_after_minutes)
+    )
+
+
 async def start_part(
-    session: AsyncSession, *, attempt_id: int, candidate: User, now: datetime
+    session: AsyncSession, *, attempt_id: int, candidate: User, now: datetime, checkin: CheckIn
 ) -> AttemptPart:
-    """Start the next part: parts go in order, each after the break that follows the one before."""
+    """Start the next part: parts go in order, each after the break that follows the one before,
+    and never before the check-in is done."""
     attempt, registration = await _own_attempt(session, attempt_id, candidate)
     if attempt.status != AttemptStatus.IN_PROGRESS.value:
         raise Conflict(_l("This attempt has ended."))
@@ -573,15 +600,11 @@ async def start_part(
         return started[-1]
     if len(started) >= len(order):
         raise Conflict(_l("Every part has been handed in."))
+    await checkin.require(session, registration)
     index = order[len(started)]
-    if started:
-        previous = definition.parts[started[-1].part_index]
-        assert started[-1].submitted_at is not None
-        opens = timing.next_part_opens(
-            started[-1].submitted_at, timedelta(minutes=previous.break_after_minutes)
-        )
-        if now < opens:
-            raise Conflict(_l("The break lasts until {time}."), time=opens.strftime("%H:%M:%S UTC"))
+    opens = break_ends(definition, started)
+    if opens is not None and now < opens:
+        raise Conflict(_l("The break lasts until {time}."), time=Moment(opens, "time"))
     part = definition.parts[index]
     attempt_part = AttemptPart(
         attempt_id=attempt.id,
@@ -611,6 +634,29 @@ class SaveResult:
 
     applied: bool
     sequence: int
+    delivered_late: bool = False
+    """The answer was typed before the deadline and arrived after it (see ``save_answer``)."""
+
+
+SEQUENCE_LEAD = timedelta(minutes=10)
+"""How far a sequence number may run ahead of the server's clock in milliseconds. The exam page
+numbers changes by the server-synced time, other clients count 1, 2, 3; a number far ahead would
+freeze the answer (no later change could beat it)."""
+
+
+class LateSaveRefusal(enum.StrEnum):
+    """Why an answer that arrived after the deadline was refused (kept with the save)."""
+
+    TYPED_AFTER_DEADLINE = "typed_after_deadline"
+    """The change was made after the deadline, or the page did not say when it was made."""
+    BEYOND_WINDOW = "beyond_window"
+    """It arrived too long after the deadline or after the candidate's last contact."""
+
+
+class LateSaveRefused(Conflict):
+    """A late answer refused; the refused save itself is kept in the history."""
+
+    keeps_writes = True
 
 
 async def save_answer(
@@ -624,23 +670,51 @@ async def save_answer(
     value: Any,
     now: datetime,
     device: str | None = None,
+    changed_at: datetime | None = None,
+    late_window: timedelta = timedelta(0),
+    events: ExamEvents | None = None,
 ) -> SaveResult:
     """Save one answer. Idempotent: a repeated or older sequence number never overwrites a newer
-    answer. Every save is kept. Refused after the deadline (plus a small grace), once handed in,
-    and from another browser than the one the attempt is tied to (``device``: its token).
+    answer. Every save is kept. Refused once the part is handed in before its time, from another
+    browser than the one the attempt is tied to (``device``: its token), and after the deadline
+    (plus a small grace for requests in flight) unless it was typed in time.
+
+    An answer that arrives after the deadline counts when the exam page says it was changed
+    (``changed_at``, on the server-synced clock) before the deadline and it arrives within
+    ``late_window`` of the deadline and of the candidate's last contact: a connection lost in
+    the last minutes must not cost what was typed. It is recorded as delivered late with both
+    times, the part's receipt is issued again over the final answers, and subscribers of
+    ``events`` hear of it (proctoring flags the network loss).
     """
     target = await _save_target(session, attempt_part_id, candidate, item_version_id)
     if device is not None and target.device_digest not in (None, device_digest(device)):
         raise Forbidden(OPEN_ELSEWHERE)
-    if target.submitted_at is not None or target.attempt_status != AttemptStatus.IN_PROGRESS.value:
+    if target.attempt_status == AttemptStatus.TERMINATED.value or (
+        target.submitted_at is not None and target.submitted_at < target.deadline
+    ):
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
-    if not timing.accepts_saves(target.deadline, now):
-        logger.warning(
-            "late save refused: part %s, %.1f s after the deadline",
-            attempt_part_id,
-            (now - target.deadline).total_seconds(),
+    max_sequence = int((now + SEQUENCE_LEAD).timestamp() * 1000)
+    if not 0 <= sequence <= max_sequence:
+        raise VaktError(
+            _l("The sequence number must be a whole number from 0 to {max}."),
+            field="sequence",
+            max=max_sequence,
         )
-        raise Conflict(_l("The time for this part is up; the answer was not saved."))
+    _check_question(target.document, question_id, value)
+    if target.submitted_at is not None or not timing.accepts_saves(target.deadline, now):
+        return await _save_late(
+            session,
+            target,
+            attempt_part_id=attempt_part_id,
+            item_version_id=item_version_id,
+            question_id=question_id,
+            sequence=sequence,
+            value=value,
+            now=now,
+            changed_at=changed_at,
+            late_window=late_window,
+            events=events,
+        )
     if now > target.deadline:
         # Accepted within the grace for requests in flight; answer_save keeps the time too.
         logger.info(
@@ -648,9 +722,6 @@ async def save_answer(
             attempt_part_id,
             (now - target.deadline).total_seconds(),
         )
-    if sequence < 0:
-        raise VaktError(_l("The sequence number must be zero or more."), field="sequence")
-    _check_question(target.document, question_id, value)
     applied = await _apply_save(
         session, attempt_part_id, item_version_id, question_id, sequence, value, now
     )
@@ -669,12 +740,28 @@ async def save_answer(
             "value": value,
             "now": now,
             "applied": applied,
+            "changed_at": changed_at,
         },
     )
     if not kept.rowcount:  # type: ignore[attr-defined]
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
     if applied:
         return SaveResult(applied=True, sequence=sequence)
+    return SaveResult(
+        applied=False,
+        sequence=await _newest_sequence(
+            session, attempt_part_id, item_version_id, question_id, sequence
+        ),
+    )
+
+
+async def _newest_sequence(
+    session: AsyncSession,
+    attempt_part_id: int,
+    item_version_id: int,
+    question_id: str,
+    sequence: int,
+) -> int:
     newest = await session.scalar(
         _NEWEST_SEQUENCE,
         {
@@ -683,7 +770,174 @@ async def save_answer(
             "question_id": question_id,
         },
     )
-    return SaveResult(applied=False, sequence=int(newest if newest is not None else sequence))
+    return int(newest if newest is not None else sequence)
+
+
+async def _save_late(
+    session: AsyncSession,
+    target: _SaveTarget,
+    *,
+    attempt_part_id: int,
+    item_version_id: int,
+    question_id: str,
+    sequence: int,
+    value: Any,
+    now: datetime,
+    changed_at: datetime | None,
+    late_window: timedelta,
+    events: ExamEvents | None,
+) -> SaveResult:
+    """An answer that arrived after the deadline (see ``save_answer``): kept whatever happens,
+    applied only when typed in time and delivered within the window."""
+    seconds_late = (now - target.deadline).total_seconds()
+    refusal: LateSaveRefusal | None = None
+    last_contact = target.started_at
+    if changed_at is None or not target.started_at <= changed_at <= target.deadline:
+        refusal = LateSaveRefusal.TYPED_AFTER_DEADLINE
+    else:
+        last_contact = await _last_contact(session, attempt_part_id, target)
+        if now > min(target.deadline, last_contact) + late_window:
+            refusal = LateSaveRefusal.BEYOND_WINDOW
+    history = {
+        "attempt_part_id": attempt_part_id,
+        "item_version_id": item_version_id,
+        "question_id": question_id,
+        "sequence": sequence,
+        "value": value,
+        "received_at": now,
+        "changed_at": changed_at,
+        "delivered_late": True,
+    }
+    if refusal is not None:
+        # The reason is kept with the save (answer_save.refusal).
+        logger.warning(
+            "late save refused: part %s, %.1f s after the deadline", attempt_part_id, seconds_late
+        )
+        await session.execute(
+            insert(AnswerSave).values(**history, applied=False, refusal=refusal.value)
+        )
+        if refusal is LateSaveRefusal.TYPED_AFTER_DEADLINE:
+            raise LateSaveRefused(_l("The time for this part is up; the answer was not saved."))
+        raise LateSaveRefused(
+            _l(
+                "This answer was typed before the time was up, but it reached the server more "
+                "than {minutes} minutes after the connection was lost, so it does not count. "
+                "It is kept on record."
+            ),
+            minutes=round(late_window.total_seconds() / 60),
+        )
+    applied = await _apply_save(
+        session, attempt_part_id, item_version_id, question_id, sequence, value, now
+    )
+    await session.execute(insert(AnswerSave).values(**history, applied=applied))
+    logger.info(
+        "late save accepted: part %s, %.1f s after the deadline", attempt_part_id, seconds_late
+    )
+    if not applied:
+        return SaveResult(
+            applied=False,
+            sequence=await _newest_sequence(
+                session, attempt_part_id, item_version_id, question_id, sequence
+            ),
+            delivered_late=True,
+        )
+    await audit.record(
+        session,
+        actor_id=target.candidate_id,
+        action="attempt.late_answer",
+        entity_type="attempt_part",
+        entity_id=attempt_part_id,
+        after={
+            "item_version_id": item_version_id,
+            "question_id": question_id,
+            "sequence": sequence,
+            "changed_at": changed_at.isoformat() if changed_at else None,
+            "received_at": now.isoformat(),
+            "last_contact_at": last_contact.isoformat(),
+        },
+    )
+    # Read again now that the upsert holds the write lock: the deadline task may have handed
+    # the part in while this save was on its way (on PostgreSQL the row lock rules that out).
+    attempt_part = await session.get(AttemptPart, attempt_part_id, populate_existing=True)
+    assert attempt_part is not None
+    if attempt_part.submitted_at is not None:
+        await _reissue_receipt(session, attempt_part, now=now, actor_id=target.candidate_id)
+    if events is not None:
+        await events.publish(
+            session,
+            LateAnswersDelivered(
+                registration_id=target.registration_id,
+                attempt_id=target.attempt_id,
+                attempt_part_id=attempt_part_id,
+                deadline=target.deadline,
+                last_contact_at=last_contact,
+                delivered_at=now,
+                answers=1,
+            ),
+        )
+    return SaveResult(applied=True, sequence=sequence, delivered_late=True)
+
+
+async def _last_contact(
+    session: AsyncSession, attempt_part_id: int, target: _SaveTarget
+) -> datetime:
+    """The candidate's last contact with the server during the part before its deadline: the
+    part's start, the exam page's clock requests, the saves that arrived in time."""
+    last_save = await session.scalar(
+        select(func.max(AnswerSave.received_at)).where(
+            AnswerSave.attempt_part_id == attempt_part_id,
+            AnswerSave.refusal.is_(None),
+            AnswerSave.received_at <= target.deadline + timing.SAVE_GRACE,
+        )
+    )
+    moments = [target.started_at, last_save, target.last_contact_at]
+    return max(moment for moment in moments if moment is not None)
+
+
+async def _reissue_receipt(
+    session: AsyncSession, attempt_part: AttemptPart, *, now: datetime, actor_id: int
+) -> None:
+    """Issue the receipt (and the choice questions' score) again over the part's final answers,
+    after answers typed before the deadline arrived once it had been handed in."""
+    attempt = await session.get(Attempt, attempt_part.attempt_id)
+    assert attempt is not None
+    before = attempt_part.receipt_digest
+    await _seal(session, attempt, attempt_part)
+    attempt_part.receipt_reissued_at = now
+    await audit.record(
+        session,
+        actor_id=actor_id,
+        action="attempt.receipt_reissued",
+        entity_type="attempt_part",
+        entity_id=attempt_part.id,
+        before={"receipt": before},
+        after={"receipt": attempt_part.receipt_digest, "why": "late answers"},
+    )
+
+
+async def record_contact(
+    session: AsyncSession, *, attempt_part_id: int, candidate: User, now: datetime
+) -> AttemptPart:
+    """Note that the candidate's exam page reached the server during a part (its clock requests,
+    about once a minute); answers lost in a network failure may come only so long after it."""
+    attempt_part = await session.get(AttemptPart, attempt_part_id)
+    if attempt_part is None:
+        raise NotFound(_l("No such part."))
+    await _own_attempt(session, attempt_part.attempt_id, candidate)
+    if (
+        attempt_part.submitted_at is None
+        and now <= attempt_part.deadline
+        and (
+            attempt_part.last_contact_at is None
+            or now - attempt_part.last_contact_at >= CONTACT_RESOLUTION
+        )
+    ):
+        attempt_part.last_contact_at = now
+    return attempt_part
+
+
+CONTACT_RESOLUTION = timedelta(seconds=20)
+"""A contact is written at most this often per part (the page asks the clock every minute)."""
 
 
 # A save is most of a sitting's requests, so its statements are built once, with bound
@@ -697,8 +951,12 @@ _SAVE_TARGET = (
     select(
         _PART.c.deadline,
         _PART.c.submitted_at,
+        _PART.c.started_at,
+        _PART.c.last_contact_at,
+        _ATTEMPT.c.id,
         _ATTEMPT.c.status,
         _ATTEMPT.c.device_digest,
+        _REGISTRATION.c.id,
         _REGISTRATION.c.candidate_id,
         _VERSION.c.document,
     )
@@ -720,7 +978,7 @@ _SAVE_TARGET = (
 )
 _KEEP_SAVE = insert(_ANSWER_SAVE).from_select(
     ["attempt_part_id", "item_version_id", "question_id", "sequence", "value", "received_at",
-     "applied"],
+     "applied", "changed_at"],
     select(
         _PART.c.id,
         *(
@@ -728,7 +986,7 @@ _KEEP_SAVE = insert(_ANSWER_SAVE).from_select(
             for name, column in (
                 ("item_version_id", "item_version_id"), ("question_id", "question_id"),
                 ("sequence", "sequence"), ("value", "value"), ("now", "received_at"),
-                ("applied", "applied"),
+                ("applied", "applied"), ("changed_at", "changed_at"),
             )
         ),
     ).where(_PART.c.id == bindparam("part_id"), _PART.c.submitted_at.is_(None)),
@@ -773,8 +1031,13 @@ class _SaveTarget:
 
     deadline: datetime
     submitted_at: datetime | None
+    started_at: datetime
+    last_contact_at: datetime | None
+    attempt_id: int
     attempt_status: str
     device_digest: str | None
+    registration_id: int
+    candidate_id: int
     document: dict[str, Any] | None
     """The item version's document when the form pins it to this part, else None."""
 
@@ -796,11 +1059,11 @@ async def _save_target(
     ).first()
     if row is None:
         raise NotFound(_l("No such part."))
-    deadline, submitted_at, status, device, owner_id, document = row
+    target = _SaveTarget(*tuple(row))
     # Another candidate's part is reported as missing: its existence is not theirs to know.
-    if owner_id != candidate.id:
+    if target.candidate_id != candidate.id:
         raise NotFound(_l("No such registration."))
-    return _SaveTarget(deadline, submitted_at, status, device, document)
+    return target
 
 
 async def _apply_save(
@@ -901,19 +1164,9 @@ async def _close_part(
     if not claimed.rowcount:  # type: ignore[attr-defined]
         await session.refresh(attempt_part)
         return False
-    answers = (
-        await session.scalars(
-            select(Answer)
-            .where(Answer.attempt_part_id == attempt_part.id)
-            .order_by(Answer.item_version_id, Answer.question_id)
-        )
-    ).all()
     set_committed_value(attempt_part, "submitted_at", submitted_at)
     set_committed_value(attempt_part, "submitted_by", how.value)
-    attempt_part.receipt_digest = receipt_digest(attempt_part, answers)
-    attempt_part.auto_score, attempt_part.auto_max_score = await _auto_score(
-        session, attempt, attempt_part, answers
-    )
+    answers = await _seal(session, attempt, attempt_part)
     definition = await _definition(session, attempt)
     registration = await session.get(Registration, attempt.registration_id)
     assert registration is not None
@@ -937,6 +1190,24 @@ async def _close_part(
     return True
 
 
+async def _seal(session: AsyncSession, attempt: Attempt, attempt_part: AttemptPart) -> list[Answer]:
+    """Fix the part's receipt digest and its choice questions' score over its answers now."""
+    answers = list(
+        (
+            await session.scalars(
+                select(Answer)
+                .where(Answer.attempt_part_id == attempt_part.id)
+                .order_by(Answer.item_version_id, Answer.question_id)
+            )
+        ).all()
+    )
+    attempt_part.receipt_digest = receipt_digest(attempt_part, answers)
+    attempt_part.auto_score, attempt_part.auto_max_score = await _auto_score(
+        session, attempt, attempt_part, answers
+    )
+    return answers
+
+
 def receipt_digest(attempt_part: AttemptPart, answers: Any) -> str:
     """SHA-256 over the part's identity and its final answers, in a canonical form; staff can
     recompute it later to show the answers were not changed."""
@@ -958,7 +1229,8 @@ def receipt_digest(attempt_part: AttemptPart, answers: Any) -> str:
         separators=(",", ":"),
         ensure_ascii=False,
     )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    # "surrogatepass": text is checked at the door, but a digest must never be what fails.
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 async def verify_receipt(session: AsyncSession, attempt_part_id: int) -> bool:
@@ -1000,22 +1272,44 @@ async def _auto_score(
     return (score, maximum) if found else (None, None)
 
 
-async def submit_overdue_parts(session: AsyncSession, *, now: datetime) -> int:
-    """Hand in every part whose deadline (plus grace) has passed, with what was saved."""
-    overdue = (
-        await session.scalars(
-            select(AttemptPart).where(
-                AttemptPart.submitted_at.is_(None), AttemptPart.deadline < now - timing.SAVE_GRACE
+async def overdue_part_ids(session: AsyncSession, *, now: datetime) -> list[int]:
+    """The parts whose deadline (plus grace) has passed and that are not handed in yet."""
+    return list(
+        (
+            await session.scalars(
+                select(AttemptPart.id)
+                .where(
+                    AttemptPart.submitted_at.is_(None),
+                    AttemptPart.deadline < now - timing.SAVE_GRACE,
+                )
+                .order_by(AttemptPart.deadline, AttemptPart.id)
             )
-        )
-    ).all()
+        ).all()
+    )
+
+
+async def submit_overdue_part(
+    session: AsyncSession, *, attempt_part_id: int, now: datetime
+) -> bool:
+    """Hand in one overdue part with what was saved; False when it was handed in already."""
+    attempt_part = await session.get(AttemptPart, attempt_part_id)
+    if attempt_part is None or attempt_part.submitted_at is not None:
+        return False
+    if attempt_part.deadline >= now - timing.SAVE_GRACE:
+        return False
+    attempt = await session.get(Attempt, attempt_part.attempt_id)
+    assert attempt is not None
+    return await _close_part(
+        session, attempt, attempt_part, now=now, how=SubmittedBy.DEADLINE, actor_id=None
+    )
+
+
+async def submit_overdue_parts(session: AsyncSession, *, now: datetime) -> int:
+    """Hand in every overdue part in this session's transaction (the background job gives each
+    part a transaction of its own, ``exam.jobs``); returns how many."""
     handed_in = 0
-    for attempt_part in overdue:
-        attempt = await session.get(Attempt, attempt_part.attempt_id)
-        assert attempt is not None
-        handed_in += await _close_part(
-            session, attempt, attempt_part, now=now, how=SubmittedBy.DEADLINE, actor_id=None
-        )
+    for attempt_part_id in await overdue_part_ids(session, now=now):
+        handed_in += await submit_overdue_part(session, attempt_part_id=attempt_part_id, now=now)
     return handed_in
 
 
@@ -1165,33 +1459,43 @@ async def accept_declaration(
     return declaration
 
 
-async def has_declaration(session: AsyncSession, registration_id: int, text_version: str) -> bool:
-    """True when the candidate has accepted this version of the texts for this registration."""
-    return (
-        await session.scalar(
-            select(Declaration.id).where(
-                Declaration.registration_id == registration_id,
-                Declaration.text_version == text_version,
-            )
-        )
-    ) is not None
-
-
 def device_digest(device_token: str) -> str:
     """What is stored of a browser's device token (never the token itself)."""
     return hashlib.sha256(device_token.encode()).hexdigest()
 
 
 async def bind_device(
-    session: AsyncSession, *, attempt: Attempt, device_token: str, actor: User, now: datetime
+    session: AsyncSession,
+    *,
+    attempt: Attempt,
+    device_token: str,
+    device_is_new: bool,
+    sign_in: str | None,
+    actor: User,
+    now: datetime,
 ) -> None:
     """Tie the attempt to the browser it runs in. Another computer may take over only after
     staff allowed it, so an attempt cannot silently run in two places (or be taken by someone
-    else with the candidate's password)."""
+    else with the candidate's password).
+
+    ``device_is_new``: the browser sent no device token, this request made one (its answer
+    carries it). Until a request comes back with the bound token the binding is unconfirmed: the
+    answer that carried the token may have been lost (a crash, a dropped connection), so the
+    same sign-in (``sign_in``: a secret of the signed-in session) may bind again.
+    """
     digest = device_digest(device_token)
     if attempt.device_digest == digest:
+        if not device_is_new and not attempt.device_confirmed:
+            attempt.device_confirmed = True
         return
-    if attempt.device_digest is not None:
+    sign_in_digest = device_digest(sign_in) if sign_in else None
+    answer_lost = (
+        attempt.device_digest is not None
+        and not attempt.device_confirmed
+        and sign_in_digest is not None
+        and attempt.device_session_digest == sign_in_digest
+    )
+    if attempt.device_digest is not None and not answer_lost:
         permission = await session.scalar(
             select(ResumePermission)
             .where(ResumePermission.attempt_id == attempt.id, ResumePermission.used_at.is_(None))
@@ -1201,13 +1505,15 @@ async def bind_device(
             raise Forbidden(OPEN_ELSEWHERE)
         permission.used_at = now
     attempt.device_digest = digest
+    attempt.device_confirmed = not device_is_new
+    attempt.device_session_digest = sign_in_digest
     await audit.record(
         session,
         actor_id=actor.id,
         action="attempt.bind_device",
         entity_type="attempt",
         entity_id=attempt.id,
-        after={"device": digest[:12]},
+        after={"device": digest[:12], **({"again_after_lost_answer": True} if answer_lost else {})},
     )
 
 

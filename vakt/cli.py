@@ -14,12 +14,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from sqlalchemy.ext.asyncio import AsyncSession
+import sqlalchemy.exc
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from vakt import dbadmin
 from vakt.db import create_engine, create_sessionmaker
 from vakt.errors import VaktError
-from vakt.i18n import Message, translations_for
+from vakt.i18n import Message, _l, translations_for
 from vakt.settings import Settings
 from vakt.validation import render_message
 
@@ -42,8 +45,10 @@ def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[
     command-line errors."""
 
     async def runner() -> T:
+        _refuse_missing_sqlite_file(settings)
         engine = create_engine(settings.database_url)
         try:
+            await _require_schema(engine, settings)
             async with create_sessionmaker(engine)() as session:
                 result = await work(session)
                 await session.commit()
@@ -55,6 +60,56 @@ def run_in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[
         return asyncio.run(runner())
     except VaktError as exc:
         raise _fail(exc, settings.default_language) from None
+
+
+def _database_place(settings: Settings) -> str:
+    """Where the database is, as an operator recognises it (never with its password)."""
+    url = make_url(settings.database_url)
+    if url.drivername.startswith("sqlite"):
+        return str(url.database)
+    return url.render_as_string(hide_password=True)
+
+
+_HOW_TO_CREATE = _l(
+    "Create it with `vakt db upgrade` (or try Vakt with `vakt demo`), or point VAKT_DATA_DIR or "
+    "VAKT_DATABASE_URL at an existing one."
+)
+
+
+def _refuse_missing_sqlite_file(settings: Settings) -> None:
+    # Connecting would create an empty file and then fail on a missing table.
+    url = make_url(settings.database_url)
+    if url.drivername.startswith("sqlite") and url.database and not Path(url.database).exists():
+        raise VaktError(
+            _l("There is no Vakt database at {place}. {how}"),
+            place=_database_place(settings),
+            how=_HOW_TO_CREATE,
+        )
+
+
+async def _require_schema(engine: AsyncEngine, settings: Settings) -> None:
+    """Refuse, in one line, a database that cannot be reached or has no Vakt tables."""
+    try:
+        async with engine.connect() as connection:
+            migrated = await connection.run_sync(
+                lambda sync: inspect(sync).has_table("alembic_version")
+            )
+    except (OSError, sqlalchemy.exc.DBAPIError) as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise VaktError(
+            _l("The database at {place} cannot be reached: {reason}. {how}"),
+            place=_database_place(settings),
+            reason=reason,
+            how=_HOW_TO_CREATE,
+        ) from None
+    if not migrated:
+        raise VaktError(
+            _l(
+                "The database at {place} has no Vakt tables yet. "
+                "Create them with `vakt db upgrade`."
+            ),
+            place=_database_place(settings),
+        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

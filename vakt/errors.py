@@ -15,6 +15,9 @@ class VaktError(Exception):
     """
 
     status_code = 400
+    keeps_writes = False
+    """True when what the request wrote before the refusal is to be kept: a record of the
+    refusal itself (a refused late answer, a failed sign-in)."""
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -46,6 +47,21 @@ class Message:
     def render(self, translations: NullTranslations) -> str:
         """Translate and fill in."""
         return self.text.render(translations, self.params)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A point in time in a message. Services keep UTC and know nothing of the reader; the time is
+    written in the body's time zone and the reader's language when the message is shown.
+
+    ``style``: "time" (22:44:59), "date" (4. des. 2026), "short" or "medium" (date and time).
+    """
+
+    at: datetime
+    style: str = "short"
+
+    def __str__(self) -> str:
+        return self.at.isoformat()
 
 
 def _l(msgid: str) -> LazyText:

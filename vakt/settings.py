@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = 20
     login_failure_window_seconds: int = 15 * 60
     max_upload_bytes: int = 50 * 1024 * 1024
+    late_save_window_seconds: int = Field(default=900, ge=0, le=24 * 3600)
+    """How long after a part's deadline answers typed before it may still arrive (a connection
+    lost in the last minutes), counted from the deadline and from the candidate's last contact."""
     auto_submit_interval_seconds: float = 5.0
     """How often overdue exam parts are handed in automatically (0 turns it off)."""
     proctoring_watch_interval_seconds: float = 5.0
@@ -81,6 +84,11 @@ class Settings(BaseSettings):
     def login_failure_window(self) -> timedelta:
         """The sliding window over which failed logins are counted."""
         return timedelta(seconds=self.login_failure_window_seconds)
+
+    @property
+    def late_save_window(self) -> timedelta:
+        """How long after the deadline answers typed in time may still arrive."""
+        return timedelta(seconds=self.late_save_window_seconds)
 
     @property
     def oidc_enabled(self) -> bool:

@@ -36,6 +36,16 @@ GENERIC_MESSAGES: dict[str, LazyText] = {
     "bool_parsing": _l("must be yes or no"),
     "dict_type": _l("must be a mapping of names to values"),
     "list_type": _l("must be a list"),
+    "model_type": _l("must be an object with the fields the API describes"),
+    "model_attributes_type": _l("must be an object with the fields the API describes"),
+    "int_type": _l("must be a whole number"),
+    "float_type": _l("must be a number"),
+    "bool_type": _l("must be yes or no"),
+    "datetime_type": _l("must be a date and time"),
+    "datetime_parsing": _l("must be a date and time (ISO 8601)"),
+    "datetime_from_date_parsing": _l("must be a date and time (ISO 8601)"),
+    "timezone_aware": _l("must be a date and time with a time zone"),
+    "none_required": _l("must be empty"),
 }
 
 

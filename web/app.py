@@ -19,7 +19,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from exam.checkin import IdentityCheck
+from exam.checkin import CheckIn, IdentityCheck
+from exam.events import ExamEvents
 from exam.jobs import submit_overdue_forever
 from exam.timing import Clock, SystemClock
 from itembank.service import CandidateViews
@@ -27,11 +28,13 @@ from proctoring.identity import PhotoIdentityCheck
 from proctoring.jobs import purge_forever, watch_forever
 from proctoring.runtime import create_live_hub
 from proctoring.storage import MediaStore
+from proctoring.subscriptions import subscribe as subscribe_proctoring
 from vakt.db import POOL_RECYCLE_SECONDS, create_engine, create_sessionmaker
 from vakt.errors import VaktError
 from vakt.settings import Settings
 from web import errors
 from web.dbsession import DBSessionMiddleware
+from web.device import DeviceCookieMiddleware
 from web.headers import SecurityHeadersMiddleware
 from web.oidc import create_oidc_client
 from web.rendering import create_templates
@@ -87,6 +90,8 @@ def create_app(
     check: IdentityCheck | None = (
         PhotoIdentityCheck() if isinstance(identity_check, type) else identity_check
     )
+    exam_events = ExamEvents()
+    subscribe_proctoring(exam_events)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[AppState]:
@@ -150,7 +155,8 @@ def create_app(
                 identity=identity_pool,
                 clock=time_source,
                 oidc=create_oidc_client(settings),
-                identity_check=check,
+                checkin=CheckIn(check),
+                exam_events=exam_events,
             )
         finally:
             for task in background:
@@ -174,6 +180,7 @@ def create_app(
             https_only=settings.secure_cookies,
         ),
         Middleware(DBSessionMiddleware),
+        Middleware(DeviceCookieMiddleware),
     ]
     exception_handlers = {
         VaktError: errors.vakt_error,

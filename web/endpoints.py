@@ -14,6 +14,8 @@ from urllib.parse import quote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -22,6 +24,7 @@ from vakt.accounts import Role, User
 from vakt.errors import Forbidden, VaktError
 from vakt.i18n import _l
 from web.i18n import request_language
+from web.inputs import check_request_text, check_text
 
 Handler = Callable[[Request], Awaitable[Response]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -108,6 +111,7 @@ def _wrap(
     needs_user = login or bool(roles) or not is_api
 
     async def endpoint(request: Request) -> Response:
+        check_request_text(request)
         user = await load_user(request) if needs_user else None
         request_language(request)  # settled now, while the user is loaded
         if request.method not in SAFE_METHODS:
@@ -126,6 +130,31 @@ def _wrap(
     return endpoint
 
 
+MAX_ID = 2**31 - 1
+"""The largest id a row can have (PostgreSQL's INTEGER)."""
+
+
+class IdConvertor(Convertor[int]):
+    """``{name:id}`` in a route: a row id. A number no row can have is a 404 (the page does not
+    exist), never a database error."""
+
+    regex = "[0-9]+"
+
+    def convert(self, value: str) -> int:
+        """The id, or a 404 for a number larger than any id."""
+        if len(value) > len(str(MAX_ID)) or int(value) > MAX_ID:
+            raise HTTPException(status_code=404)
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        """The id in a URL."""
+        return str(int(value))
+
+
+def _register_convertors() -> None:
+    register_url_convertor("id", IdConvertor())
+
+
 def page(
     path: str,
     handler: Handler,
@@ -136,6 +165,7 @@ def page(
     name: str | None = None,
 ) -> Route:
     """An HTML route; signed-out visitors are sent to the sign-in page."""
+    _register_convertors()
     return Route(
         path,
         _wrap(handler, roles=roles, login=login, is_api=False),
@@ -154,6 +184,7 @@ def api(
     name: str | None = None,
 ) -> Route:
     """A JSON route under /api; signed-out callers get 401."""
+    _register_convertors()
     return Route(
         path,
         _wrap(handler, roles=roles, login=login, is_api=True),
@@ -170,6 +201,7 @@ def safe_next(target: str | None) -> str:
 
 
 def form_str(form: Any, name: str, default: str = "") -> str:
-    """A text field from a submitted form ('' when absent or a file)."""
+    """A text field from a submitted form ('' when absent or a file); a 400 naming the field
+    when it holds characters no text may hold."""
     value = form.get(name, default)
-    return value if isinstance(value, str) else default
+    return check_text(value, field=name) if isinstance(value, str) else default

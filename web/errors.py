@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from vakt.errors import VaktError
 from vakt.i18n import LazyText, _l
+from web.dbsession import COMMIT_ON_ERROR
 from web.endpoints import NotSignedIn
 from web.i18n import translate
 from web.rendering import render
@@ -82,6 +83,8 @@ async def vakt_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, VaktError)
     if isinstance(exc, NotSignedIn) and not wants_json(request):
         return RedirectResponse("/login", status_code=303)
+    if exc.keeps_writes:
+        setattr(request.state, COMMIT_ON_ERROR, True)
     return error_response(
         request,
         exc.status_code,

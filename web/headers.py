@@ -11,6 +11,17 @@ CONTENT_SECURITY_POLICY = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
+SANDBOXED_FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+"""For an item's SVG file: it may hold script, and it is the bank's content, not the site's."""
+
+
+def item_file_headers(media_type: str, cache_control: str) -> dict[str, str]:
+    """The headers of an item's file, wherever it is served (the bank, the exam)."""
+    headers = {"Cache-Control": cache_control}
+    if media_type == "image/svg+xml":
+        headers["Content-Security-Policy"] = SANDBOXED_FILE_CSP
+    return headers
+
 
 class SecurityHeadersMiddleware:
     """Adds a strict CSP (no inline script), framing and sniffing protection, and no caching of

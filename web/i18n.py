@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 from babel.support import NullTranslations
 from jinja2 import pass_context
@@ -14,6 +17,7 @@ from vakt.i18n import (
     LANGUAGES,
     LazyText,
     Message,
+    Moment,
     negotiate_language,
     normalise_language,
     translations_for,
@@ -50,9 +54,31 @@ def request_translations(request: Request) -> NullTranslations:
 def translate(
     request: Request, text: Message | LazyText | str, params: dict[str, Any] | None = None
 ) -> str:
-    """Translate a lazy message (plain strings pass through) for the request's reader."""
+    """Translate a lazy message (plain strings pass through) for the request's reader; times in
+    it (``Moment``) are written in the body's time zone."""
+    if params:
+        language, zone = request_language(request), request.state.settings.timezone
+        params = {
+            key: format_moment(value.at, value.style, zone, language)
+            if isinstance(value, Moment)
+            else value
+            for key, value in params.items()
+        }
     message = Message(text, params) if isinstance(text, LazyText) and params else text
     return render_message(message, request_translations(request))
+
+
+def format_moment(moment: datetime, style: str, timezone: str, language: str) -> str:
+    """A stored (UTC) time as a person reads it: in ``timezone``, written the ``language``'s way.
+
+    ``style``: "time" (hours, minutes, seconds), "date", or a Babel date-time format such as
+    "short" and "medium"."""
+    zone = ZoneInfo(timezone)
+    if style == "time":
+        return format_time(moment, "HH:mm:ss", tzinfo=zone, locale=language)
+    if style == "date":
+        return format_date(moment.astimezone(zone).date(), "medium", locale=language)
+    return format_datetime(moment, style, tzinfo=zone, locale=language)
 
 
 @pass_context

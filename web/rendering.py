@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 import nh3
-from babel.dates import format_datetime, format_time
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -19,6 +17,7 @@ from itembank.schemas import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 from vakt.accounts import ROLE_LABELS
 from web.endpoints import csrf_token
 from web.i18n import (
+    format_moment,
     format_number,
     language_choices,
     request_language,
@@ -58,18 +57,12 @@ def item_html(html: str, file_base: str = "") -> Markup:
 
 
 def _localtime_filter(timezone: str) -> Any:
-    zone = ZoneInfo(timezone)
-
     @jinja2.pass_context
     def localtime(context: Any, moment: datetime | None, style: str = "medium") -> str:
         """A stored (UTC) time in the installation's time zone, formatted for the reader."""
         if moment is None:
             return ""
-        pattern = {"time": "HH:mm:ss", "short": "short", "medium": "medium"}.get(style, style)
-        language = context.get("lang", "nb")
-        if pattern == "HH:mm:ss":
-            return format_time(moment, pattern, tzinfo=zone, locale=language)
-        return format_datetime(moment, pattern, tzinfo=zone, locale=language)
+        return format_moment(moment, style, timezone, context.get("lang", "nb"))
 
     return localtime
 

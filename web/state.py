@@ -8,7 +8,8 @@ from typing import Any, TypedDict
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.templating import Jinja2Templates
 
-from exam.checkin import IdentityCheck
+from exam.checkin import CheckIn
+from exam.events import ExamEvents
 from exam.timing import Clock
 from itembank.service import CandidateViews
 from proctoring.live import LiveHub
@@ -38,5 +39,7 @@ class AppState(TypedDict):
     clock: Clock
     oidc: Any
     """The e-ID client (Authlib), or None when e-ID sign-in is off (``web.oidc``)."""
-    identity_check: IdentityCheck | None
-    """The identity check before an exam (proctoring); None skips the step."""
+    checkin: CheckIn
+    """What must be done before an exam starts (declarations, the identity check)."""
+    exam_events: ExamEvents
+    """Who hears of what happens in exams (other domains subscribe in ``create_app``)."""

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import service
+from exam.checkin import CheckIn, CheckInStep
+from exam.models import Registration
 from itembank import blueprints
 from itembank import service as bank
 from itembank.schemas import ItemDocument, ItemStatus
@@ -36,6 +38,23 @@ def _multiple_response(external_id: str) -> ItemDocument:
             ],
         }
     )
+
+
+class CheckedIn(CheckIn):
+    """A check-in every candidate has done: for tests of what comes after it. The rule itself
+    (declarations, then the identity check, through every way in) is tested in
+    tests/exam/test_checkin.py and tests/web/test_exam_api.py."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+    async def missing_step(
+        self, session: AsyncSession, registration: Registration
+    ) -> CheckInStep | None:
+        return None
+
+
+CHECKED_IN = CheckedIn()
 
 
 @dataclass

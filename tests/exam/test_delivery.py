@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -16,10 +16,11 @@ from exam import service
 from exam.models import AnswerSave, AttemptStatus
 from exam.timing import FixedClock
 from itembank.models import ExamForm, ItemVersion
-from tests.exam.factories import OPENS, Exam, build_exam
+from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_exam
 from vakt.accounts import Role, User, create_user
 from vakt.db import create_sessionmaker
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
+from vakt.i18n import Moment
 
 
 @pytest_asyncio.fixture
@@ -52,7 +53,7 @@ async def test_accommodation_deadline_and_extra_time(session: AsyncSession, exam
             session, registration_id=exam.registration_id, candidate=exam.candidate,
             extra_time_percent=25, reason="Dysleksi", now=too_late,
         )  # fmt: skip
-    assert refused.value.params["deadline"] == "2026-12-03 09:00 UTC"
+    assert refused.value.params["deadline"] == Moment(datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
     with pytest.raises(NotFound):  # not the other candidate's registration
         await service.request_accommodation(
             session, registration_id=exam.registration_id, candidate=exam.other,
@@ -79,10 +80,18 @@ async def test_accommodation_deadline_and_extra_time(session: AsyncSession, exam
     )
     clock = FixedClock(OPENS + timedelta(minutes=5))
     attempt = await service.start_attempt(
-        session, registration_id=exam.registration_id, candidate=exam.candidate, now=clock.now()
+        session,
+        checkin=CHECKED_IN,
+        registration_id=exam.registration_id,
+        candidate=exam.candidate,
+        now=clock.now(),
     )
     part = await service.start_part(
-        session, attempt_id=attempt.id, candidate=exam.candidate, now=clock.now()
+        session,
+        checkin=CHECKED_IN,
+        attempt_id=attempt.id,
+        candidate=exam.candidate,
+        now=clock.now(),
     )
     assert part.deadline == clock.now() + timedelta(minutes=37, seconds=30)
 
@@ -95,15 +104,24 @@ async def test_form_is_fixed_and_differs_between_candidates(
     with pytest.raises(Conflict):
         await service.start_attempt(
             session,
+            checkin=CHECKED_IN,
             registration_id=exam.registration_id,
             candidate=exam.candidate,
             now=OPENS - timedelta(minutes=1),
         )
     first = await service.start_attempt(
-        session, registration_id=exam.registration_id, candidate=exam.candidate, now=now
+        session,
+        checkin=CHECKED_IN,
+        registration_id=exam.registration_id,
+        candidate=exam.candidate,
+        now=now,
     )
     again = await service.start_attempt(
-        session, registration_id=exam.registration_id, candidate=exam.candidate, now=now
+        session,
+        checkin=CHECKED_IN,
+        registration_id=exam.registration_id,
+        candidate=exam.candidate,
+        now=now,
     )
     assert again.id == first.id and again.form_id == first.form_id
     other_registration = (
@@ -114,7 +132,11 @@ async def test_form_is_fixed_and_differs_between_candidates(
         )
     ).scalar_one()
     other = await service.start_attempt(
-        session, registration_id=other_registration, candidate=exam.other, now=now
+        session,
+        checkin=CHECKED_IN,
+        registration_id=other_registration,
+        candidate=exam.other,
+        now=now,
     )
     forms = [await session.get(ExamForm, a.form_id) for a in (first, other)]
     pins = [[(r.part_index, r.position, r.item_version_id) for r in f.items] for f in forms if f]
@@ -125,10 +147,18 @@ async def _started(
     session: AsyncSession, exam: Exam, clock: FixedClock
 ) -> tuple[int, int, list[int]]:
     attempt = await service.start_attempt(
-        session, registration_id=exam.registration_id, candidate=exam.candidate, now=clock.now()
+        session,
+        checkin=CHECKED_IN,
+        registration_id=exam.registration_id,
+        candidate=exam.candidate,
+        now=clock.now(),
     )
     part = await service.start_part(
-        session, attempt_id=attempt.id, candidate=exam.candidate, now=clock.now()
+        session,
+        checkin=CHECKED_IN,
+        attempt_id=attempt.id,
+        candidate=exam.candidate,
+        now=clock.now(),
     )
     form = await session.get(ExamForm, attempt.form_id)
     assert form is not None
@@ -248,11 +278,19 @@ async def test_hand_in_scores_gives_a_receipt_and_locks_the_part(
     # The break runs before the next part; it does not eat into that part's time.
     with pytest.raises(Conflict):
         await service.start_part(
-            session, attempt_id=attempt_id, candidate=exam.candidate, now=clock.now()
+            session,
+            checkin=CHECKED_IN,
+            attempt_id=attempt_id,
+            candidate=exam.candidate,
+            now=clock.now(),
         )
     clock.advance(timedelta(minutes=10))
     second = await service.start_part(
-        session, attempt_id=attempt_id, candidate=exam.candidate, now=clock.now()
+        session,
+        checkin=CHECKED_IN,
+        attempt_id=attempt_id,
+        candidate=exam.candidate,
+        now=clock.now(),
     )
     assert second.deadline - second.started_at == timedelta(minutes=60)
     answer = await session.get(service.Answer, (part_id, versions[0], "RESPONSE"))
@@ -301,7 +339,11 @@ async def test_cheating_ends_the_attempt_at_once(
     assert part is not None and part.submitted_by == "termination"
     with pytest.raises(Conflict):
         await service.start_part(
-            session, attempt_id=attempt_id, candidate=exam.candidate, now=clock.now()
+            session,
+            checkin=CHECKED_IN,
+            attempt_id=attempt_id,
+            candidate=exam.candidate,
+            now=clock.now(),
         )
     saves = await session.scalar(select(func.count()).select_from(AnswerSave))
     assert saves == 0

@@ -14,7 +14,7 @@ from exam import service
 from exam.jobs import submit_overdue_once
 from exam.models import AttemptPart
 from exam.timing import FixedClock
-from tests.exam.factories import OPENS, build_exam
+from tests.exam.factories import CHECKED_IN, OPENS, build_exam
 from vakt.accounts import User
 from vakt.db import create_sessionmaker
 from vakt.settings import Settings
@@ -25,10 +25,18 @@ async def _part_in_progress(
 ) -> int:
     exam = await build_exam(session, users)
     attempt = await service.start_attempt(
-        session, registration_id=exam.registration_id, candidate=exam.candidate, now=clock.now()
+        session,
+        checkin=CHECKED_IN,
+        registration_id=exam.registration_id,
+        candidate=exam.candidate,
+        now=clock.now(),
     )
     part = await service.start_part(
-        session, attempt_id=attempt.id, candidate=exam.candidate, now=clock.now()
+        session,
+        checkin=CHECKED_IN,
+        attempt_id=attempt.id,
+        candidate=exam.candidate,
+        now=clock.now(),
     )
     await session.commit()
     return part.id

@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam import service
 from exam.models import Attempt, AttemptStatus, Sitting
 from itembank.models import ExamFormItem, ItemVersion
-from tests.exam.factories import OPENS, Exam, build_exam
+from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_exam
 from vakt.accounts import User
 from vakt.errors import Conflict
+from vakt.i18n import Moment
 
 
 @pytest_asyncio.fixture
@@ -28,11 +29,15 @@ async def _take_whole_exam(session: AsyncSession, exam: Exam, registration_id: i
     assert sitting is not None
     now = OPENS
     attempt = await service.start_attempt(
-        session, registration_id=registration_id, candidate=exam.candidate, now=now
+        session,
+        checkin=CHECKED_IN,
+        registration_id=registration_id,
+        candidate=exam.candidate,
+        now=now,
     )
     while attempt.status == AttemptStatus.IN_PROGRESS.value:
         part = await service.start_part(
-            session, attempt_id=attempt.id, candidate=exam.candidate, now=now
+            session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=now
         )
         await service.submit_part(
             session, attempt_part_id=part.id, candidate=exam.candidate, now=now
@@ -89,10 +94,10 @@ async def test_a_retake_covers_only_the_failed_parts(session: AsyncSession, exam
 
     later = OPENS + timedelta(days=90)
     attempt = await service.start_attempt(
-        session, registration_id=retake.id, candidate=exam.candidate, now=later
+        session, checkin=CHECKED_IN, registration_id=retake.id, candidate=exam.candidate, now=later
     )
     part = await service.start_part(
-        session, attempt_id=attempt.id, candidate=exam.candidate, now=later
+        session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=later
     )
     assert part.part_key == "kunnskap"
     # A completely new test: no item the candidate saw in the first attempt.
@@ -101,7 +106,7 @@ async def test_a_retake_covers_only_the_failed_parts(session: AsyncSession, exam
     assert attempt.status == AttemptStatus.FINISHED.value  # the retake's only part was its last
     with pytest.raises(Conflict):
         await service.start_part(
-            session, attempt_id=attempt.id, candidate=exam.candidate, now=later
+            session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=later
         )
 
     await _results(session, exam, attempt.id, kunnskap=True)
@@ -134,10 +139,10 @@ async def test_after_twelve_months_the_whole_exam_starts_again(
     # The sitting opened inside the window, but starting after the window's end is refused.
     with pytest.raises(Conflict) as late:
         await service.start_attempt(
-            session, registration_id=retake.id, candidate=exam.candidate,
+            session, checkin=CHECKED_IN, registration_id=retake.id, candidate=exam.candidate,
             now=datetime(2027, 12, 10, 9, 30, tzinfo=UTC),
         )  # fmt: skip
-    assert late.value.params["date"] == "2027-12-10"
+    assert late.value.params["date"] == Moment(datetime(2027, 12, 10, 9, 0, tzinfo=UTC), "date")
 
     too_late = await _sitting(session, exam, OPENS + timedelta(days=366))
     fresh = await service.register(
@@ -150,9 +155,15 @@ async def test_after_twelve_months_the_whole_exam_starts_again(
 @pytest.mark.asyncio
 async def test_a_terminated_attempt_passes_nothing(session: AsyncSession, exam: Exam) -> None:
     attempt = await service.start_attempt(
-        session, registration_id=exam.registration_id, candidate=exam.candidate, now=OPENS
+        session,
+        checkin=CHECKED_IN,
+        registration_id=exam.registration_id,
+        candidate=exam.candidate,
+        now=OPENS,
     )
-    await service.start_part(session, attempt_id=attempt.id, candidate=exam.candidate, now=OPENS)
+    await service.start_part(
+        session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=OPENS
+    )
     await service.terminate_for_cheating(
         session, attempt_id=attempt.id, actor=exam.admin, reason="Mobiltelefon", now=OPENS
     )

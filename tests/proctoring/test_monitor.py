@@ -32,7 +32,7 @@ from proctoring.runtime import LiveAnalysis
 from proctoring.schemas import Policy
 from proctoring.service import set_live_state
 from proctoring.storage import MediaStore
-from tests.exam.factories import OPENS, Exam, build_exam
+from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_exam
 from tests.proctoring.test_live import CameraTrack, MicrophoneTrack, face_image
 from vakt.accounts import User
 from vakt.db import create_sessionmaker, utcnow
@@ -50,10 +50,14 @@ async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
 
 async def _running_part(session: AsyncSession, exam: Exam) -> AttemptPart:
     attempt = await exam_service.start_attempt(
-        session, registration_id=exam.registration_id, candidate=exam.candidate, now=START
+        session,
+        checkin=CHECKED_IN,
+        registration_id=exam.registration_id,
+        candidate=exam.candidate,
+        now=START,
     )
     part = await exam_service.start_part(
-        session, attempt_id=attempt.id, candidate=exam.candidate, now=START
+        session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=START
     )
     await session.commit()
     return part

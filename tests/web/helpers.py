@@ -35,3 +35,21 @@ async def sign_in(
     )
     assert response.status_code == 303, response.text
     return response
+
+
+async def accept_rules(client: httpx.AsyncClient, registration_id: int) -> None:
+    """Accept the code of conduct and the self-declaration through the real form, as a
+    candidate does before the exam (the API refuses to start without it)."""
+    from exam.declarations import TEXT_VERSION
+
+    page = await client.get(f"/exam/{registration_id}/rules")
+    response = await client.post(
+        f"/exam/{registration_id}/rules",
+        data={
+            "conduct": "yes",
+            "declaration": "yes",
+            "text_version": TEXT_VERSION,
+            "csrf_token": csrf_from(page.text),
+        },
+    )
+    assert response.status_code == 303, response.text

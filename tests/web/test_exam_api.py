@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 
 from exam.timing import FixedClock
 from tests.exam.factories import OPENS, Exam, build_exam
-from tests.web.helpers import csrf, sign_in
+from tests.web.helpers import accept_rules, csrf, sign_in
 from vakt.accounts import User
 from vakt.settings import Settings
 
@@ -47,6 +47,7 @@ async def test_a_candidate_takes_a_part_through_the_api(
     client: httpx.AsyncClient, exam: Exam, clock: FixedClock
 ) -> None:
     await sign_in(client, "candidate")
+    await accept_rules(client, exam.registration_id)
     headers = {"X-CSRF-Token": await csrf(client, "/"), "Accept-Language": "en"}
     started = await client.post(
         f"/api/registrations/{exam.registration_id}/attempt", headers=headers
@@ -71,7 +72,12 @@ async def test_a_candidate_takes_a_part_through_the_api(
     saved = await client.put(url, json={"sequence": 2, "value": value}, headers=headers)
     assert saved.status_code == 200 and saved.json()["applied"] is True
     older = await client.put(url, json={"sequence": 1, "value": value}, headers=headers)
-    assert older.json() == {"applied": False, "sequence": 2, "saved_at": older.json()["saved_at"]}
+    assert older.json() == {
+        "applied": False,
+        "sequence": 2,
+        "saved_at": older.json()["saved_at"],
+        "delivered_late": False,
+    }
     state = await client.get(f"/api/attempts/{attempt_id}")
     assert state.json()["answers"][f"{item['item_version_id']}/{question['id']}"]["value"] == value
     handed_in = await client.post(f"/api/parts/{part_id}/submit", headers=headers)
@@ -102,6 +108,7 @@ async def test_bad_saves_are_clear_400s(
     client: httpx.AsyncClient, exam: Exam, body: bytes, field: str | None
 ) -> None:
     await sign_in(client, "candidate")
+    await accept_rules(client, exam.registration_id)
     headers = {
         "X-CSRF-Token": await csrf(client, "/"),
         "content-type": "application/json",
@@ -132,6 +139,7 @@ async def test_other_candidates_and_other_roles_are_refused(
     client: httpx.AsyncClient, exam: Exam, users: dict[str, User]
 ) -> None:
     await sign_in(client, "candidate")
+    await accept_rules(client, exam.registration_id)
     headers = {"X-CSRF-Token": await csrf(client, "/")}
     attempt_id = (
         await client.post(f"/api/registrations/{exam.registration_id}/attempt", headers=headers)

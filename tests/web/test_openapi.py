@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from exam import schemas
 from exam.timing import FixedClock
 from tests.exam.factories import OPENS, Exam, build_exam
-from tests.web.helpers import csrf, sign_in
+from tests.web.helpers import accept_rules, csrf, sign_in
 from vakt.accounts import User
 from vakt.settings import Settings
 
@@ -63,6 +63,7 @@ async def test_real_answers_fit_the_described_schemas(
 ) -> None:
     schemas.ServerTime.model_validate((await client.get("/api/time")).json())
     await sign_in(client, "candidate")
+    await accept_rules(client, exam.registration_id)
     headers = {"X-CSRF-Token": await csrf(client, "/")}
     started = await client.post(
         f"/api/registrations/{exam.registration_id}/attempt", headers=headers

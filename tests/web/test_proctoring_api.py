@@ -26,7 +26,7 @@ from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from tests.exam.factories import OPENS, Exam, build_exam
 from tests.proctoring.webm_sample import make_webm, split
-from tests.web.helpers import csrf, sign_in
+from tests.web.helpers import accept_rules, csrf, sign_in
 from vakt.accounts import User
 from vakt.audit import AuditEntry
 from vakt.db import create_sessionmaker
@@ -76,6 +76,7 @@ async def _live(
 
 async def _start_attempt(client: httpx.AsyncClient, exam: Exam) -> tuple[int, dict[str, str]]:
     await sign_in(client, "candidate")
+    await accept_rules(client, exam.registration_id)
     headers = {"X-CSRF-Token": await csrf(client, "/"), "Accept-Language": "en"}
     started = await client.post(
         f"/api/registrations/{exam.registration_id}/attempt", headers=headers
@@ -199,7 +200,7 @@ async def test_every_bad_upload_is_refused_with_a_reason(
     not_json = await client.post(
         f"/api/parts/{part_id}/recording/finish", content=b"{", headers=headers
     )
-    assert not_json.status_code == 422
+    assert not_json.status_code == 400
     unknown = await _put(client, 999_999, 0, chunk(0), headers)
     assert unknown.status_code == 404
 
@@ -374,6 +375,7 @@ async def test_a_file_that_is_not_a_photo_is_refused_with_a_reason(
 ) -> None:
     """The photo is read in the analysis process; its refusal still reaches the candidate."""
     await sign_in(client, "candidate")
+    await accept_rules(client, exam.registration_id)
     for page in ("/my/photo", f"/exam/{exam.registration_id}/identity"):
         token = await csrf(client, page)
         refused = await client.post(

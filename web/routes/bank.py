@@ -31,6 +31,7 @@ from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
 from web.endpoints import api, current_user, db, form_str, page
 from web.forms.items import document_data, document_state, editor_state
+from web.headers import item_file_headers
 from web.i18n import translate
 from web.rendering import render
 
@@ -300,12 +301,9 @@ async def version_file(request: Request) -> Response:
     media_type, data = await service.read_file(
         db(request), _path_int(request, "version_id"), request.path_params["name"]
     )
-    headers = {"Cache-Control": "private, max-age=3600"}
-    if media_type == "image/svg+xml":
-        headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-        )
-    return Response(data, media_type=media_type, headers=headers)
+    return Response(
+        data, media_type=media_type, headers=item_file_headers(media_type, "private, max-age=3600")
+    )
 
 
 async def import_form(request: Request) -> Response:
@@ -509,30 +507,30 @@ def routes() -> list[BaseRoute]:
         page("/items/import", import_form, roles=writers),
         page("/items/import", import_items, methods=["POST"], roles=writers, name="import_items"),
         page("/items/export", export_items, methods=["POST"], roles=roles),
-        page("/items/{item_id:int}", item_detail, roles=roles),
-        page("/items/{item_id:int}/edit", edit_item_form, roles=writers),
+        page("/items/{item_id:id}", item_detail, roles=roles),
+        page("/items/{item_id:id}/edit", edit_item_form, roles=writers),
         page(
-            "/items/{item_id:int}/edit",
+            "/items/{item_id:id}/edit",
             edit_item,
             methods=["POST"],
             roles=writers,
             name="edit_item",
         ),
-        page("/items/{item_id:int}/compare", compare, roles=roles),
-        page("/items/versions/{version_id:int}/preview", preview, roles=roles),
+        page("/items/{item_id:id}/compare", compare, roles=roles),
+        page("/items/versions/{version_id:id}/preview", preview, roles=roles),
         page(
-            "/items/versions/{version_id:int}/status", change_status, methods=["POST"], roles=roles
+            "/items/versions/{version_id:id}/status", change_status, methods=["POST"], roles=roles
         ),
-        page("/items/versions/{version_id:int}/files/{name:path}", version_file, roles=roles),
+        page("/items/versions/{version_id:id}/files/{name:path}", version_file, roles=roles),
         api("/api/items", api_items, roles=roles),
         api("/api/items", api_create_item, methods=["POST"], roles=writers, name="api_create_item"),
-        api("/api/items/{item_id:int}", api_item, roles=roles),
+        api("/api/items/{item_id:id}", api_item, roles=roles),
         api(
-            "/api/items/{item_id:int}/versions", api_create_version, methods=["POST"], roles=writers
+            "/api/items/{item_id:id}/versions", api_create_version, methods=["POST"], roles=writers
         ),
-        api("/api/items/versions/{version_id:int}", api_version, roles=roles),
+        api("/api/items/versions/{version_id:id}", api_version, roles=roles),
         api(
-            "/api/items/versions/{version_id:int}/status",
+            "/api/items/versions/{version_id:id}/status",
             api_transition,
             methods=["POST"],
             roles=roles,

@@ -154,7 +154,7 @@ def routes() -> list[BaseRoute]:
         page(
             "/blueprints", create_blueprint, methods=["POST"], roles=staff, name="create_blueprint"
         ),
-        page("/blueprints/{blueprint_id:int}", blueprint_detail, roles=BANK_ROLES),
-        page("/blueprints/{blueprint_id:int}/assemble", assemble, methods=["POST"], roles=staff),
-        page("/forms/{form_id:int}", form_detail, roles=BANK_ROLES),
+        page("/blueprints/{blueprint_id:id}", blueprint_detail, roles=BANK_ROLES),
+        page("/blueprints/{blueprint_id:id}/assemble", assemble, methods=["POST"], roles=staff),
+        page("/forms/{form_id:id}", form_detail, roles=BANK_ROLES),
     ]

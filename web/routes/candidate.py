@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import declarations, service, timing
-from exam.checkin import IdentityStatus
+from exam import declarations, service
+from exam.checkin import CheckInStep
 from exam.models import (
     Accommodation,
     Answer,
@@ -37,9 +37,11 @@ from vakt import audit
 from vakt.accounts import Role, User
 from vakt.errors import Forbidden, NotFound, VaktError
 from vakt.i18n import _l
-from web.device import device_token, remember_device
+from web.device import bind_this_browser, device_token
 from web.endpoints import csrf_token, current_user, db, form_str, page
+from web.headers import item_file_headers
 from web.i18n import request_language, translate
+from web.inputs import json_body
 from web.rendering import render
 from web.routes import proctoring
 
@@ -265,23 +267,23 @@ def _declaration_paragraphs(request: Request) -> tuple[list[str], list[str]]:
     return conduct, declaration
 
 
-async def _identity_status(request: Request, registration: Registration) -> IdentityStatus:
-    check = request.state.identity_check
-    if check is None:
-        return IdentityStatus.NOT_REQUIRED
-    status: IdentityStatus = await check.status(db(request), registration)
-    return status
-
-
 async def exam_entry(request: Request) -> Response:
     """GET /exam/{id}: send the candidate to the next step before (or into) the exam."""
     registration, _sitting = await _own_registration(request)
-    if not await service.has_declaration(db(request), registration.id, declarations.TEXT_VERSION):
+    step = await request.state.checkin.missing_step(db(request), registration)
+    if step is CheckInStep.DECLARATION:
         return RedirectResponse(f"/exam/{registration.id}/check", status_code=303)
-    if not (await _identity_status(request, registration)).lets_candidate_start:
-        return RedirectResponse(
-            request.state.identity_check.page_url(registration), status_code=303
-        )
+    return _step_redirect(request, registration, step)
+
+
+def _step_redirect(
+    request: Request, registration: Registration, step: CheckInStep | None
+) -> RedirectResponse:
+    if step is CheckInStep.DECLARATION:
+        return RedirectResponse(f"/exam/{registration.id}/rules", status_code=303)
+    if step is CheckInStep.IDENTITY:
+        url = request.state.checkin.identity_page_url(registration)
+        return RedirectResponse(url or f"/exam/{registration.id}", status_code=303)
     return RedirectResponse(f"/exam/{registration.id}/take", status_code=303)
 
 
@@ -298,10 +300,7 @@ async def system_check(request: Request) -> Response:
 async def system_check_result(request: Request) -> Response:
     """POST /exam/{id}/check: the page reports what it found (kept in the audit log)."""
     registration, _sitting = await _own_registration(request)
-    try:
-        results = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise VaktError(_l("The request body is not valid JSON.")) from None
+    results = await json_body(request)
     checks = results.get("checks") if isinstance(results, dict) else None
     if not isinstance(checks, dict) or not all(
         isinstance(k, str) and isinstance(v, bool) for k, v in checks.items()
@@ -345,9 +344,7 @@ async def _render_rules(
             "declaration": declaration,
             "allowed_aids": definition.allowed_aids,
             "text_version": declarations.TEXT_VERSION,
-            "accepted": await service.has_declaration(
-                db(request), registration.id, declarations.TEXT_VERSION
-            ),
+            "accepted": await request.state.checkin.has_declaration(db(request), registration.id),
             "error": error,
         },
         status_code=status_code,
@@ -406,38 +403,23 @@ class ExamItem:
 
 async def _bound_attempt(request: Request, registration: Registration) -> Attempt | None:
     """The registration's attempt, tied to this browser (refused on another computer)."""
-    session = db(request)
-    attempt = await session.scalar(
+    attempt = await db(request).scalar(
         select(Attempt).where(Attempt.registration_id == registration.id)
     )
-    if attempt is not None and attempt.status == AttemptStatus.IN_PROGRESS.value:
-        await service.bind_device(
-            session,
-            attempt=attempt,
-            device_token=device_token(request),
-            actor=current_user(request),
-            now=_now(request),
-        )
+    if attempt is not None:
+        await bind_this_browser(request, attempt)
     return attempt
-
-
-async def _ready_for_exam(request: Request, registration: Registration) -> Response | None:
-    """A redirect to the step still missing before the exam, or None when ready."""
-    if not await service.has_declaration(db(request), registration.id, declarations.TEXT_VERSION):
-        return RedirectResponse(f"/exam/{registration.id}/rules", status_code=303)
-    if not (await _identity_status(request, registration)).lets_candidate_start:
-        return RedirectResponse(
-            request.state.identity_check.page_url(registration), status_code=303
-        )
-    return None
 
 
 async def take(request: Request) -> Response:
     """GET /exam/{id}/take: the current part with the candidate's answers, or what comes next."""
     registration, sitting = await _own_registration(request)
-    missing = await _ready_for_exam(request, registration)
-    if missing is not None:
-        return missing
+    step = await request.state.checkin.missing_step(db(request), registration)
+    if step is not None:
+        return _step_redirect(request, registration, step)
+    # The browser gets its device cookie before it starts anything, so the start's own answer
+    # is not the only one that carries it.
+    device_token(request)
     try:
         attempt = await _bound_attempt(request, registration)
     except Forbidden as refused:
@@ -447,7 +429,7 @@ async def take(request: Request) -> Response:
             {"message": translate(request, refused.message, refused.params)},
             status_code=403,
         )
-    return remember_device(request, await _render_take(request, registration, sitting, attempt))
+    return await _render_take(request, registration, sitting, attempt)
 
 
 async def _render_take(
@@ -472,13 +454,7 @@ async def _render_take(
     started = await service.parts_of(session, attempt.id) if attempt else []
     current = next((p for p in started if p.submitted_at is None), None)
     next_index = order[len(started)] if len(started) < len(order) else None
-    break_until = None
-    if current is None and started and next_index is not None:
-        assert started[-1].submitted_at is not None
-        break_until = timing.next_part_opens(
-            started[-1].submitted_at,
-            timedelta(minutes=definition.parts[started[-1].part_index].break_after_minutes),
-        )
+    break_until = service.break_ends(definition, started) if next_index is not None else None
     items: list[ExamItem] = []
     answers: dict[str, Any] = {}
     if current is not None and form is not None:
@@ -499,6 +475,7 @@ async def _render_take(
             answers[f"{answer.item_version_id}/{answer.question_id}"] = {
                 "value": answer.value,
                 "sequence": answer.sequence,
+                "saved_at": answer.saved_at.isoformat(),
             }
     extra = (
         attempt.extra_time_percent
@@ -513,6 +490,8 @@ async def _render_take(
             "part": current.id,
             "deadline": current.deadline.isoformat(),
             "serverTime": now.isoformat(),
+            "clockUrl": f"/api/parts/{current.id}/clock",
+            "lateWindowMinutes": round(request.state.settings.late_save_window_seconds / 60),
             "csrf": csrf_token(request),
             "answers": answers,
             "messages": _exam_messages(request),
@@ -541,6 +520,7 @@ async def _render_take(
             "config_json": _script_json(config) if config else None,
             "proctor_json": _script_json(proctor) if proctor else None,
             "sitting_open": sitting.opens_at <= now <= sitting.closes_at,
+            "now": now,
             "error": error,
         },
         status_code=status_code,
@@ -574,6 +554,16 @@ def _exam_messages(request: Request) -> dict[str, str]:
         "fiveMinutes": _l("5 minutes left of this part."),
         "oneMinute": _l("1 minute left of this part."),
         "timeUp": _l("The time is up. Your answers are being handed in."),
+        "deadlineWaiting": _l(
+            "Saved on the server: {saved} answers. Waiting to be sent: {waiting} answers, typed "
+            "before the time was up. Keep this page open: they count when they reach the "
+            "server within {minutes} minutes."
+        ),
+        "deadlineSaved": _l(
+            "Every answer typed before the time was up is saved on the server. The part is "
+            "being handed in."
+        ),
+        "deadlineDelivered": _l("All your answers have reached the server."),
         "unanswered": _l("{count} of {total} questions are unanswered."),
         "allAnswered": _l("All questions are answered."),
         "flagged": _l("{count} flagged for review."),
@@ -594,20 +584,19 @@ def _exam_messages(request: Request) -> dict[str, str]:
 async def start_next_part(request: Request) -> Response:
     """POST /exam/{id}/start: start the attempt (first time) and the next part."""
     registration, sitting = await _own_registration(request)
-    missing = await _ready_for_exam(request, registration)
-    if missing is not None:
-        return missing
+    step = await request.state.checkin.missing_step(db(request), registration)
+    if step is not None:
+        return _step_redirect(request, registration, step)
     session, candidate, now = db(request), current_user(request), _now(request)
+    checkin = request.state.checkin
     try:
         proctoring_context = await proctoring.before_part_start(request, registration)
         attempt = await service.start_attempt(
-            session, registration_id=registration.id, candidate=candidate, now=now
+            session, registration_id=registration.id, candidate=candidate, now=now, checkin=checkin
         )
-        await service.bind_device(
-            session, attempt=attempt, device_token=device_token(request), actor=candidate, now=now
-        )
+        await bind_this_browser(request, attempt)
         part = await service.start_part(
-            session, attempt_id=attempt.id, candidate=candidate, now=now
+            session, attempt_id=attempt.id, candidate=candidate, now=now, checkin=checkin
         )
         await proctoring.after_part_start(request, proctoring_context, part)
     except NotFound:
@@ -621,9 +610,7 @@ async def start_next_part(request: Request) -> Response:
             error=translate(request, exc.message, exc.params),
             status_code=exc.status_code,
         )
-    return remember_device(
-        request, RedirectResponse(f"/exam/{registration.id}/take", status_code=303)
-    )
+    return RedirectResponse(f"/exam/{registration.id}/take", status_code=303)
 
 
 async def exam_file(request: Request) -> Response:
@@ -651,7 +638,9 @@ async def exam_file(request: Request) -> Response:
     ):
         raise NotFound(_l("No such file."))
     media_type, content = await read_file(session, version_id, request.path_params["name"])
-    return Response(content, media_type=media_type, headers={"Cache-Control": "private"})
+    return Response(
+        content, media_type=media_type, headers=item_file_headers(media_type, "private")
+    )
 
 
 def routes() -> list[BaseRoute]:
@@ -659,37 +648,37 @@ def routes() -> list[BaseRoute]:
     return [
         page("/my", my_page, roles=CANDIDATES),
         page(
-            "/my/registrations/{registration_id:int}/accommodation",
+            "/my/registrations/{registration_id:id}/accommodation",
             request_accommodation,
             methods=["POST"],
             roles=CANDIDATES,
         ),
-        page("/exam/{registration_id:int}", exam_entry, roles=CANDIDATES),
-        page("/exam/{registration_id:int}/check", system_check, roles=CANDIDATES),
+        page("/exam/{registration_id:id}", exam_entry, roles=CANDIDATES),
+        page("/exam/{registration_id:id}/check", system_check, roles=CANDIDATES),
         page(
-            "/exam/{registration_id:int}/check",
+            "/exam/{registration_id:id}/check",
             system_check_result,
             methods=["POST"],
             roles=CANDIDATES,
             name="system_check_result",
         ),
-        page("/exam/{registration_id:int}/rules", rules_page, roles=CANDIDATES),
+        page("/exam/{registration_id:id}/rules", rules_page, roles=CANDIDATES),
         page(
-            "/exam/{registration_id:int}/rules",
+            "/exam/{registration_id:id}/rules",
             accept_rules,
             methods=["POST"],
             roles=CANDIDATES,
             name="accept_rules",
         ),
-        page("/exam/{registration_id:int}/take", take, roles=CANDIDATES),
+        page("/exam/{registration_id:id}/take", take, roles=CANDIDATES),
         page(
-            "/exam/{registration_id:int}/start",
+            "/exam/{registration_id:id}/start",
             start_next_part,
             methods=["POST"],
             roles=CANDIDATES,
         ),
         page(
-            "/exam/{registration_id:int}/files/{version_id:int}/{name:path}",
+            "/exam/{registration_id:id}/files/{version_id:id}/{name:path}",
             exam_file,
             roles=CANDIDATES,
         ),

@@ -3,7 +3,7 @@ other clients and load tests. Nothing here ever carries a key or a grading guide
 
 from __future__ import annotations
 
-import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -12,14 +12,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
 from exam import service
-from exam.models import Answer, Attempt, AttemptPart, AttemptStatus, Registration
+from exam.models import Answer, Attempt, AttemptPart, Registration
 from itembank import blueprints
 from itembank.models import ExamForm
 from vakt.accounts import Role
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
-from web.device import device_token, remember_device
+from web.device import DEVICE_COOKIE, bind_this_browser
 from web.endpoints import api, current_user, db
+from web.inputs import json_object
 from web.openapi import openapi_json
 from web.routes import proctoring
 
@@ -30,28 +31,6 @@ def _now(request: Request) -> Any:
     return request.state.clock.now()
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body() or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise VaktError(_l("The request body is not valid JSON.")) from None
-    if not isinstance(body, dict):
-        raise VaktError(_l("The request body must be a JSON object."))
-    return body
-
-
-async def _bind(request: Request, attempt: Attempt) -> None:
-    """Refuse a running attempt from another browser than the one it is tied to."""
-    if attempt.status == AttemptStatus.IN_PROGRESS.value:
-        await service.bind_device(
-            db(request),
-            attempt=attempt,
-            device_token=device_token(request),
-            actor=current_user(request),
-            now=_now(request),
-        )
-
-
 async def _own_attempt(request: Request, attempt_id: int) -> tuple[Attempt, Registration]:
     session = db(request)
     attempt = await session.get(Attempt, attempt_id)
@@ -60,7 +39,7 @@ async def _own_attempt(request: Request, attempt_id: int) -> tuple[Attempt, Regi
         raise NotFound(_l("No such attempt."))
     if registration.candidate_id != current_user(request).id:
         raise NotFound(_l("No such attempt."))
-    await _bind(request, attempt)
+    await bind_this_browser(request, attempt)
     return attempt, registration
 
 
@@ -135,9 +114,10 @@ async def start_attempt(request: Request) -> Response:
         registration_id=int(request.path_params["registration_id"]),
         candidate=current_user(request),
         now=_now(request),
+        checkin=request.state.checkin,
     )
-    await _bind(request, attempt)
-    return remember_device(request, JSONResponse({"attempt_id": attempt.id}, status_code=201))
+    await bind_this_browser(request, attempt)
+    return JSONResponse({"attempt_id": attempt.id}, status_code=201)
 
 
 async def start_part(request: Request) -> Response:
@@ -149,6 +129,7 @@ async def start_part(request: Request) -> Response:
         attempt_id=attempt.id,
         candidate=current_user(request),
         now=_now(request),
+        checkin=request.state.checkin,
     )
     await proctoring.after_part_start(request, proctoring_context, part)
     return JSONResponse({"id": part.id, "deadline": part.deadline.isoformat()}, status_code=201)
@@ -156,13 +137,14 @@ async def start_part(request: Request) -> Response:
 
 async def save(request: Request) -> Response:
     """PUT /api/parts/{part_id}/answers/{item_version_id}/{question_id} {sequence, value}."""
-    body = await _json_object(request)
+    body = await json_object(request)
     sequence = body.get("sequence")
     if not isinstance(sequence, int) or isinstance(sequence, bool):
         raise VaktError(_l("sequence must be a whole number."), field="sequence")
     if "value" not in body:
         raise VaktError(_l("value is required."), field="value")
     now = _now(request)
+    settings = request.state.settings
     result = await service.save_answer(
         db(request),
         attempt_part_id=int(request.path_params["part_id"]),
@@ -172,11 +154,35 @@ async def save(request: Request) -> Response:
         sequence=sequence,
         value=body["value"],
         now=now,
-        device=device_token(request),
+        device=request.cookies.get(DEVICE_COOKIE) or "",
+        changed_at=_changed_at(body.get("changed_at")),
+        late_window=settings.late_save_window,
+        events=request.state.exam_events,
     )
     return JSONResponse(
-        {"applied": result.applied, "sequence": result.sequence, "saved_at": now.isoformat()}
+        {
+            "applied": result.applied,
+            "sequence": result.sequence,
+            "saved_at": now.isoformat(),
+            "delivered_late": result.delivered_late,
+        }
     )
+
+
+def _changed_at(value: Any) -> datetime | None:
+    """When the candidate made the change, by the page's server-synced clock (optional)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise VaktError(
+            _l("changed_at must be a date and time with a time zone (ISO 8601)."),
+            field="changed_at",
+        )
+    return moment
 
 
 async def submit(request: Request) -> Response:
@@ -202,29 +208,49 @@ async def server_time(request: Request) -> Response:
     return JSONResponse({"server_time": _now(request).isoformat()})
 
 
+async def part_clock(request: Request) -> Response:
+    """GET /api/parts/{part_id}/clock: the server's clock and the part's deadline; the exam page
+    asks about once a minute, which is also its sign of life (``service.record_contact``)."""
+    now = _now(request)
+    part = await service.record_contact(
+        db(request),
+        attempt_part_id=int(request.path_params["part_id"]),
+        candidate=current_user(request),
+        now=now,
+    )
+    return JSONResponse(
+        {
+            "server_time": now.isoformat(),
+            "deadline": part.deadline.isoformat(),
+            "submitted_at": part.submitted_at.isoformat() if part.submitted_at else None,
+        }
+    )
+
+
 def routes() -> list[BaseRoute]:
     """Candidate API routes."""
     return [
         api("/api/time", server_time, login=False),
         api("/api/openapi.json", openapi_json, login=False),
-        api("/api/attempts/{attempt_id:int}", attempt_state, roles=CANDIDATES),
+        api("/api/attempts/{attempt_id:id}", attempt_state, roles=CANDIDATES),
         api(
-            "/api/registrations/{registration_id:int}/attempt",
+            "/api/registrations/{registration_id:id}/attempt",
             start_attempt,
             methods=["POST"],
             roles=CANDIDATES,
         ),
         api(
-            "/api/attempts/{attempt_id:int}/parts/next",
+            "/api/attempts/{attempt_id:id}/parts/next",
             start_part,
             methods=["POST"],
             roles=CANDIDATES,
         ),
         api(
-            "/api/parts/{part_id:int}/answers/{item_version_id:int}/{question_id}",
+            "/api/parts/{part_id:id}/answers/{item_version_id:id}/{question_id}",
             save,
             methods=["PUT"],
             roles=CANDIDATES,
         ),
-        api("/api/parts/{part_id:int}/submit", submit, methods=["POST"], roles=CANDIDATES),
+        api("/api/parts/{part_id:id}/submit", submit, methods=["POST"], roles=CANDIDATES),
+        api("/api/parts/{part_id:id}/clock", part_clock, roles=CANDIDATES),
     ]

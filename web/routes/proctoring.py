@@ -7,11 +7,9 @@ Every fetch of a recording, snapshot or photo by staff is written to the audit l
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -44,6 +42,7 @@ from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 from web.endpoints import api, csrf_token, current_user, db, form_str, page
 from web.i18n import translate
+from web.inputs import json_model
 from web.rendering import render
 
 CANDIDATES = (Role.CANDIDATE,)
@@ -54,26 +53,6 @@ PRIVATE_MEDIA = {"Cache-Control": "private, no-store", "X-Content-Type-Options":
 
 def _now(request: Request) -> Any:
     return request.state.clock.now()
-
-
-Model = TypeVar("Model", BrowserEvent, LiveOffer, RecordingFinish)
-
-
-async def _json_model(request: Request, model: type[Model]) -> Model:
-    try:
-        return model.model_validate(json.loads(await request.body() or b"{}"))
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise VaktError(
-            _l("The request is not valid: {where}: {problem}"),
-            field=where or None,
-            status_code=422,
-            where=where,
-            problem=first["msg"],
-        ) from None
-    except (ValueError, UnicodeDecodeError):
-        raise VaktError(_l("The request body is not valid JSON."), status_code=422) from None
 
 
 async def _own_registration(request: Request) -> Registration:
@@ -257,7 +236,7 @@ def _live_config(policy: Policy, reference: list[float] | None) -> LiveConfig:
 async def live_offer(request: Request) -> Response:
     """POST /api/registrations/{id}/live {sdp, type}: connect the camera and microphone."""
     registration = await _own_registration(request)
-    offer = await _json_model(request, LiveOffer)
+    offer = await json_model(request, LiveOffer)
     session, now = db(request), _now(request)
     context = await service.context_of(session, registration.id)
     if not context.policy.enabled:
@@ -322,7 +301,7 @@ async def live_status(request: Request) -> Response:
 async def browser_event(request: Request) -> Response:
     """POST /api/registrations/{id}/events: something the exam page noticed (a flag)."""
     registration = await _own_registration(request)
-    event = await _json_model(request, BrowserEvent)
+    event = await json_model(request, BrowserEvent)
     now = _now(request)
     context = await service.context_of(db(request), registration.id)
     if not context.policy.enabled:
@@ -363,7 +342,7 @@ async def upload_chunk(request: Request) -> Response:
 async def finish_recording(request: Request) -> Response:
     """POST /api/parts/{id}/recording/finish {last_index}: the recording of the part ended."""
     part, _registration = await _own_part(request)
-    body = await _json_model(request, RecordingFinish)
+    body = await json_model(request, RecordingFinish)
     recording = await recordings.finish_recording(
         db(request), part=part, last_index=body.last_index, now=_now(request)
     )
@@ -554,48 +533,48 @@ def routes() -> list[BaseRoute]:
         page("/my/photo", photo_page, roles=CANDIDATES),
         page("/my/photo", photo_save, methods=["POST"], roles=CANDIDATES, name="photo_save"),
         page("/my/photo/current", photo_image, roles=CANDIDATES),
-        page("/exam/{registration_id:int}/identity", identity_page, roles=CANDIDATES),
+        page("/exam/{registration_id:id}/identity", identity_page, roles=CANDIDATES),
         page(
-            "/exam/{registration_id:int}/identity",
+            "/exam/{registration_id:id}/identity",
             identity_check,
             methods=["POST"],
             roles=CANDIDATES,
         ),
         api(
-            "/api/registrations/{registration_id:int}/live",
+            "/api/registrations/{registration_id:id}/live",
             live_offer,
             methods=["POST"],
             roles=CANDIDATES,
         ),
-        api("/api/registrations/{registration_id:int}/live", live_status, roles=CANDIDATES),
+        api("/api/registrations/{registration_id:id}/live", live_status, roles=CANDIDATES),
         api(
-            "/api/registrations/{registration_id:int}/events",
+            "/api/registrations/{registration_id:id}/events",
             browser_event,
             methods=["POST"],
             roles=CANDIDATES,
         ),
         api(
-            "/api/parts/{part_id:int}/recording/{index:int}",
+            "/api/parts/{part_id:id}/recording/{index:id}",
             upload_chunk,
             methods=["PUT"],
             roles=CANDIDATES,
         ),
         api(
-            "/api/parts/{part_id:int}/recording/finish",
+            "/api/parts/{part_id:id}/recording/finish",
             finish_recording,
             methods=["POST"],
             roles=CANDIDATES,
         ),
         page("/proctor", proctor_overview, roles=PROCTORS),
-        page("/proctor/registrations/{registration_id:int}", proctor_registration, roles=PROCTORS),
-        page("/proctor/recordings/{recording_id:int}", proctor_recording, roles=PROCTORS),
-        page("/proctor/snapshots/{snapshot_id:int}", proctor_snapshot, roles=PROCTORS),
+        page("/proctor/registrations/{registration_id:id}", proctor_registration, roles=PROCTORS),
+        page("/proctor/recordings/{recording_id:id}", proctor_recording, roles=PROCTORS),
+        page("/proctor/snapshots/{snapshot_id:id}", proctor_snapshot, roles=PROCTORS),
         page(
-            "/proctor/identity/{verification_id:int}/{which:str}",
+            "/proctor/identity/{verification_id:id}/{which:str}",
             proctor_identity_photo,
             roles=PROCTORS,
         ),
-        page("/grading/recordings/{recording_id:int}", grader_recording, roles=GRADERS),
+        page("/grading/recordings/{recording_id:id}", grader_recording, roles=GRADERS),
         *staff_routes(),
     ]
 
@@ -836,9 +815,9 @@ def staff_routes() -> list[BaseRoute]:
     """The administrators' proctoring settings."""
     administrators = (Role.ADMINISTRATOR,)
     return [
-        page("/staff/schemes/{scheme_id:int}/proctoring", policy_page, roles=administrators),
+        page("/staff/schemes/{scheme_id:id}/proctoring", policy_page, roles=administrators),
         page(
-            "/staff/schemes/{scheme_id:int}/proctoring",
+            "/staff/schemes/{scheme_id:id}/proctoring",
             policy_save,
             methods=["POST"],
             roles=administrators,

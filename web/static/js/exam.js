@@ -34,12 +34,16 @@
   const serverNow = () => Date.now() + clockOffset;
 
   async function syncClock() {
+    // The part's clock is also the page's sign of life: answers lost in a network failure may
+    // arrive only so long after the last one.
     try {
       const sent = Date.now();
-      const response = await fetch("/api/time", { cache: "no-store", credentials: "same-origin" });
+      const response = await fetch(config.clockUrl, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!response.ok) return;
       const body = await response.json();
       const received = Date.now();
-      clockOffset = Date.parse(body.server_time) + (received - sent) / 2 - received;
+      const offset = Date.parse(body.server_time) + (received - sent) / 2 - received;
+      if (Number.isFinite(offset)) clockOffset = offset;
     } catch (error) {
       // Offline: keep the last offset; the countdown goes on.
     }
@@ -132,6 +136,7 @@
   let flushAgain = false;
   let timer = null;
   let closed = false;
+  let expired = false; // the time is up: nothing more can be typed, what waits is still sent
 
   function nextSequence(key) {
     // Time-based, so a later change on another computer still counts as newer.
@@ -149,12 +154,18 @@
     }
   }
 
+  function showSaved(at) {
+    const time = new Date(at).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    saveState.textContent = format(messages.saved, { time });
+    saveState.classList.remove("offline");
+  }
+
   function scheduleFlush(delay) {
     if (timer === null) timer = window.setTimeout(() => { timer = null; flush(); }, delay);
   }
 
   async function recordChange(section) {
-    if (closed) return;
+    if (closed || expired) return;
     const key = keyOf(section);
     const record = {
       key,
@@ -163,6 +174,9 @@
       question: section.dataset.question,
       value: valueOf(section),
       sequence: nextSequence(key),
+      // When the change was made, by the server's clock: typed before the deadline, it counts
+      // even if the connection is lost and it arrives later.
+      changedAt: new Date(serverNow()).toISOString(),
     };
     await putPending(record);
     waiting = (await allPending()).length;
@@ -185,7 +199,7 @@
       method: "PUT",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": config.csrf, Accept: "application/json" },
-      body: JSON.stringify({ sequence: record.sequence, value: record.value }),
+      body: JSON.stringify({ sequence: record.sequence, value: record.value, changed_at: record.changedAt || null }),
     });
   }
 
@@ -214,6 +228,7 @@
             try { message = (await response.json()).error.message; } catch (e) { /* keep status text */ }
             await removeIfUnchanged(record);
             showAlert(format(messages.refused, { message }));
+            if (expired) continue; // the rest of the queue may still count; the server kept this one
             if (response.status === 409) {
               // The part is closed (handed in elsewhere, time up, or the attempt ended): show
               // the page as the server now has it, with the receipt or the reason.
@@ -226,10 +241,10 @@
     } finally {
       flushing = false;
       waiting = (await allPending()).length;
-      if (waiting === 0) {
-        const time = new Date(serverNow()).toLocaleTimeString(document.documentElement.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-        saveState.textContent = format(messages.saved, { time });
-        saveState.classList.remove("offline");
+      if (expired) {
+        describeDeadline();
+      } else if (waiting === 0) {
+        showSaved(serverNow());
       } else {
         showSaveState();
         scheduleFlush(RETRY_MS);
@@ -329,9 +344,57 @@
     }
     if (left <= 0 && !handingIn) {
       handingIn = true;
-      showAlert(messages.timeUp);
-      handIn(true);
+      finishAtDeadline();
     }
+  }
+
+  // ---- the deadline -------------------------------------------------------------------------
+  const answerInputs = () => Array.from(form.querySelectorAll("input, textarea"));
+
+  function lockAnswers() {
+    // Nothing typed after the deadline counts: the page says so by not taking it.
+    answerInputs().forEach((input) => {
+      if (input.tagName === "TEXTAREA") input.readOnly = true; else input.disabled = true;
+      input.setAttribute("aria-readonly", "true");
+    });
+  }
+
+  function describeDeadline() {
+    const answered = questions.filter(isAnswered).length;
+    const text = waiting > 0
+      ? format(messages.deadlineWaiting, { saved: Math.max(0, answered - waiting), waiting, minutes: config.lateWindowMinutes })
+      : messages.deadlineSaved;
+    saveState.textContent = text;
+    saveState.classList.toggle("offline", waiting > 0 && !online);
+    return text;
+  }
+
+  function whenOnlineOrAfter(ms) {
+    return new Promise((resolve) => {
+      const done = () => { window.clearTimeout(timerId); window.removeEventListener("online", done); resolve(); };
+      const timerId = window.setTimeout(done, ms);
+      window.addEventListener("online", done);
+    });
+  }
+
+  async function finishAtDeadline() {
+    expired = true;
+    window.clearTimeout(timer);
+    timer = null;
+    lockAnswers();
+    waiting = (await allPending()).length;
+    showAlert(`${messages.timeUp} ${describeDeadline()}`);
+    // Everything typed before the deadline goes to the server first, however long the
+    // connection takes to come back; only then is the part handed in and the page cleared.
+    for (;;) {
+      await flush();
+      waiting = (await allPending()).length;
+      describeDeadline();
+      if (waiting === 0) break;
+      await whenOnlineOrAfter(RETRY_MS);
+    }
+    announce(messages.deadlineDelivered);
+    await handIn(true);
   }
 
   // ---- hand-in ------------------------------------------------------------------------------
@@ -339,10 +402,12 @@
   const dialogText = document.getElementById("hand-in-text");
 
   async function handIn(timeUp) {
-    await flush();
-    if (!timeUp && (await allPending()).length > 0) {
-      showAlert(format(messages.stillWaiting, { count: (await allPending()).length }));
-      return;
+    if (!timeUp) {
+      await flush();
+      if ((await allPending()).length > 0) {
+        showAlert(format(messages.stillWaiting, { count: (await allPending()).length }));
+        return;
+      }
     }
     closed = true;
     for (let attempt = 0; ; attempt += 1) {
@@ -383,11 +448,14 @@
 
   // ---- start: the server's answers, then anything newer kept on this computer ---------------
   async function restore() {
+    let newestSave = null;
     questions.forEach((section) => {
       const saved = config.answers[`${section.closest(".exam-item").dataset.itemVersion}/${section.dataset.question}`];
       if (saved) {
         setValue(section, saved.value);
         lastSequence.set(keyOf(section), saved.sequence);
+        const at = Date.parse(saved.saved_at);
+        if (Number.isFinite(at) && (newestSave === null || at > newestSave)) newestSave = at;
       }
     });
     const bySection = new Map(questions.map((section) => [keyOf(section), section]));
@@ -404,13 +472,14 @@
     questions.filter((s) => s.dataset.type === "essay").forEach(updateWordCount);
     updateOverview();
     waiting = (await allPending()).length;
-    if (waiting) { showSaveState(); flush(); }
+    if (waiting) { showSaveState(); flush(); } else if (newestSave !== null) showSaved(newestSave);
   }
 
   show(1, false);
   tick();
   window.setInterval(tick, 1000);
   window.setInterval(syncClock, 60000);
+  window.addEventListener("online", syncClock);
   syncClock();
   restore().then(() => { document.getElementById("exam").dataset.ready = "true"; });
 })();

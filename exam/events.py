@@ -1,0 +1,55 @@
+"""What happens in an exam that other domains act on.
+
+The exam publishes events; other domains subscribe to them, and the application wires the two
+together once (``web.app.create_app``). The exam never imports its subscribers, so a domain that
+builds on exams (proctoring, grading, certification) is added without the exam knowing it.
+
+Subscribers run in the publisher's transaction: what they write commits or rolls back with the
+change that caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class LateAnswersDelivered:
+    """Answers typed before a part's deadline reached the server after it (the connection was
+    lost): ``last_contact_at`` is the candidate's last contact before the loss, ``delivered_at``
+    when the late answers arrived."""
+
+    registration_id: int
+    attempt_id: int
+    attempt_part_id: int
+    deadline: datetime
+    last_contact_at: datetime
+    delivered_at: datetime
+    answers: int
+
+
+Event = TypeVar("Event")
+Subscriber = Callable[[AsyncSession, Any], Awaitable[None]]
+
+
+class ExamEvents:
+    """The subscribers of each kind of exam event."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[type[Any], list[Subscriber]] = {}
+
+    def subscribe(
+        self, kind: type[Event], subscriber: Callable[[AsyncSession, Event], Awaitable[None]]
+    ) -> None:
+        """Call ``subscriber`` with every event of ``kind`` from now on."""
+        self._subscribers.setdefault(kind, []).append(subscriber)
+
+    async def publish(self, session: AsyncSession, event: object) -> None:
+        """Tell every subscriber of the event's kind, in the order they subscribed."""
+        for subscriber in self._subscribers.get(type(event), []):
+            await subscriber(session, event)
