@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import service
+from exam import declarations, service
 from exam.checkin import CheckIn, CheckInStep
 from exam.models import Registration
 from itembank import blueprints
@@ -191,5 +191,54 @@ async def build_full_exam(
     registration = await service.register(
         session, sitting_id=sitting.id, candidate=candidate, actor=admin
     )
+    await session.commit()
+    return Exam(sitting.id, registration.id, candidate, candidate, admin)
+
+
+async def build_essay_exam(
+    session: AsyncSession,
+    users: dict[str, User],
+    *,
+    opens: datetime,
+    minutes: int = 2,
+    proctoring: Policy | None = None,
+) -> Exam:
+    """One short part with one essay, a sitting open from ``opens`` for two hours and
+    ``users["candidate"]`` registered with the declarations accepted; committed."""
+    writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
+    scheme = await bank.create_scheme(session, code="KORT", name="Kort prøve", actor_id=None)
+    await set_proctoring(session, scheme.id, proctoring)
+    version = await bank.create_item(
+        session, scheme_id=scheme.id, document=essay("KORT-1"), actor_id=writer.id
+    )
+    await bank.transition(
+        session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
+    )
+    await bank.transition(
+        session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
+    )
+    blueprint = await blueprints.create_blueprint(
+        session, scheme_id=scheme.id, code="KORT", name="Kort prøve", language="nb", actor_id=None,
+        definition=blueprints.parse_blueprint({"parts": [
+            {"key": "kunnskap", "title": "Kunnskapsprøve", "kind": "knowledge",
+             "duration_minutes": minutes, "rules": [{"count": 1}]},
+        ]}),
+    )  # fmt: skip
+    sitting = await service.create_sitting(
+        session, blueprint_id=blueprint.id, name="Kort eksamen", opens_at=opens,
+        closes_at=opens + timedelta(hours=2), actor=admin,
+    )  # fmt: skip
+    candidate = users["candidate"]
+    await service.decide_application(
+        session, candidate_id=candidate.id, scheme_id=scheme.id, approve=True, actor=admin,
+        now=opens - timedelta(days=30),
+    )  # fmt: skip
+    registration = await service.register(
+        session, sitting_id=sitting.id, candidate=candidate, actor=admin
+    )
+    await service.accept_declaration(
+        session, registration_id=registration.id, candidate=candidate,
+        text_version=declarations.TEXT_VERSION, text_digest="0" * 64, language="en", now=opens,
+    )  # fmt: skip
     await session.commit()
     return Exam(sitting.id, registration.id, candidate, candidate, admin)

@@ -157,3 +157,28 @@ def _wait_until_listening(port: int) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+@pytest.mark.parametrize("command", [["audit", "verify"], ["recordings", "purge", "--dry-run"]])
+def test_without_a_database_a_command_says_so_in_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    empty = tmp_path / "nowhere"
+    env = {"VAKT_DATA_DIR": str(empty), "VAKT_DATABASE_URL": "", "VAKT_DEFAULT_LANGUAGE": "en"}
+    result = vakt(*command, env=env)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "There is no Vakt database at" in lines[0] and "vakt db upgrade" in lines[0]
+    assert not (empty / "vakt.sqlite3").exists()  # nothing made by looking
+
+
+def test_a_database_without_tables_is_named_too(tmp_path: Path) -> None:
+    import sqlite3
+
+    sqlite3.connect(tmp_path / "vakt.sqlite3").close()  # an empty file
+    env = {"VAKT_DATA_DIR": str(tmp_path), "VAKT_DATABASE_URL": "", "VAKT_DEFAULT_LANGUAGE": "en"}
+    result = vakt("audit", "verify", env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "has no Vakt tables yet" in result.stderr and "vakt db upgrade" in result.stderr

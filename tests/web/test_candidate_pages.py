@@ -19,7 +19,7 @@ from exam import declarations
 from exam.models import Accommodation, Attempt, Declaration
 from exam.timing import FixedClock
 from tests.exam.factories import OPENS, Exam, build_exam
-from tests.web.helpers import csrf, csrf_from, sign_in
+from tests.web.helpers import accept_rules, csrf, csrf_from, sign_in
 from vakt.accounts import User
 from vakt.audit import AuditEntry
 from vakt.settings import Settings
@@ -304,3 +304,127 @@ async def test_an_answer_cannot_break_out_of_the_page_script(
         re.search(r'id="exam-config">(.*?)</script>', page.text, re.S).group(1)  # type: ignore[union-attr]
     )
     assert [a["value"] for a in config["answers"].values()] == [hostile]
+
+
+@pytest.mark.asyncio
+async def test_during_the_break_start_waits_and_every_time_is_local(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await sign_in(client, "candidate")
+    token = await _through_the_checks(client, exam)
+    clock.set(OPENS + timedelta(minutes=2))  # 09:02 UTC is 10:02 in Oslo in December
+    base = f"/exam/{exam.registration_id}"
+    await client.post(f"{base}/start", data={"csrf_token": token})
+    page = await client.get(f"{base}/take")
+    config = json.loads(
+        re.search(r'id="exam-config">(.*?)</script>', page.text, re.S).group(1)  # type: ignore[union-attr]
+    )
+    await client.post(f"/api/parts/{config['part']}/submit", headers={"X-CSRF-Token": token})
+
+    english = {"Accept-Language": "en"}
+    between = await client.get(f"{base}/take", headers=english)
+    button = re.search(r'<button type="submit"[^>]*id="start-part"[^>]*>', between.text)
+    assert button is not None and "disabled" in button.group(0)
+    assert "Break until 10:12:00" in between.text
+    refused = await client.post(f"{base}/start", data={"csrf_token": token}, headers=english)
+    assert refused.status_code == 409
+    assert "The break lasts until 10:12:00" in refused.text and "UTC" not in refused.text
+
+    clock.advance(timedelta(minutes=10))
+    after = await client.get(f"{base}/take", headers=english)
+    button = re.search(r'<button type="submit"[^>]*id="start-part"[^>]*>', after.text)
+    assert button is not None and "disabled" not in button.group(0)
+
+
+@pytest.mark.asyncio
+async def test_the_result_is_told_in_the_readers_language(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    from exam import service
+    from exam.models import AttemptPart
+
+    await sign_in(client, "candidate")
+    token = await _through_the_checks(client, exam)
+    clock.set(OPENS + timedelta(minutes=2))
+    base = f"/exam/{exam.registration_id}"
+    await client.post(f"{base}/start", data={"csrf_token": token})
+    clock.advance(timedelta(hours=2))
+    assert await service.submit_overdue_parts(session, now=clock.now()) == 1
+    await session.commit()
+    attempt = await session.scalar(
+        select(Attempt).where(Attempt.registration_id == exam.registration_id)
+    )
+    assert attempt is not None
+    part = await session.scalar(select(AttemptPart).where(AttemptPart.attempt_id == attempt.id))
+    assert part is not None
+    attempt.status = "finished"  # the second part was never started; the attempt is over
+    await service.record_part_result(
+        session, attempt_part_id=part.id, passed=False, actor=exam.admin, now=clock.now()
+    )
+    await service.release_results(session, attempt_id=attempt.id, actor=exam.admin, now=clock.now())
+    await session.commit()
+    english = await client.get("/my", headers={"Accept-Language": "en"})
+    assert "Not passed" in english.text and "Ikke bestått" not in english.text
+    norwegian = await client.get("/my", headers={"Accept-Language": "nb"})
+    assert "Ikke bestått" in norwegian.text
+
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><rect/></svg>'
+
+
+@pytest.mark.asyncio
+async def test_an_items_files_in_the_exam_are_sandboxed_as_in_the_bank(
+    client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User], clock: FixedClock
+) -> None:
+    """An SVG may hold script: served to a candidate it gets the same sandbox as in the bank."""
+    from exam import service
+    from itembank import blueprints
+    from itembank import service as bank
+    from itembank.schemas import ItemStatus
+    from tests.exam.factories import set_proctoring
+    from tests.itembank.factories import single_choice
+
+    admin, writer = users["administrator"], users["item_writer"]
+    scheme = await bank.create_scheme(session, code="SVG", name="Figurer", actor_id=None)
+    await set_proctoring(session, scheme.id, None)
+    document = single_choice("FIG-1", attachments=["figur.svg"])
+    version = await bank.create_item(
+        session, scheme_id=scheme.id, document=document,
+        files=[bank.FileUpload("figur.svg", SVG)], actor_id=writer.id,
+    )  # fmt: skip
+    await bank.transition(
+        session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
+    )
+    await bank.transition(
+        session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=users["item_reviewer"]
+    )
+    blueprint = await blueprints.create_blueprint(
+        session, scheme_id=scheme.id, code="F", name="Figur", language="nb", actor_id=None,
+        definition=blueprints.parse_blueprint({"parts": [
+            {"key": "mc", "title": "Flervalg", "kind": "multiple_choice", "duration_minutes": 10,
+             "rules": [{"count": 1}]}]}),
+    )  # fmt: skip
+    sitting = await service.create_sitting(
+        session, blueprint_id=blueprint.id, name="Figur", opens_at=OPENS,
+        closes_at=OPENS + timedelta(hours=2), actor=admin,
+    )  # fmt: skip
+    candidate = users["candidate"]
+    await service.decide_application(
+        session, candidate_id=candidate.id, scheme_id=scheme.id, approve=True, actor=admin,
+        now=OPENS - timedelta(days=30),
+    )  # fmt: skip
+    registration = await service.register(
+        session, sitting_id=sitting.id, candidate=candidate, actor=admin
+    )
+    await session.commit()
+
+    await sign_in(client, "candidate")
+    await accept_rules(client, registration.id)
+    clock.set(OPENS + timedelta(minutes=1))
+    token = await csrf(client, "/my")
+    assert (
+        await client.post(f"/exam/{registration.id}/start", data={"csrf_token": token})
+    ).status_code == 303
+    served = await client.get(f"/exam/{registration.id}/files/{version.id}/figur.svg")
+    assert served.status_code == 200 and served.headers["content-type"].startswith("image/svg")
+    assert "sandbox" in served.headers["content-security-policy"]

@@ -17,7 +17,7 @@ from exam.checkin import IdentityStatus
 from exam.models import Registration
 from exam.timing import FixedClock
 from tests.exam.factories import OPENS, Exam, build_exam
-from tests.web.helpers import csrf, sign_in
+from tests.web.helpers import accept_rules, csrf, sign_in
 from vakt.accounts import User
 from vakt.settings import Settings
 
@@ -76,3 +76,35 @@ async def test_the_exam_waits_for_the_identity_check(
     identity.current = IdentityStatus.REFERRED  # doubtful: goes on, a proctor decides later
     assert (await client.get(base)).headers["location"] == f"{base}/take"
     assert (await client.post(f"{base}/start", data={"csrf_token": token})).status_code == 303
+
+
+@pytest.mark.asyncio
+async def test_the_api_obeys_the_same_check_in(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    users: dict[str, User],
+    identity: ScriptedIdentityCheck,
+) -> None:
+    """The JSON API is another way in to the same rule: no attempt and no part before the code
+    of conduct, the self-declaration and the identity check."""
+    exam = await build_exam(session, users)  # declarations not accepted yet
+    await sign_in(client, "candidate")
+    headers = {"X-CSRF-Token": await csrf(client, "/"), "Accept-Language": "en"}
+    start = f"/api/registrations/{exam.registration_id}/attempt"
+
+    refused = await client.post(start, headers=headers)
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "CheckInMissing"
+    assert "code of conduct" in refused.json()["error"]["message"]
+
+    await accept_rules(client, exam.registration_id)
+    refused = await client.post(start, headers=headers)
+    assert refused.status_code == 409 and "identity check" in refused.json()["error"]["message"]
+
+    identity.current = IdentityStatus.PASSED
+    started = await client.post(start, headers=headers)
+    assert started.status_code == 201
+    attempt_id = started.json()["attempt_id"]
+    assert (
+        await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)
+    ).status_code == 201

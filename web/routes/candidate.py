@@ -496,6 +496,24 @@ async def _render_take(
             "answers": answers,
             "messages": _exam_messages(request),
         }
+    late_part = _part_taking_late_answers(started, now, request.state.settings.late_save_window)
+    if current is None and late_part is not None:
+        # Answers typed before the deadline may still wait in this browser (offline, then a
+        # reload): the page sends them (exam.js) and shows the receipt issued again.
+        config = {
+            "part": late_part.id,
+            "csrf": csrf_token(request),
+            "messages": {
+                "deliveryWaiting": translate(
+                    request,
+                    _l(
+                        "{count} answers typed before the time was up are still on this "
+                        "computer. Keep this page open until the connection is back: they are "
+                        "sent then."
+                    ),
+                )
+            },
+        }
     proctor = (
         await proctoring.proctor_config(request, registration, attempt, current)
         if current is not None or next_index is not None
@@ -525,6 +543,17 @@ async def _render_take(
         },
         status_code=status_code,
     )
+
+
+def _part_taking_late_answers(
+    started: list[AttemptPart], now: datetime, window: timedelta
+) -> AttemptPart | None:
+    """The last part, if it was handed in at its deadline (not before) and answers typed in time
+    may still arrive (``exam.service.save_answer``)."""
+    last = started[-1] if started else None
+    if last is None or last.submitted_at is None or last.submitted_at < last.deadline:
+        return None
+    return last if now <= last.deadline + window else None
 
 
 def _script_json(data: Any) -> str:

@@ -84,6 +84,47 @@
     });
   }
 
+  async function send(record) {
+    const url = `/api/parts/${record.part}/answers/${record.itemVersion}/${encodeURIComponent(record.question)}`;
+    return fetch(url, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": config.csrf, Accept: "application/json" },
+      body: JSON.stringify({ sequence: record.sequence, value: record.value, changed_at: record.changedAt || null }),
+    });
+  }
+
+  // ---- after a hand-in: answers that are still on this computer ----------------------------
+  // The part was handed in at its deadline while answers typed before it waited here (the
+  // connection was lost, then the page was reloaded). They are sent now: the server takes what
+  // was typed in time, keeps the rest on record, and issues the receipt again.
+  if (!form) {
+    let delivered = false;
+    const deliver = async () => {
+      for (const record of await allPending()) {
+        let response;
+        try {
+          response = await send(record);
+        } catch (networkError) {
+          saveState.textContent = format(messages.deliveryWaiting, { count: (await allPending()).length });
+          window.setTimeout(deliver, RETRY_MS);
+          return;
+        }
+        if (response.status >= 500 || response.status === 429) {
+          window.setTimeout(deliver, RETRY_MS);
+          return;
+        }
+        await removeIfUnchanged(record); // taken, or refused and kept on record by the server
+        delivered = delivered || response.ok;
+      }
+      if (delivered) window.location.reload(); // the receipt issued again
+      else saveState.textContent = "";
+    };
+    window.addEventListener("online", deliver);
+    deliver();
+    return;
+  }
+
   // ---- reading and writing answers in the page ----------------------------------------------
   const questions = Array.from(form.querySelectorAll(".question[data-question]"));
   const keyOf = (section) => `${partId}/${section.closest(".exam-item").dataset.itemVersion}/${section.dataset.question}`;
@@ -191,16 +232,6 @@
     announce(value ? messages.online : messages.offline);
     if (value) saveState.classList.remove("offline");
     showSaveState();
-  }
-
-  async function send(record) {
-    const url = `/api/parts/${record.part}/answers/${record.itemVersion}/${encodeURIComponent(record.question)}`;
-    return fetch(url, {
-      method: "PUT",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": config.csrf, Accept: "application/json" },
-      body: JSON.stringify({ sequence: record.sequence, value: record.value, changed_at: record.changedAt || null }),
-    });
   }
 
   async function flush() {
