@@ -33,8 +33,18 @@ class SaveRequest(BaseModel):
     """One answer. ``value``: an option id or null (single choice), a list of option ids
     (multiple response) or text of at most 100,000 characters (essay)."""
 
-    sequence: int = Field(ge=0, description="Increases with every change of this answer")
+    sequence: int = Field(
+        ge=0,
+        description="Increases with every change of this answer; at most the server's time in "
+        "milliseconds plus 10 minutes (a counter 1, 2, 3 … is always fine)",
+    )
     value: Any
+    changed_at: datetime | None = Field(
+        default=None,
+        description="When the candidate made the change, by the server-synced clock. An answer "
+        "that arrives after the deadline counts only with a time before it, within the late "
+        "window (VAKT_LATE_SAVE_WINDOW_SECONDS) of the deadline and of the last contact",
+    )
 
 
 class SaveResult(BaseModel):
@@ -43,6 +53,18 @@ class SaveResult(BaseModel):
     applied: bool
     sequence: int = Field(description="The newest sequence the server holds for this answer")
     saved_at: datetime
+    delivered_late: bool = Field(
+        description="It arrived after the deadline and counts (typed before it); the part's "
+        "receipt is issued again over it"
+    )
+
+
+class PartClock(BaseModel):
+    """The server's clock and the part's deadline; asking is the exam page's sign of life."""
+
+    server_time: datetime
+    deadline: datetime
+    submitted_at: datetime | None
 
 
 class Receipt(BaseModel):

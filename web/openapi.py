@@ -63,7 +63,8 @@ OPERATIONS: list[
         201,
         schemas.AttemptStarted,
         "403 on another computer than the attempt's; 404 for another candidate's registration; "
-        "409 outside the sitting's window",
+        "409 before the check-in (the code of conduct and self-declaration accepted on the exam "
+        "page, then the identity check) or outside the sitting's window",
     ),
     (
         "get",
@@ -83,7 +84,8 @@ OPERATIONS: list[
         None,
         201,
         schemas.PartStarted,
-        "409 during the break, after the last part, or when the attempt has ended",
+        "409 before the check-in, during the break, after the last part, or when the attempt "
+        "has ended",
     ),
     (
         "put",
@@ -93,8 +95,21 @@ OPERATIONS: list[
         schemas.SaveRequest,
         200,
         schemas.SaveResult,
-        "400 for an impossible value; 404 for a question not in the part; 409 after the "
-        "deadline (5 s grace) or the hand-in",
+        "400 for an impossible value or text that is not valid Unicode; 404 for a question not "
+        "in the part; 409 after a hand-in before the deadline, or after the deadline (5 s grace) "
+        "unless `changed_at` is before it and the answer arrives within the late window (a "
+        "refused late answer is kept on record)",
+    ),
+    (
+        "get",
+        "/api/parts/{part_id}/clock",
+        "The server's clock and the part's deadline (the exam page asks every minute; it is "
+        "the candidate's last contact when the connection is lost)",
+        [PART_ID],
+        None,
+        200,
+        schemas.PartClock,
+        "404 for another candidate's part",
     ),
     (
         "post",
