@@ -79,11 +79,16 @@ def create_app(
     settings: Settings,
     *,
     clock: Clock | None = None,
+    session_clock: Clock | None = None,
     identity_check: IdentityCheck | type[DEFAULT] | None = DEFAULT,
 ) -> Starlette:
-    """Build the ASGI application for these settings (``clock``: the time source, for tests;
-    ``identity_check``: what identifies candidates before an exam: by default the photo check
-    of proctoring; None skips the step)."""
+    """Build the ASGI application for these settings.
+
+    ``clock``: the time exams go by, for tests; ``session_clock``: the time sign-in throttling
+    goes by, the system's unless a test moves it (apart from ``clock``, so that a test can move
+    exam time by days without touching sign-in); ``identity_check``: what identifies candidates
+    before an exam: by default the photo check of proctoring, None skips the step.
+    """
     check: IdentityCheck | None = (
         PhotoIdentityCheck() if isinstance(identity_check, type) else identity_check
     )
@@ -149,6 +154,7 @@ def create_app(
                 analysis=analysis,
                 identity=identity_pool,
                 clock=time_source,
+                session_clock=session_clock or SystemClock(),
                 oidc=create_oidc_client(settings),
                 identity_check=check,
             )

@@ -36,6 +36,8 @@ class AppState(TypedDict):
     identity: Executor
     """Where faces are described for identity (a process: dlib's network holds the GIL)."""
     clock: Clock
+    session_clock: Clock
+    """The time sign-in throttling goes by (``web.app.create_app``)."""
     oidc: Any
     """The e-ID client (Authlib), or None when e-ID sign-in is off (``web.oidc``)."""
     identity_check: IdentityCheck | None

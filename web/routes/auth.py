@@ -8,8 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from vakt.accounts import User, authenticate
-from vakt.db import utcnow
+from vakt.accounts import LoginThrottle, SignInThrottled, User, authenticate
 from vakt.errors import VaktError
 from vakt.i18n import LANGUAGES, _l
 from web.dbsession import COMMIT_ON_ERROR
@@ -31,13 +30,17 @@ async def login_form(request: Request) -> Response:
     )
 
 
+def client_address(request: Request) -> str:
+    """The network address the request came from."""
+    return request.client.host if request.client else "unknown"
+
+
 async def login(request: Request) -> Response:
     """Check the password; on success start a fresh session (no fixation)."""
     form = await request.form()
     username = form_str(form, "username")
     next_url = safe_next(form_str(form, "next"))
     settings = request.state.settings
-    address = request.client.host if request.client else "unknown"
     # Failed attempts must be remembered even though the answer is an error.
     setattr(request.state, COMMIT_ON_ERROR, True)
     try:
@@ -47,13 +50,12 @@ async def login(request: Request) -> Response:
             db(request),
             username=username,
             password=form_str(form, "password"),
-            address=address,
-            max_per_account=settings.login_max_failures_per_account,
-            max_per_address=settings.login_max_failures_per_address,
-            window_start=utcnow() - settings.login_failure_window,
+            address=client_address(request),
+            now=request.state.session_clock.now(),
+            throttle=LoginThrottle.from_settings(settings),
         )
     except VaktError as exc:
-        return render(
+        response = render(
             request,
             "login.html",
             {
@@ -64,6 +66,9 @@ async def login(request: Request) -> Response:
             },
             status_code=exc.status_code,
         )
+        if isinstance(exc, SignInThrottled):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
     return start_session(request, user, next_url)
 
 
