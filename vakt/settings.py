@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     secret_key: str = Field(default="", description="Signs session cookies; set it in production")
     session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
     """How long a sign-in lasts at most, however busy it is (the absolute timeout)."""
+    session_idle_seconds: int = Field(default=30 * 60, ge=60)
+    """A session unused this long is over (the idle timeout), except while the person is busy
+    with something that must not be interrupted, such as an exam in progress."""
     secure_cookies: bool = False
     default_language: str = "nb"
     timezone: str = "Europe/Oslo"

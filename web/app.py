@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from exam.activity import AttemptInProgress
 from exam.checkin import IdentityCheck
 from exam.jobs import submit_overdue_forever
 from exam.timing import Clock, SystemClock
@@ -29,6 +30,7 @@ from proctoring.runtime import create_live_hub
 from proctoring.storage import MediaStore
 from vakt.db import POOL_RECYCLE_SECONDS, create_engine, create_sessionmaker
 from vakt.errors import VaktError
+from vakt.sessions import SessionActivity
 from vakt.settings import Settings
 from web import errors
 from web.dbsession import DBSessionMiddleware
@@ -81,16 +83,22 @@ def create_app(
     clock: Clock | None = None,
     session_clock: Clock | None = None,
     identity_check: IdentityCheck | type[DEFAULT] | None = DEFAULT,
+    session_activity: SessionActivity | type[DEFAULT] | None = DEFAULT,
 ) -> Starlette:
     """Build the ASGI application for these settings.
 
-    ``clock``: the time exams go by, for tests; ``session_clock``: the time sign-in throttling
-    goes by, the system's unless a test moves it (apart from ``clock``, so that a test can move
-    exam time by days without touching sign-in); ``identity_check``: what identifies candidates
-    before an exam: by default the photo check of proctoring, None skips the step.
+    ``clock``: the time exams go by, for tests; ``session_clock``: the time sessions and
+    sign-in throttling go by, the system's unless a test moves it (apart from ``clock``, so
+    that a test can move exam time by days and stay signed in); ``identity_check``: what
+    identifies candidates before an exam: by default the photo check of proctoring, None skips
+    the step; ``session_activity``: what keeps a session alive past the idle timeout: by
+    default an exam in progress, None: nothing.
     """
     check: IdentityCheck | None = (
         PhotoIdentityCheck() if isinstance(identity_check, type) else identity_check
+    )
+    activity: SessionActivity | None = (
+        AttemptInProgress() if isinstance(session_activity, type) else session_activity
     )
 
     @contextlib.asynccontextmanager
@@ -155,6 +163,7 @@ def create_app(
                 identity=identity_pool,
                 clock=time_source,
                 session_clock=session_clock or SystemClock(),
+                session_activity=activity,
                 oidc=create_oidc_client(settings),
                 identity_check=check,
             )
@@ -172,6 +181,8 @@ def create_app(
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
         Middleware(
+            # The cookie carries the session's id (``web.endpoints.SESSION_ID``); the session
+            # itself, and when it ends, is on the server (``vakt.sessions``).
             SessionMiddleware,
             secret_key=settings.secret_key,
             session_cookie=SESSION_COOKIE,

@@ -14,6 +14,7 @@ from itembank.service import CandidateViews
 from proctoring.live import LiveHub
 from proctoring.monitor import LiveFlagger
 from proctoring.storage import MediaStore
+from vakt.sessions import SessionActivity
 from vakt.settings import Settings
 
 
@@ -37,7 +38,9 @@ class AppState(TypedDict):
     """Where faces are described for identity (a process: dlib's network holds the GIL)."""
     clock: Clock
     session_clock: Clock
-    """The time sign-in throttling goes by (``web.app.create_app``)."""
+    """The time sessions and sign-in throttling go by (``web.app.create_app``)."""
+    session_activity: SessionActivity | None
+    """What keeps a session alive past the idle timeout (an exam in progress); None: nothing."""
     oidc: Any
     """The e-ID client (Authlib), or None when e-ID sign-in is off (``web.oidc``)."""
     identity_check: IdentityCheck | None
