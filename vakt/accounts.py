@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vakt import audit
 from vakt.db import Base, UTCDateTime, utcnow
-from vakt.errors import Conflict, TooManyRequests, VaktError
+from vakt.errors import Conflict, NotFound, TooManyRequests, VaktError
 from vakt.i18n import LANGUAGES, _l
 from vakt.settings import Settings
 
@@ -386,6 +386,15 @@ async def authenticate(
         entity_id=user.id,
         after={"address": address},
     )
+    return user
+
+
+async def user_by_username(session: AsyncSession, username: str) -> User:
+    """The user with this username; a clear 404 when there is none."""
+    username = username.strip().lower()
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(_l("There is no user with the username {username}."), username=username)
     return user
 
 

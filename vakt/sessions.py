@@ -27,8 +27,19 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
 from vakt import audit
-from vakt.accounts import User
+from vakt.accounts import (
+    LoginAttempt,
+    LoginThrottle,
+    SignInThrottled,
+    User,
+    hash_password,
+    sign_in_allowed_at,
+    validate_password,
+    verify_password,
+)
 from vakt.db import Base, UTCDateTime
+from vakt.errors import Conflict, VaktError
+from vakt.i18n import _l
 from vakt.settings import Settings
 
 TOKEN_BYTES = 32
@@ -282,3 +293,58 @@ async def sessions_of(
         .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
     )
     return list(found)
+
+
+async def change_password(
+    db: AsyncSession,
+    user: User,
+    *,
+    current: str,
+    new: str,
+    repeated: str,
+    keep: UserSession | None,
+    address: str,
+    now: datetime,
+    throttle: LoginThrottle,
+) -> int:
+    """Change a user's password and end their other sessions (whoever knew the old password may
+    hold one); how many were ended.
+
+    The current password is checked like a sign-in, slowed down in the same way, so a stolen
+    session cannot be used to guess it. The caller commits even when this raises, so failures
+    are remembered.
+    """
+    if not user.password_hash:
+        raise Conflict(_l("Your account has no password: you sign in with e-ID."))
+    if new != repeated:
+        raise VaktError(_l("The two new passwords are not the same."), field="new_password")
+    validate_password(new)
+    allowed_at = await sign_in_allowed_at(
+        db, username=user.username, address=address, now=now, throttle=throttle
+    )
+    if allowed_at is not None:
+        raise SignInThrottled(allowed_at, now=now, timezone=throttle.timezone)
+    ok = await verify_password(user, current)
+    db.add(LoginAttempt(username=user.username, address=address, at=now, succeeded=ok))
+    if not ok:
+        await audit.record(
+            db,
+            actor_id=user.id,
+            action="auth.password_change_failed",
+            entity_type="user",
+            entity_id=user.id,
+            after={"address": address},
+        )
+        raise VaktError(_l("The current password is wrong."), field="current_password")
+    user.password_hash = await hash_password(new)
+    await audit.record(
+        db,
+        actor_id=user.id,
+        action="auth.password_changed",
+        entity_type="user",
+        entity_id=user.id,
+        after={"address": address},
+    )
+    return await end_sessions(
+        db, user.id, now=now, reason=EndReason.PASSWORD_CHANGED, actor_id=user.id, keep=keep
+    )

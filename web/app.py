@@ -38,6 +38,7 @@ from web.headers import SecurityHeadersMiddleware
 from web.oidc import create_oidc_client
 from web.rendering import create_templates
 from web.routes import (
+    account,
     auth,
     bank,
     blueprints,
@@ -47,6 +48,7 @@ from web.routes import (
     oidc,
     proctoring,
     staff,
+    users,
 )
 from web.state import AppState
 
@@ -72,6 +74,8 @@ def routes() -> list[BaseRoute]:
         *exam_api.routes(),
         *candidate.routes(),
         *staff.routes(),
+        *users.routes(),
+        *account.routes(),
         *proctoring.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -1,5 +1,5 @@
 """Sessions on the server: only a digest stored, ended for good, idle and absolute timeouts,
-and "last seen" written sparingly."""
+"last seen" written sparingly, and password changes that end the other sessions."""
 
 from __future__ import annotations
 
@@ -9,13 +9,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from vakt.accounts import User
+from tests.conftest import PASSWORD
+from vakt.accounts import LoginAttempt, LoginThrottle, SignInThrottled, User
 from vakt.audit import AuditEntry
+from vakt.errors import Conflict, VaktError
+from vakt.oidc import sign_in_external
 from vakt.sessions import (
     EndReason,
     SessionPolicy,
     UserSession,
     active_session_counts,
+    change_password,
     end_session,
     end_sessions,
     resolve_session,
@@ -26,6 +30,7 @@ from vakt.sessions import (
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 POLICY = SessionPolicy(idle=timedelta(minutes=30), lifetime=timedelta(hours=8))
+NEW_PASSWORD = "a brand new passphrase"
 
 
 async def _start(session: AsyncSession, user: User, now: datetime = NOW) -> str:
@@ -37,6 +42,23 @@ async def _start(session: AsyncSession, user: User, now: datetime = NOW) -> str:
 async def _resolve(session: AsyncSession, token: str, now: datetime) -> User | None:
     found = await resolve_session(session, token, now=now, policy=POLICY, activity=None)
     return found.user if found else None
+
+
+async def _change(
+    session: AsyncSession,
+    user: User,
+    *,
+    current: str = PASSWORD,
+    new: str = NEW_PASSWORD,
+    repeated: str | None = None,
+    keep: UserSession | None = None,
+    now: datetime = NOW,
+) -> int:
+    return await change_password(
+        session, user, current=current, new=new,
+        repeated=new if repeated is None else repeated, keep=keep, address="10.0.0.1",
+        now=now, throttle=LoginThrottle(free_failures=2),
+    )  # fmt: skip
 
 
 @pytest.mark.asyncio
@@ -166,3 +188,72 @@ async def test_ending_every_session_of_a_user(
     assert entry is not None and entry.actor_id == users["administrator"].id
     assert entry.entity_id == str(candidate.id)
     assert entry.after == {"reason": "ended_by_administrator", "count": 2}
+
+
+@pytest.mark.asyncio
+async def test_a_password_change_ends_the_other_sessions(
+    session: AsyncSession, users: dict[str, User]
+) -> None:
+    user = users["grader"]
+    here, elsewhere = await _start(session, user), await _start(session, user)
+    current = await resolve_session(session, here, now=NOW, policy=POLICY, activity=None)
+    assert current is not None
+    assert await _change(session, user, keep=current.row) == 1
+    assert await _resolve(session, here, NOW) == user
+    assert await _resolve(session, elsewhere, NOW) is None
+    ended = await session.scalar(select(UserSession).where(UserSession.id != current.row.id))
+    assert ended is not None and ended.ended_reason == EndReason.PASSWORD_CHANGED
+    actions = set(await session.scalars(select(AuditEntry.action)))
+    assert {"auth.password_changed", "auth.sessions_ended"} <= actions
+    # The old password no longer works; the new one does.
+    with pytest.raises(VaktError):
+        await _change(session, user, current=PASSWORD, new="yet another passphrase")
+    again = await _change(
+        session, user, current=NEW_PASSWORD, new="yet another passphrase", keep=current.row
+    )
+    assert again == 0
+
+
+@pytest.mark.asyncio
+async def test_a_password_change_refuses_bad_input(
+    session: AsyncSession, users: dict[str, User]
+) -> None:
+    user = users["grader"]
+    before = user.password_hash
+    with pytest.raises(VaktError) as mismatch:
+        await _change(session, user, repeated="something else entirely")
+    assert mismatch.value.field == "new_password"
+    with pytest.raises(VaktError) as short:
+        await _change(session, user, new="kort")
+    assert short.value.field == "password"
+    with pytest.raises(VaktError) as wrong:
+        await _change(session, user, current="not my password")
+    assert wrong.value.field == "current_password" and wrong.value.status_code == 400
+    assert user.password_hash == before
+    # Only the wrong current password was a guess; typing errors in the new one were not.
+    attempts = (await session.scalars(select(LoginAttempt))).all()
+    assert [(a.username, a.succeeded) for a in attempts] == [("grader", False)]
+
+
+@pytest.mark.asyncio
+async def test_guessing_the_current_password_is_slowed_down(
+    session: AsyncSession, users: dict[str, User]
+) -> None:
+    user = users["grader"]
+    for _ in range(2):
+        with pytest.raises(VaktError):
+            await _change(session, user, current="a guess at it")
+    with pytest.raises(SignInThrottled) as waiting:
+        await _change(session, user)  # even the right one, until the wait is over
+    assert waiting.value.retry_at == NOW + timedelta(seconds=1)
+    assert await _change(session, user, now=NOW + timedelta(seconds=1)) == 0
+
+
+@pytest.mark.asyncio
+async def test_an_e_id_account_has_no_password_to_change(session: AsyncSession) -> None:
+    user = await sign_in_external(
+        session, {"iss": "https://eid.example", "sub": "kari", "name": "Kari"}, address="x"
+    )
+    with pytest.raises(Conflict) as refused:
+        await _change(session, user, current="")
+    assert "no password" in refused.value.message.msgid
