@@ -1041,7 +1041,7 @@ def main() -> None:
                 "VAKT_DATABASE_URL": url,
                 "VAKT_DATA_DIR": str(folder / "data"),
                 # Every simulated candidate signs in from 127.0.0.1.
-                "VAKT_LOGIN_MAX_FAILURES_PER_ADDRESS": str(max(1000, 10 * args.candidates)),
+                "VAKT_LOGIN_ADDRESS_FREE_FAILURES": str(max(1000, 10 * args.candidates)),
                 "VAKT_AUTO_SUBMIT_INTERVAL_SECONDS": "5",
             }
             with serving(vakt_command(args.workers), env, folder, "vakt") as (base_url, server):

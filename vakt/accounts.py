@@ -4,19 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from datetime import datetime
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint, func, select
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vakt import audit
 from vakt.db import Base, UTCDateTime, utcnow
-from vakt.errors import Conflict, TooManyRequests, VaktError
+from vakt.errors import Conflict, NotFound, TooManyRequests, VaktError
 from vakt.i18n import LANGUAGES, _l
+from vakt.settings import Settings
 
 
 class Role(enum.StrEnum):
@@ -105,7 +118,7 @@ class ExternalIdentity(Base):
 
 
 class LoginAttempt(Base):
-    """A sign-in attempt, kept to rate-limit guessing per account and per network address."""
+    """A sign-in attempt, kept to slow down guessing (``LoginThrottle``)."""
 
     __tablename__ = "login_attempt"
 
@@ -198,21 +211,130 @@ async def create_user(
     return user
 
 
-async def recent_failures(
-    session: AsyncSession, *, username: str, address: str, since: datetime
-) -> tuple[int, int]:
-    """Failed attempts since ``since``: (for this account, from this address)."""
-    by_account = await session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.username == username, ~LoginAttempt.succeeded, LoginAttempt.at >= since)
+@dataclass(frozen=True)
+class LoginThrottle:
+    """How failed sign-ins slow down further tries, instead of locking anyone out.
+
+    Failures are counted per pair of account and network address: after ``free_failures`` of
+    them each further try from that address must wait ``first_delay``, doubling with each
+    failure up to ``max_delay``; a success from that address starts the pair afresh. A locked
+    account would let anyone lock its owner out; a pair only slows the one guessing, so the
+    owner signing in from elsewhere is never held up. Failures from one address to any accounts
+    are counted too, with a larger allowance and a shorter longest wait, so that one address
+    cannot guess one password across many accounts while an exam centre behind one address
+    still signs its candidates in.
+    """
+
+    free_failures: int = 5
+    first_delay: timedelta = timedelta(seconds=1)
+    max_delay: timedelta = timedelta(minutes=5)
+    address_free_failures: int = 100
+    address_max_delay: timedelta = timedelta(minutes=1)
+    window: timedelta = timedelta(hours=1)
+    """Failures older than this are forgotten."""
+    timezone: str = "Europe/Oslo"
+    """The time zone in which the person is told when to try again."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LoginThrottle:
+        """The throttle the installation is configured with."""
+        return cls(
+            free_failures=settings.login_free_failures,
+            first_delay=timedelta(seconds=settings.login_first_delay_seconds),
+            max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+            address_free_failures=settings.login_address_free_failures,
+            address_max_delay=timedelta(seconds=settings.login_address_max_delay_seconds),
+            window=timedelta(seconds=settings.login_failure_window_seconds),
+            timezone=settings.timezone,
+        )
+
+    def delay(self, failures: int, *, free: int, cap: timedelta) -> timedelta:
+        """The wait after ``failures`` failures: none for the first ``free``, then doubling."""
+        if failures < free:
+            return timedelta(0)
+        # Past 30 doublings every sensible cap is reached; the bound keeps the number small.
+        doublings = min(failures - free, 30)
+        wait: timedelta = self.first_delay * (1 << doublings)
+        return min(cap, wait)
+
+
+class SignInThrottled(TooManyRequests):
+    """Too many recent failed sign-ins: the next try may come at ``retry_at``."""
+
+    def __init__(self, retry_at: datetime, *, now: datetime, timezone: str) -> None:
+        # Whole seconds, rounded up, so that a try at the time shown is never early.
+        if retry_at.microsecond:
+            retry_at = retry_at.replace(microsecond=0) + timedelta(seconds=1)
+        super().__init__(
+            _l("Too many failed sign-in attempts. Try again after {time}."),
+            time=retry_at.astimezone(ZoneInfo(timezone)).strftime("%H:%M:%S"),
+        )
+        self.retry_at = retry_at
+        self.retry_after_seconds = max(1, math.ceil((retry_at - now).total_seconds()))
+
+
+async def sign_in_allowed_at(
+    session: AsyncSession, *, username: str, address: str, now: datetime, throttle: LoginThrottle
+) -> datetime | None:
+    """When the next try at ``username`` from ``address`` may come, or None when it may now."""
+    since = now - throttle.window
+    # By id, not time: a success and a failure can carry the same time.
+    last_success = (
+        select(func.max(LoginAttempt.id))
+        .where(
+            LoginAttempt.username == username,
+            LoginAttempt.address == address,
+            LoginAttempt.succeeded,
+        )
+        .scalar_subquery()
     )
-    by_address = await session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.address == address, ~LoginAttempt.succeeded, LoginAttempt.at >= since)
-    )
-    return int(by_account or 0), int(by_address or 0)
+    pair_failures, pair_last = (
+        await session.execute(
+            select(func.count(), func.max(LoginAttempt.at)).where(
+                LoginAttempt.username == username,
+                LoginAttempt.address == address,
+                ~LoginAttempt.succeeded,
+                LoginAttempt.at >= since,
+                or_(last_success.is_(None), LoginAttempt.id > last_success),
+            )
+        )
+    ).one()
+    # A success does not forgive an address its failures: anyone could sign in to an account
+    # of their own in between guesses at others.
+    address_failures, address_last = (
+        await session.execute(
+            select(func.count(), func.max(LoginAttempt.at)).where(
+                LoginAttempt.address == address,
+                ~LoginAttempt.succeeded,
+                LoginAttempt.at >= since,
+            )
+        )
+    ).one()
+    allowed: list[datetime] = []
+    if pair_last is not None:
+        allowed.append(
+            pair_last
+            + throttle.delay(pair_failures, free=throttle.free_failures, cap=throttle.max_delay)
+        )
+    if address_last is not None:
+        allowed.append(
+            address_last
+            + throttle.delay(
+                address_failures,
+                free=throttle.address_free_failures,
+                cap=throttle.address_max_delay,
+            )
+        )
+    latest = max(allowed, default=None)
+    return latest if latest is not None and latest > now else None
+
+
+async def verify_password(user: User, password: str) -> bool:
+    """Whether ``password`` is this active user's; always as slow, whatever the answer."""
+    if user.is_active and user.password_hash:
+        return await _verify_password(user.password_hash, password)
+    await _verify_password(None, password)
+    return False
 
 
 async def authenticate(
@@ -221,30 +343,29 @@ async def authenticate(
     username: str,
     password: str,
     address: str,
-    max_per_account: int,
-    max_per_address: int,
-    window_start: datetime,
+    now: datetime,
+    throttle: LoginThrottle,
 ) -> User:
     """Check a username and password, counting failures; raise a clear error when refused.
 
-    The caller commits the session even when this raises, so failed attempts are remembered.
+    A try that comes too soon after failures is refused with ``SignInThrottled`` before the
+    password is looked at, and is not counted: it tested nothing. The caller commits the
+    session even when this raises, so failed attempts are remembered.
     """
     username = username.strip().lower()
-    failures_account, failures_address = await recent_failures(
-        session, username=username, address=address, since=window_start
+    allowed_at = await sign_in_allowed_at(
+        session, username=username, address=address, now=now, throttle=throttle
     )
-    if failures_account >= max_per_account or failures_address >= max_per_address:
-        raise TooManyRequests(
-            _l("Too many failed sign-in attempts. Wait a few minutes and try again.")
-        )
+    if allowed_at is not None:
+        raise SignInThrottled(allowed_at, now=now, timezone=throttle.timezone)
     user = await session.scalar(select(User).where(User.username == username))
-    if user is not None and user.is_active and user.password_hash:
-        ok = await _verify_password(user.password_hash, password)
+    if user is not None:
+        ok = await verify_password(user, password)
     else:
         # Spend the same effort for unknown users so timing does not reveal which accounts exist.
         await _verify_password(None, password)
         ok = False
-    session.add(LoginAttempt(username=username, address=address, at=utcnow(), succeeded=ok))
+    session.add(LoginAttempt(username=username, address=address, at=now, succeeded=ok))
     if not ok or user is None:
         await audit.record(
             session,
@@ -265,6 +386,15 @@ async def authenticate(
         entity_id=user.id,
         after={"address": address},
     )
+    return user
+
+
+async def user_by_username(session: AsyncSession, username: str) -> User:
+    """The user with this username; a clear 404 when there is none."""
+    username = username.strip().lower()
+    user = await session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(_l("There is no user with the username {username}."), username=username)
     return user
 
 

@@ -262,6 +262,28 @@ def user_add(
     click.echo(f"Created user {username} (id {user_id}) with roles: {', '.join(roles)}")
 
 
+@user.command("end-sessions")
+@click.argument("username")
+def user_end_sessions(username: str) -> None:
+    """Sign a user out everywhere: every session of theirs ends at once (audited)."""
+    from vakt.accounts import user_by_username
+    from vakt.db import utcnow
+    from vakt.sessions import EndReason, end_sessions
+
+    async def work(session: AsyncSession) -> int:
+        target = await user_by_username(session, username)
+        return await end_sessions(
+            session,
+            target.id,
+            now=utcnow(),
+            reason=EndReason.ENDED_BY_ADMINISTRATOR,
+            actor_id=None,
+        )
+
+    count = run_in_session(_settings(), work)
+    click.echo(f"Ended {count} session(s) of {username.strip().lower()}.")
+
+
 @main.group()
 def scheme() -> None:
     """Certification schemes."""

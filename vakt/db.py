@@ -94,6 +94,7 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 MODEL_MODULES = (
     "vakt.accounts",
+    "vakt.sessions",
     "vakt.audit",
     "itembank.models",
     "exam.models",

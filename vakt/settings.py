@@ -33,14 +33,29 @@ class Settings(BaseSettings):
     spares both ends a new one, which under load is what makes a save slow. 75 s is nginx's
     default."""
     secret_key: str = Field(default="", description="Signs session cookies; set it in production")
-    session_max_age_seconds: int = 8 * 3600
+    session_max_age_seconds: int = Field(default=8 * 3600, ge=60)
+    """How long a sign-in lasts at most, however busy it is (the absolute timeout)."""
+    session_idle_seconds: int = Field(default=30 * 60, ge=60)
+    """A session unused this long is over (the idle timeout), except while the person is busy
+    with something that must not be interrupted, such as an exam in progress."""
     secure_cookies: bool = False
     default_language: str = "nb"
     timezone: str = "Europe/Oslo"
     """The time zone in which people see and enter times (the database keeps UTC)."""
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_address: int = 20
-    login_failure_window_seconds: int = 15 * 60
+    login_free_failures: int = Field(default=5, ge=0)
+    """Failed sign-ins to one account from one address before each further try must wait."""
+    login_first_delay_seconds: int = Field(default=1, ge=1)
+    """The first wait; it doubles with every further failure."""
+    login_max_delay_seconds: int = Field(default=300, ge=1)
+    """The longest wait between tries at one account from one address."""
+    login_address_free_failures: int = Field(default=100, ge=0)
+    """Failed sign-ins from one address, to any accounts, before each further try from it must
+    wait. Larger than the per-account figure: an exam centre signs in many people from one
+    address, and their typing errors add up."""
+    login_address_max_delay_seconds: int = Field(default=60, ge=1)
+    """The longest wait between tries from one address."""
+    login_failure_window_seconds: int = Field(default=3600, ge=1)
+    """Failed sign-ins older than this are forgotten."""
     max_upload_bytes: int = 50 * 1024 * 1024
     late_save_window_seconds: int = Field(default=900, ge=0, le=24 * 3600)
     """How long after a part's deadline answers typed before it may still arrive (a connection
@@ -79,11 +94,6 @@ class Settings(BaseSettings):
             # Better refused at start than a sign-in button that always fails.
             raise ValueError("VAKT_OIDC_CLIENT_ID is required when VAKT_OIDC_ISSUER is set")
         return self
-
-    @property
-    def login_failure_window(self) -> timedelta:
-        """The sliding window over which failed logins are counted."""
-        return timedelta(seconds=self.login_failure_window_seconds)
 
     @property
     def late_save_window(self) -> timedelta:

@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from exam.activity import AttemptInProgress
 from exam.checkin import CheckIn, IdentityCheck
 from exam.events import ExamEvents
 from exam.jobs import submit_overdue_forever
@@ -31,6 +32,7 @@ from proctoring.storage import MediaStore
 from proctoring.subscriptions import subscribe as subscribe_proctoring
 from vakt.db import POOL_RECYCLE_SECONDS, create_engine, create_sessionmaker
 from vakt.errors import VaktError
+from vakt.sessions import SessionActivity
 from vakt.settings import Settings
 from web import errors
 from web.dbsession import DBSessionMiddleware
@@ -39,6 +41,7 @@ from web.headers import SecurityHeadersMiddleware
 from web.oidc import create_oidc_client
 from web.rendering import create_templates
 from web.routes import (
+    account,
     auth,
     bank,
     blueprints,
@@ -48,6 +51,7 @@ from web.routes import (
     oidc,
     proctoring,
     staff,
+    users,
 )
 from web.state import AppState
 
@@ -73,6 +77,8 @@ def routes() -> list[BaseRoute]:
         *exam_api.routes(),
         *candidate.routes(),
         *staff.routes(),
+        *users.routes(),
+        *account.routes(),
         *proctoring.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
@@ -82,16 +88,27 @@ def create_app(
     settings: Settings,
     *,
     clock: Clock | None = None,
+    session_clock: Clock | None = None,
     identity_check: IdentityCheck | type[DEFAULT] | None = DEFAULT,
+    session_activity: SessionActivity | type[DEFAULT] | None = DEFAULT,
 ) -> Starlette:
-    """Build the ASGI application for these settings (``clock``: the time source, for tests;
-    ``identity_check``: what identifies candidates before an exam: by default the photo check
-    of proctoring; None skips the step)."""
+    """Build the ASGI application for these settings.
+
+    ``clock``: the time exams go by, for tests; ``session_clock``: the time sessions and
+    sign-in throttling go by, the system's unless a test moves it (apart from ``clock``, so
+    that a test can move exam time by days and stay signed in); ``identity_check``: what
+    identifies candidates before an exam: by default the photo check of proctoring, None skips
+    the step; ``session_activity``: what keeps a session alive past the idle timeout: by
+    default an exam in progress, None: nothing.
+    """
     check: IdentityCheck | None = (
         PhotoIdentityCheck() if isinstance(identity_check, type) else identity_check
     )
     exam_events = ExamEvents()
     subscribe_proctoring(exam_events)
+    activity: SessionActivity | None = (
+        AttemptInProgress() if isinstance(session_activity, type) else session_activity
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[AppState]:
@@ -154,6 +171,8 @@ def create_app(
                 analysis=analysis,
                 identity=identity_pool,
                 clock=time_source,
+                session_clock=session_clock or SystemClock(),
+                session_activity=activity,
                 oidc=create_oidc_client(settings),
                 checkin=CheckIn(check),
                 exam_events=exam_events,
@@ -172,6 +191,8 @@ def create_app(
     middleware = [
         Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
         Middleware(
+            # The cookie carries the session's id (``web.endpoints.SESSION_ID``); the session
+            # itself, and when it ends, is on the server (``vakt.sessions``).
             SessionMiddleware,
             secret_key=settings.secret_key,
             session_cookie=SESSION_COOKIE,

@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -23,6 +22,7 @@ from starlette.routing import Route
 from vakt.accounts import Role, User
 from vakt.errors import Forbidden, VaktError
 from vakt.i18n import _l
+from vakt.sessions import SessionPolicy, UserSession, resolve_session
 from web.i18n import request_language
 from web.inputs import check_request_text, check_text
 
@@ -30,6 +30,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+SESSION_ID = "sid"
+"""Cookie session key of the random id of the user's session (``vakt.sessions``)."""
 
 
 class NotSignedIn(VaktError):
@@ -61,24 +63,35 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
-_WITH_ROLES = (joinedload(User.role_rows),)
-"""The roles in the same query as the user (one round trip, not two): this runs on every request."""
-
-
 async def load_user(request: Request) -> User | None:
-    """Look up the user the session cookie names; inactive users count as signed out."""
+    """Look up the user through the session the cookie names (one query); a session that is
+    unknown, ended or timed out, or an inactive user, counts as signed out."""
     if hasattr(request.state, "user"):
         return request.state.user  # type: ignore[no-any-return]
-    user_id = request.session.get("uid")
-    user = (
-        await db(request).get(User, user_id, options=_WITH_ROLES)
-        if isinstance(user_id, int)
-        else None
-    )
-    if user is not None and not user.is_active:
-        user = None
+    user: User | None = None
+    token = request.session.get(SESSION_ID)
+    if isinstance(token, str):
+        found = await resolve_session(
+            db(request),
+            token,
+            now=request.state.session_clock.now(),
+            policy=SessionPolicy.from_settings(request.state.settings),
+            activity=request.state.session_activity,
+        )
+        if found is None:
+            # The browser need not keep sending an id that opens nothing.
+            del request.session[SESSION_ID]
+        else:
+            user = found.user
+            request.state.user_session = found.row
     request.state.user = user
     return user
+
+
+def current_session(request: Request) -> UserSession | None:
+    """The session this request is signed in with, once ``load_user`` has found it."""
+    row: UserSession | None = getattr(request.state, "user_session", None)
+    return row
 
 
 async def verify_csrf(request: Request) -> None:

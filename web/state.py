@@ -15,6 +15,7 @@ from itembank.service import CandidateViews
 from proctoring.live import LiveHub
 from proctoring.monitor import LiveFlagger
 from proctoring.storage import MediaStore
+from vakt.sessions import SessionActivity
 from vakt.settings import Settings
 
 
@@ -37,6 +38,10 @@ class AppState(TypedDict):
     identity: Executor
     """Where faces are described for identity (a process: dlib's network holds the GIL)."""
     clock: Clock
+    session_clock: Clock
+    """The time sessions and sign-in throttling go by (``web.app.create_app``)."""
+    session_activity: SessionActivity | None
+    """What keeps a session alive past the idle timeout (an exam in progress); None: nothing."""
     oidc: Any
     """The e-ID client (Authlib), or None when e-ID sign-in is off (``web.oidc``)."""
     checkin: CheckIn

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import os
 import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from vakt.accounts import User
+from vakt.audit import AuditEntry
+from vakt.db import utcnow
+from vakt.sessions import SessionPolicy, active_session_counts, start_session
 from vakt.settings import Settings
 
 COMMANDS = [
-    [], ["demo"], ["serve"], ["db"], ["db", "upgrade"], ["user"], ["user", "add"], ["scheme"],
+    [], ["demo"], ["serve"], ["db"], ["db", "upgrade"], ["user"], ["user", "add"],
+    ["user", "end-sessions"], ["scheme"],
     ["scheme", "add"], ["items"], ["items", "import"], ["items", "export"], ["audit"],
     ["audit", "verify"],
 ]  # fmt: skip
@@ -79,6 +88,32 @@ def test_user_add_and_bad_input(settings: Settings) -> None:
         stdin="x\n",
     )
     assert bad_role.returncode == 2 and "king" in bad_role.stderr
+
+
+@pytest.mark.asyncio
+async def test_user_end_sessions(
+    settings: Settings, session: AsyncSession, users: dict[str, User]
+) -> None:
+    policy = SessionPolicy(idle=timedelta(minutes=30), lifetime=timedelta(hours=8))
+    for user in (users["candidate"], users["candidate"], users["grader"]):
+        await start_session(
+            session, user, now=utcnow(), policy=policy, address="10.0.0.1", user_agent="x"
+        )
+    await session.commit()
+    env = {"VAKT_DATABASE_URL": settings.database_url, "VAKT_DEFAULT_LANGUAGE": "en"}
+    ended = await asyncio.to_thread(vakt, "user", "end-sessions", " Candidate ", env=env)
+    assert ended.returncode == 0, ended.stderr
+    assert "Ended 2 session(s) of candidate." in ended.stdout
+    counts = await active_session_counts(session, now=utcnow(), policy=policy)
+    assert counts == {users["grader"].id: 1}
+    entry = await session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "auth.sessions_ended")
+    )
+    assert entry is not None and entry.actor_id is None
+    unknown = await asyncio.to_thread(vakt, "user", "end-sessions", "nobody", env=env)
+    assert unknown.returncode == 1
+    assert "There is no user with the username nobody." in unknown.stderr
+    assert "Traceback" not in unknown.stderr
 
 
 def test_demo_seeds_once_and_exports(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import PASSWORD
 from vakt import audit
-from vakt.accounts import ExternalIdentity, Role, User, authenticate
+from vakt.accounts import ExternalIdentity, LoginThrottle, Role, User, authenticate
 from vakt.audit import AuditEntry
 from vakt.db import utcnow
 from vakt.errors import Forbidden, VaktError
@@ -102,8 +102,7 @@ async def test_password_sign_in_is_impossible_for_an_e_id_account(session: Async
         with pytest.raises(VaktError) as refused:
             await authenticate(
                 session, username=user.username, password=password, address="10.0.0.9",
-                max_per_account=100, max_per_address=100,
-                window_start=utcnow() - timedelta(minutes=15),
+                now=utcnow(), throttle=LoginThrottle(free_failures=100),
             )  # fmt: skip
         assert refused.value.status_code == 401
 

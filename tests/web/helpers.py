@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import AsyncIterator
 
 import httpx
+from asgi_lifespan import LifespanManager
+from starlette.applications import Starlette
 
 from tests.conftest import PASSWORD
 
@@ -53,3 +57,22 @@ async def accept_rules(client: httpx.AsyncClient, registration_id: int) -> None:
         },
     )
     assert response.status_code == 303, response.text
+
+
+@contextlib.asynccontextmanager
+async def browsers(app: Starlette, *addresses: str) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """One running app and a client for each address (each with cookies of its own, as separate
+    browsers), for tests about more than one browser or network address."""
+    async with contextlib.AsyncExitStack() as stack:
+        manager = await stack.enter_async_context(LifespanManager(app))
+        clients = []
+        for address in addresses:
+            transport = httpx.ASGITransport(
+                app=manager.app, client=(address, 50000), raise_app_exceptions=False
+            )
+            clients.append(
+                await stack.enter_async_context(
+                    httpx.AsyncClient(transport=transport, base_url="http://testserver")
+                )
+            )
+        yield clients

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import httpx
 import pytest
+from starlette.applications import Starlette
 
-from tests.web.helpers import csrf, sign_in
+from exam.timing import FixedClock
+from tests.web.helpers import browsers, csrf, sign_in
 from vakt.accounts import User
+from vakt.settings import Settings
+
+
+@pytest.fixture
+def session_clock() -> FixedClock:
+    """The time sign-in goes by, moved by the tests instead of waiting (at a whole second)."""
+    return FixedClock(datetime(2026, 1, 15, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def app(settings: Settings, session_clock: FixedClock) -> Starlette:
+    from web.app import create_app
+
+    return create_app(settings, session_clock=session_clock)
 
 
 @pytest.mark.asyncio
@@ -113,7 +132,7 @@ async def test_cross_site_origin_is_refused(
 
 @pytest.mark.asyncio
 async def test_repeated_failures_are_rate_limited(
-    client: httpx.AsyncClient, users: dict[str, User]
+    client: httpx.AsyncClient, users: dict[str, User], session_clock: FixedClock
 ) -> None:
     token = await csrf(client)
     for _ in range(5):
@@ -128,6 +147,43 @@ async def test_repeated_failures_are_rate_limited(
     )
     assert blocked.status_code == 429
     assert "Too many failed sign-in attempts" in blocked.text
+    # Changed from the old rule (locked for 15 minutes whatever the password): the page says
+    # when to try again, in Oslo time, and after that the right password works.
+    assert blocked.headers["retry-after"] == "1"
+    retry_at = session_clock.now() + timedelta(seconds=1)
+    assert retry_at.astimezone(ZoneInfo("Europe/Oslo")).strftime("%H:%M:%S") in blocked.text
+    assert 'value="grader"' in blocked.text
+    session_clock.advance(timedelta(seconds=1))
+    allowed = await client.post(
+        "/login",
+        data={"username": "grader", "password": "correct horse battery", "csrf_token": token},
+    )
+    assert allowed.status_code == 303
+
+
+@pytest.mark.asyncio
+async def test_failures_from_one_address_do_not_slow_the_owner_elsewhere(
+    app: Starlette, users: dict[str, User], session_clock: FixedClock
+) -> None:
+    async with browsers(app, "192.0.2.66", "198.51.100.7") as (attacker, owner):
+        token = await csrf(attacker)
+        guesses = 0
+        while True:
+            guess = await attacker.post(
+                "/login",
+                data={"username": "grader", "password": f"guess {guesses}", "csrf_token": token},
+                headers={"Accept-Language": "en"},
+            )
+            if guess.status_code == 429:
+                break
+            assert guess.status_code == 401
+            guesses += 1
+        assert guesses == 5
+        assert int(guess.headers["retry-after"]) >= 1
+        assert "Try again after" in guess.text
+        # The owner, at another address at the same moment, signs in at once.
+        await sign_in(owner, "grader")
+        assert "Grader" in (await owner.get("/")).text
 
 
 @pytest.mark.asyncio

@@ -19,7 +19,7 @@ def _unsafe_routes(app: Starlette) -> list[tuple[str, str]]:
         if isinstance(route, Route):
             for method in route.methods or ():
                 if method not in ("GET", "HEAD", "OPTIONS"):
-                    path = re.sub(r"\{[a-z_]+(:int)?\}", "1", route.path)
+                    path = re.sub(r"\{[a-z_]+(:[a-z]+)?\}", "1", route.path)
                     found.append((method, path))
     return found
 

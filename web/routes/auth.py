@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from vakt.accounts import User, authenticate
-from vakt.db import utcnow
+from vakt import sessions
+from vakt.accounts import LoginThrottle, SignInThrottled, User, authenticate
 from vakt.errors import VaktError
 from vakt.i18n import LANGUAGES, _l
+from vakt.sessions import EndReason, SessionPolicy, end_session
 from web.dbsession import COMMIT_ON_ERROR
-from web.endpoints import csrf_token, db, form_str, page, safe_next
+from web.endpoints import (
+    SESSION_ID,
+    csrf_token,
+    current_session,
+    current_user,
+    db,
+    form_str,
+    page,
+    safe_next,
+)
 from web.i18n import LANGUAGE_COOKIE, translate
 from web.oidc import eid_button_label
 from web.rendering import render
@@ -31,13 +39,17 @@ async def login_form(request: Request) -> Response:
     )
 
 
+def client_address(request: Request) -> str:
+    """The network address the request came from."""
+    return request.client.host if request.client else "unknown"
+
+
 async def login(request: Request) -> Response:
     """Check the password; on success start a fresh session (no fixation)."""
     form = await request.form()
     username = form_str(form, "username")
     next_url = safe_next(form_str(form, "next"))
     settings = request.state.settings
-    address = request.client.host if request.client else "unknown"
     # Failed attempts must be remembered even though the answer is an error.
     setattr(request.state, COMMIT_ON_ERROR, True)
     try:
@@ -47,13 +59,12 @@ async def login(request: Request) -> Response:
             db(request),
             username=username,
             password=form_str(form, "password"),
-            address=address,
-            max_per_account=settings.login_max_failures_per_account,
-            max_per_address=settings.login_max_failures_per_address,
-            window_start=utcnow() - settings.login_failure_window,
+            address=client_address(request),
+            now=request.state.session_clock.now(),
+            throttle=LoginThrottle.from_settings(settings),
         )
     except VaktError as exc:
-        return render(
+        response = render(
             request,
             "login.html",
             {
@@ -64,16 +75,38 @@ async def login(request: Request) -> Response:
             },
             status_code=exc.status_code,
         )
-    return start_session(request, user, next_url)
+        if isinstance(exc, SignInThrottled):
+            response.headers["Retry-After"] = str(exc.retry_after_seconds)
+        return response
+    return await start_session(request, user, next_url)
 
 
-def start_session(request: Request, user: User, next_url: str) -> Response:
-    """Sign ``user`` in with a fresh session (no fixation) and send them on to ``next_url``.
+async def start_session(request: Request, user: User, next_url: str) -> Response:
+    """Sign ``user`` in with a fresh session and send them on to ``next_url``.
 
-    Every way of signing in (password, e-ID) ends here, so sessions always look the same.
+    The browser gets a new random id (no fixation), and a session it held before is ended, so a
+    copy of the old cookie opens nothing. Every way of signing in (password, e-ID) ends here, so
+    sessions always look the same.
     """
+    session = db(request)
+    now = request.state.session_clock.now()
+    previous = request.session.get(SESSION_ID)
+    if isinstance(previous, str):
+        # Found by its id again, not taken from the request's state: e-ID sign-in may have
+        # rolled the transaction back since, which leaves loaded rows unusable.
+        await sessions.end_session_with_token(
+            session, previous, now=now, reason=EndReason.SIGNED_IN_AGAIN, actor_id=user.id
+        )
+    token = await sessions.start_session(
+        session,
+        user,
+        now=now,
+        policy=SessionPolicy.from_settings(request.state.settings),
+        address=client_address(request),
+        user_agent=request.headers.get("user-agent", ""),
+    )
     request.session.clear()
-    request.session.update({"uid": user.id, "iat": int(time.time())})
+    request.session[SESSION_ID] = token
     csrf_token(request)
     request.state.user = user
     response = RedirectResponse(next_url, status_code=303)
@@ -83,7 +116,16 @@ def start_session(request: Request, user: User, next_url: str) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """End the session."""
+    """End the session, on the server too: a copy of the cookie opens nothing afterwards."""
+    row = current_session(request)
+    if row is not None:
+        await end_session(
+            db(request),
+            row,
+            now=request.state.session_clock.now(),
+            reason=EndReason.SIGNED_OUT,
+            actor_id=current_user(request).id,
+        )
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
 

@@ -145,7 +145,7 @@ async def eid_callback(request: Request) -> Response:
                 },
                 status_code=exc.status_code,
             )
-    return start_session(request, user, next_url)
+    return await start_session(request, user, next_url)
 
 
 def routes() -> list[BaseRoute]:

@@ -1,7 +1,7 @@
 """late answers, device confirmation, contact
 
 Revision ID: fed38d034a02
-Revises: a891a6b26986
+Revises: 1ec7a2125bb8
 Create Date: 2026-12-04 23:18:41.789014
 """
 
@@ -13,7 +13,7 @@ import vakt.db
 
 
 revision: str = 'fed38d034a02'
-down_revision: str | None = 'a891a6b26986'
+down_revision: str | None = '1ec7a2125bb8'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
