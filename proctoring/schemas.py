@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from proctoring.models import FlagType, Severity
+from vakt.db import MAX_ROW_ID
 
 DEFAULT_SEVERITY: dict[FlagType, Severity] = {
     FlagType.NO_FACE: Severity.MEDIUM,
@@ -84,7 +85,7 @@ class BrowserEvent(BaseModel):
     started_at: datetime | None = None
     """For an event reported after the fact (network loss): when it began, in server time."""
     ended_at: datetime | None = None
-    part_id: int | None = None
+    part_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     detail: str = Field(default="", max_length=500)
 
 
@@ -95,7 +96,7 @@ class LiveOffer(BaseModel):
 
     sdp: str = Field(min_length=1, max_length=100_000)
     type: Literal["offer"]
-    part_id: int | None = None
+    part_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
 
 
 class RecordingFinish(BaseModel):

@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,12 +20,14 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+import uvicorn
 from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
+from exam.timing import Clock
 from vakt.accounts import Role, User, create_user
 from vakt.db import create_engine, create_sessionmaker
 from vakt.dbadmin import upgrade
@@ -171,3 +176,36 @@ def shared_testdata(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared test data not found at {path}")
     return path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def server_clock() -> Clock | None:
+    """The served app's clock: the system's, unless a test module supplies a ``FixedClock``."""
+    return None
+
+
+@pytest.fixture
+def live_server(settings: Settings, server_clock: Clock | None) -> Iterator[str]:
+    """The application served by uvicorn in a background thread; yields its base URL."""
+    from web.app import create_app
+
+    port = _free_port()
+    app = create_app(settings, clock=server_clock)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -53,6 +53,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+MAX_ROW_ID = 2**31 - 1
+"""The largest id a row can have (PostgreSQL's INTEGER): an id from outside that is larger is
+refused before it reaches a query, where it would be an overflow, not a "no such row"."""
+
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 """A JSON column: JSONB on PostgreSQL, JSON text elsewhere."""
 

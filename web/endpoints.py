@@ -20,6 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from vakt.accounts import Role, User
+from vakt.db import MAX_ROW_ID
 from vakt.errors import Forbidden, VaktError
 from vakt.i18n import _l
 from vakt.sessions import SessionPolicy, UserSession, resolve_session
@@ -143,10 +144,6 @@ def _wrap(
     return endpoint
 
 
-MAX_ID = 2**31 - 1
-"""The largest id a row can have (PostgreSQL's INTEGER)."""
-
-
 class IdConvertor(Convertor[int]):
     """``{name:id}`` in a route: a row id. A number no row can have is a 404 (the page does not
     exist), never a database error."""
@@ -155,7 +152,7 @@ class IdConvertor(Convertor[int]):
 
     def convert(self, value: str) -> int:
         """The id, or a 404 for a number larger than any id."""
-        if len(value) > len(str(MAX_ID)) or int(value) > MAX_ID:
+        if len(value) > len(str(MAX_ROW_ID)) or int(value) > MAX_ROW_ID:
             raise HTTPException(status_code=404)
         return int(value)
 

@@ -1,20 +1,14 @@
-"""Browser tests: a real uvicorn server on a free port and Debian's chromium through Playwright."""
+"""Browser tests: Debian's chromium through Playwright, against the real server that the
+``live_server`` fixture (tests/conftest.py) runs on a free port."""
 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
-import uvicorn
-
-from exam.timing import Clock
-from vakt.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -28,39 +22,6 @@ CHROMIUM_ARGS = [
     "--use-fake-ui-for-media-stream",
     "--use-fake-device-for-media-stream",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def server_clock() -> Clock | None:
-    """The served app's clock: the system's, unless a test module supplies a ``FixedClock``."""
-    return None
-
-
-@pytest.fixture
-def live_server(settings: Settings, server_clock: Clock | None) -> Iterator[str]:
-    """The application served by uvicorn in a background thread; yields its base URL."""
-    from web.app import create_app
-
-    port = _free_port()
-    app = create_app(settings, clock=server_clock)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest_asyncio.fixture
