@@ -502,6 +502,9 @@ class CandidateQuestion(BaseModel):
     prompt_html: str
     points: float
     choices: list[CandidateChoice] = Field(default_factory=list)
+    shuffle: bool = Field(default=False, exclude=True)
+    """Whether the options are shown in an order of each form's own (``itembank.shuffling``);
+    left out of what is sent, since the order sent is the order to show."""
     max_choices: int = 0
     word_limit: int | None = None
     preparation_seconds: int = 0
@@ -530,6 +533,7 @@ def candidate_view(document: ItemDocument) -> CandidateItem:
         )
         if isinstance(question, SingleChoiceQuestion | MultipleResponseQuestion):
             view.choices = [CandidateChoice(id=c.id, html=c.html) for c in question.choices]
+            view.shuffle = question.shuffle
         if isinstance(question, SingleChoiceQuestion):
             view.max_choices = 1
         if isinstance(question, MultipleResponseQuestion):

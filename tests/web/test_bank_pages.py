@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from html.parser import HTMLParser
 from typing import Any
 
@@ -714,3 +715,30 @@ async def test_a_version_stored_before_options_were_checked_still_shows(
         f"/api/items/versions/{version.id}",
     ):
         assert (await client.get(path)).status_code == 200, path
+
+
+@pytest.mark.asyncio
+async def test_the_preview_shows_options_in_the_bank_order(
+    client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User], scheme_id: int
+) -> None:
+    document = single_choice(
+        "SH-1",
+        questions=[
+            {
+                "type": "single_choice",
+                "shuffle": True,
+                "choices": [{"id": c, "html": f"Alternativ {c}"} for c in "ABCDEFGH"],
+                "correct": "A",
+            }
+        ],
+    )
+    version = await service.create_item(
+        session, scheme_id=scheme_id, document=document, actor_id=users["item_writer"].id
+    )
+    await session.commit()
+    await sign_in(client, "item_writer")
+    preview = await client.get(f"/items/versions/{version.id}/preview")
+    shown = re.findall(
+        r'type="radio" name="preview-RESPONSE" id="[^"]+" value="([A-H])"', preview.text
+    )
+    assert shown == list("ABCDEFGH")
