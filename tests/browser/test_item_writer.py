@@ -7,6 +7,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from itembank import service
+from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from vakt.accounts import User
 
@@ -119,12 +120,13 @@ async def test_case_and_oral_items_are_made_in_the_editor(
 ) -> None:
     await service.create_scheme(session, code="DM", name="Mangfoldsleder", actor_id=None)
     await session.commit()
-    context = await browser.new_context(locale="en-GB")
+    # bypass_csp lets axe-core, added by the test, run in the page.
+    context = await browser.new_context(locale="en-GB", bypass_csp=True)
     page = await context.new_page()
     errors: list[str] = []
     missing: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
     await _sign_in(page, live_server, "item_writer")
 
     # A case: the type is chosen on the form; choosing it shows the case's fields at once.
@@ -149,6 +151,7 @@ async def test_case_and_oral_items_are_made_in_the_editor(
     await page.select_option("[name='q1.type']", "single_choice")
     await expect(page.locator("[name='q1.c0.html']")).to_be_visible()
     await expect(page.locator("[name='q0.g0.name']")).to_have_value("Analyse")
+    await check_accessibility(page, "case editor")
     await page.fill("[name='q1.prompt_html']", "<p>Hva er lovlig?</p>")
     await page.fill("[name='q1.c0.html']", "Positiv særbehandling etter loven")
     await page.fill("[name='q1.c1.html']", "Kvotering uten hjemmel")
@@ -167,6 +170,15 @@ async def test_case_and_oral_items_are_made_in_the_editor(
     await page.fill("#external_id", "DM-ORAL-UI")
     await page.fill("#title", "Presentasjon")
     await page.fill("[name='q0.prompt_html']", "<p>Presenter en plan for mangfold.</p>")
+    await page.fill("[name='q0.preparation_seconds']", "9999")
+    await page.click("button[value=save]")
+    await expect(page.locator("[id='q0.preparation_seconds-error']")).to_contain_text(
+        "at most 3600"
+    )
+    await expect(page.locator("[name='q0.preparation_seconds']")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    await check_accessibility(page, "editor with an error")
     await page.fill("[name='q0.preparation_seconds']", "90")
     await page.fill("[name='q0.max_duration_seconds']", "240")
     await page.fill("[name='q0.g0.name']", "Struktur")

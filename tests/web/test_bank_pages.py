@@ -742,3 +742,26 @@ async def test_the_preview_shows_options_in_the_bank_order(
         r'type="radio" name="preview-RESPONSE" id="[^"]+" value="([A-H])"', preview.text
     )
     assert shown == list("ABCDEFGH")
+
+
+@pytest.mark.asyncio
+async def test_no_editor_field_left_out_or_filled_with_rubbish_makes_a_server_error(
+    client: httpx.AsyncClient, users: dict[str, User], scheme_id: int
+) -> None:
+    await sign_in(client, "item_writer")
+    token = await csrf(client, "/items/new")
+    complete = _single_choice_form(token, scheme_id, shown_type="single_choice")
+    complete.update({"q0.shown_type": "single_choice", "q0.max_choices": "", "q0.word_limit": ""})
+    rubbish = ["", "\x00", "x" * 5000, "-1", "99999999999999999999", "nan", "²", "case", "oral"]
+    failures = []
+    for number, field in enumerate(name for name in complete if name != "csrf_token"):
+        for value in [None, *rubbish]:
+            form = {**complete, "external_id": f"DM-{number}"}
+            if value is None:
+                form.pop(field)
+            else:
+                form[field] = value
+            response = await client.post("/items/new", data=form)
+            if response.status_code not in (200, 303, 400, 404, 409, 422):
+                failures.append((field, value, response.status_code))
+    assert failures == []

@@ -205,3 +205,25 @@ async def test_imports_refuse_options_that_clean_to_nothing(
         if problem == "shows nothing":
             assert "Question 1, Option 1, Text: shows nothing once unsafe" in response.text
     assert await session.scalar(select(func.count()).select_from(Item)) == 0
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("number", ["99999999999999999999", "²", "-1"])
+async def test_odd_numbers_in_import_and_export_forms_are_4xx(
+    client: httpx.AsyncClient, users: dict[str, User], scheme_id: int, number: str
+) -> None:
+    await sign_in(client, "item_writer")
+    token = await csrf(client, "/items/import")
+    imported = await client.post(
+        "/items/import",
+        data={"csrf_token": token, "scheme_id": number},
+        files={"file": ("items.yaml", _yaml_items("Ja"), "application/yaml")},
+        headers={"Accept-Language": "en"},
+    )
+    assert imported.status_code == 400 and "Choose the scheme" in imported.text
+    exported = await client.post(
+        "/items/export",
+        data={"csrf_token": token, "format": "yaml", "version": number, "scheme_id": number},
+        headers={"Accept-Language": "en"},
+    )
+    assert exported.status_code == 400 and "no items to export" in exported.text

@@ -434,11 +434,12 @@ async def import_items(request: Request) -> Response:
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise VaktError(_l("Choose a file to import."), field="file")
-        if not scheme_text.isdigit():
+        scheme_id = _small_int(scheme_text)
+        if scheme_id is None:
             raise VaktError(_l("Choose the scheme the items belong to."), field="scheme_id")
         report = await transfer.import_items(
             session,
-            scheme_id=int(scheme_text),
+            scheme_id=scheme_id,
             data=await upload.read(),
             filename=upload.filename,
             actor_id=current_user(request).id,
@@ -467,12 +468,13 @@ async def export_items(request: Request) -> Response:
     fmt = form_str(form, "format") or "qti3"
     if fmt not in ("qti3", "qti21", "yaml"):
         raise VaktError(_l("Unknown export format."), field="format")
-    chosen = [int(v) for v in form.getlist("version") if isinstance(v, str) and v.isdigit()]
+    chosen = [
+        number
+        for value in form.getlist("version")
+        if isinstance(value, str) and (number := _small_int(value)) is not None
+    ]
     if not chosen:
-        scheme_text = form_str(form, "scheme_id")
-        query = ItemQuery(
-            scheme_id=int(scheme_text) if scheme_text.isdigit() else None, per_page=100_000
-        )
+        query = ItemQuery(scheme_id=_small_int(form_str(form, "scheme_id")), per_page=100_000)
         chosen = [v.id for v in (await service.search_items(session, query)).rows]
     if not chosen:
         raise VaktError(_l("There are no items to export."))
