@@ -34,6 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from itembank.files import safe_file_name
 from itembank.schemas import (
     ALLOWED_TAGS,
+    ERROR_MESSAGES,
+    FIELD_LABELS,
+    SKIPPED_LOCATIONS,
     Criterion,
     EssayQuestion,
     GradingGuide,
@@ -43,9 +46,11 @@ from itembank.schemas import (
     OralQuestion,
     ScoringRule,
     SingleChoiceQuestion,
+    validate_input,
 )
 from vakt.errors import VaktError
-from vakt.i18n import LazyText, _l
+from vakt.i18n import LazyText, Message, _l
+from vakt.validation import error_messages, render_message
 
 QtiVersion = Literal["qti3", "qti21"]
 
@@ -143,7 +148,9 @@ class Problem:
 
     def render(self, translations: NullTranslations | None = None) -> str:
         """The reason in the reader's language (English without translations)."""
-        return self.message.render(translations or NullTranslations(), dict(self.params))
+        return render_message(
+            Message(self.message, dict(self.params)), translations or NullTranslations()
+        )
 
     @classmethod
     def from_error(cls, error: VaktError) -> Problem:
@@ -183,17 +190,15 @@ class MalformedXml(VaktError):
 
 
 def validation_problems(error: ValidationError) -> list[Problem]:
-    """One problem per place a document fails validation."""
-    problems: list[Problem] = []
-    for detail in error.errors(include_url=False):
-        where = ".".join(str(part) for part in detail["loc"]) or "item"
-        problems.append(
-            Problem(
-                _l("The item is not valid: {field}: {error}"),
-                {"field": where, "error": detail["msg"]},
-            )
+    """One problem per place a document fails validation, naming the field as the editor does,
+    in the reader's language."""
+    return [
+        Problem(
+            _l("The item is not valid: {field}: {error}"),
+            {"field": message.params["field"], "error": message.params["problem"]},
         )
-    return problems
+        for message in error_messages(error, ERROR_MESSAGES, FIELD_LABELS, SKIPPED_LOCATIONS)
+    ]
 
 
 # ---- safe parsing -------------------------------------------------------------------------------
@@ -1250,7 +1255,7 @@ class _ItemReader:
             "attachments": attachments,
         }
         try:
-            self.parsed.document = ItemDocument.model_validate(document)
+            self.parsed.document = validate_input(document)
         except ValidationError as exc:
             for problem in validation_problems(exc):
                 self.parsed.add_problem(problem)

@@ -4,19 +4,35 @@ An item is a stem (for a case: the scenario) followed by one or more questions. 
 multiple response, essay and oral items have exactly one question of their own type; a case has
 one or more questions of any other type. Keys (correct answers, partial-credit maps) and grading
 guides live in the document too; ``candidate_view`` strips them before anything reaches a candidate.
+
+Two ways to validate: ``validate_input`` for new content (the editor, the API, imports) applies
+every rule, checked after the HTML is cleaned, so that nothing is stored that would not read back;
+plain ``ItemDocument.model_validate`` reads stored versions and leaves out the rules added for new
+content since, so that every version stored under older rules still reads.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 import re
-from typing import Annotated, Literal
+from html.parser import HTMLParser
+from typing import Annotated, Any, Literal
 
 import nh3
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from vakt.i18n import LazyText, _l
+from vakt.text import unstorable_text
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,79}$")
 TAG = re.compile(r"^[\w][\w .:/\-]{0,79}$", re.UNICODE)
@@ -48,6 +64,28 @@ def clean_html(html: str) -> str:
     ).strip()
 
 
+class _VisibleContent(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found = False
+
+    def handle_data(self, data: str) -> None:
+        if data.strip():
+            self.found = True
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "img":
+            self.found = True
+
+
+def shows_something(html: str) -> bool:
+    """True when cleaned HTML shows a reader anything: text other than spaces, or an image."""
+    parser = _VisibleContent()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
 ERROR_MESSAGES: dict[str, LazyText] = {
     "bad_identifier": _l("must start with a letter and use only letters, digits, _ . or -"),
     "duplicate_option": _l("the same option appears twice"),
@@ -62,6 +100,19 @@ ERROR_MESSAGES: dict[str, LazyText] = {
     "case_needs_scenario": _l("a case needs a scenario"),
     "one_question_only": _l("only a case may have more than one question"),
     "question_type_mismatch": _l("the question must be of the item's type ({item_type})"),
+    "html_shows_nothing": _l(
+        "shows nothing once unsafe or unsupported markup (such as video, style or script) "
+        "is removed"
+    ),
+    "control_characters": _l("holds control characters (such as NUL) that text may not contain"),
+    "not_finite": _l("must be a finite number"),
+    "max_choices_too_large": _l(
+        "the maximum number of choices is larger than the number of options"
+    ),
+    # Pydantic's own error types that item documents meet and the generic texts do not cover.
+    "string_unicode": _l("holds characters that are not valid text"),
+    "model_type": _l("must be a mapping of names to values"),
+    "union_tag_not_found": _l("needs a type"),
 }
 """Translatable texts for this module's validation error codes."""
 
@@ -99,6 +150,57 @@ SKIPPED_LOCATIONS = frozenset({"single_choice", "multiple_response", "essay", "o
 
 def _error(code: str, **context: object) -> PydanticCustomError:
     return PydanticCustomError(code, ERROR_MESSAGES[code].msgid, context)
+
+
+_NEW_CONTENT = "new_content"
+"""Validation context key: the document is new content, so every rule applies."""
+
+
+def _new_content(info: ValidationInfo) -> bool:
+    return bool(isinstance(info.context, dict) and info.context.get(_NEW_CONTENT))
+
+
+def _finite(value: float, info: ValidationInfo) -> float:
+    # JSON has no infinity or NaN: PostgreSQL refuses to store them and scoring cannot use them.
+    if _new_content(info) and not math.isfinite(value):
+        raise _error("not_finite")
+    return value
+
+
+FiniteNumber = Annotated[float, AfterValidator(_finite)]
+
+
+def _plain_text(value: str, info: ValidationInfo) -> str:
+    if _new_content(info) and unstorable_text(value):
+        raise _error("control_characters")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text)]
+
+
+def _clean_optional_html(value: str, info: ValidationInfo) -> str:
+    """Clean an HTML field that may be empty; new content that cleans to nothing visible is
+    refused rather than silently stored empty."""
+    cleaned = clean_html(value) if value else ""
+    if _new_content(info) and value and not shows_something(cleaned):
+        raise _error("html_shows_nothing")
+    return cleaned
+
+
+def _clean_required_html(value: str, info: ValidationInfo) -> str:
+    """Clean an HTML field that must show something (an option's text)."""
+    cleaned = clean_html(value) if value else ""
+    if _new_content(info):
+        if not value:
+            raise PydanticCustomError(
+                "string_too_short",
+                "String should have at least {min_length} character",
+                {"min_length": 1},
+            )
+        if not shows_something(cleaned):
+            raise _error("html_shows_nothing")
+    return cleaned
 
 
 class ItemType(enum.StrEnum):
@@ -151,18 +253,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
-def _sanitise(value: str) -> str:
-    return clean_html(value) if value else ""
-
-
 class Criterion(_Strict):
     """One criterion of a grading guide, with the points it can give."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: PlainText = Field(min_length=1, max_length=200)
     description_html: str = ""
     max_points: float = Field(ge=0, le=1000)
 
-    _clean = field_validator("description_html")(_sanitise)
+    _clean = field_validator("description_html")(_clean_optional_html)
 
 
 class GradingGuide(_Strict):
@@ -171,7 +269,7 @@ class GradingGuide(_Strict):
     criteria: list[Criterion] = Field(default_factory=list)
     notes_html: str = ""
 
-    _clean = field_validator("notes_html")(_sanitise)
+    _clean = field_validator("notes_html")(_clean_optional_html)
 
     @property
     def is_empty(self) -> bool:
@@ -183,7 +281,9 @@ class Choice(_Strict):
     """One option of a choice question."""
 
     id: str
-    html: str = Field(min_length=1)
+    html: str
+    """Required: ``validate_input`` refuses an option that shows nothing. Versions stored before
+    that rule may hold an option that was cleaned to nothing; they still read."""
 
     @field_validator("id")
     @classmethod
@@ -192,7 +292,7 @@ class Choice(_Strict):
             raise _error("bad_identifier")
         return value
 
-    _clean = field_validator("html")(_sanitise)
+    _clean = field_validator("html")(_clean_required_html)
 
 
 class _Question(_Strict):
@@ -200,7 +300,7 @@ class _Question(_Strict):
     prompt_html: str = ""
     points: float = Field(default=1.0, gt=0, le=1000)
 
-    _clean = field_validator("prompt_html")(_sanitise)
+    _clean = field_validator("prompt_html")(_clean_optional_html)
 
     @field_validator("id")
     @classmethod
@@ -246,13 +346,13 @@ class MultipleResponseQuestion(_ChoiceQuestion):
     correct: list[str] = Field(min_length=1)
     max_choices: int = Field(default=0, ge=0)
     scoring: ScoringRule = ScoringRule.PER_OPTION
-    mapping: dict[str, float] = Field(default_factory=dict)
-    mapping_default: float = 0.0
-    lower_bound: float | None = None
-    upper_bound: float | None = None
+    mapping: dict[str, FiniteNumber] = Field(default_factory=dict)
+    mapping_default: FiniteNumber = 0.0
+    lower_bound: FiniteNumber | None = None
+    upper_bound: FiniteNumber | None = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> MultipleResponseQuestion:
+    def _consistent(self, info: ValidationInfo) -> MultipleResponseQuestion:
         options = self.choice_ids()
         unknown = [c for c in self.correct if c not in options]
         if unknown:
@@ -266,6 +366,8 @@ class MultipleResponseQuestion(_ChoiceQuestion):
             raise _error("mapping_missing")
         if self.max_choices and self.max_choices < len(self.correct):
             raise _error("max_choices_too_small")
+        if _new_content(info) and self.max_choices > len(self.choices):
+            raise _error("max_choices_too_large")
         return self
 
 
@@ -297,7 +399,7 @@ class ItemDocument(_Strict):
     """Everything one version of an item says. Immutable once stored as a version."""
 
     external_id: str
-    title: str = Field(min_length=1, max_length=300)
+    title: PlainText = Field(min_length=1, max_length=300)
     type: ItemType
     language: str = Field(default="nb", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
     tags: list[str] = Field(default_factory=list)
@@ -307,7 +409,7 @@ class ItemDocument(_Strict):
     attachments: list[str] = Field(default_factory=list)
     """Names of the version's files (images, case documents), e.g. ``images/map.png``."""
 
-    _clean = field_validator("stem_html")(_sanitise)
+    _clean = field_validator("stem_html")(_clean_optional_html)
 
     @field_validator("external_id")
     @classmethod
@@ -349,6 +451,12 @@ class ItemDocument(_Strict):
         return sum(question.points for question in self.questions)
 
 
+def validate_input(data: Any) -> ItemDocument:
+    """Validate new content (from the editor, the API or an import) by every rule, after its
+    HTML is cleaned: what passes reads back as it is stored. Raises pydantic's ValidationError."""
+    return ItemDocument.model_validate(data, context={_NEW_CONTENT: True})
+
+
 # ---- what a candidate may see -------------------------------------------------------------------
 
 
@@ -367,6 +475,9 @@ class CandidateQuestion(BaseModel):
     prompt_html: str
     points: float
     choices: list[CandidateChoice] = Field(default_factory=list)
+    shuffle: bool = Field(default=False, exclude=True)
+    """Whether the options are shown in an order of each form's own (``itembank.shuffling``);
+    left out of what is sent, since the order sent is the order to show."""
     max_choices: int = 0
     word_limit: int | None = None
     preparation_seconds: int = 0
@@ -395,6 +506,7 @@ def candidate_view(document: ItemDocument) -> CandidateItem:
         )
         if isinstance(question, SingleChoiceQuestion | MultipleResponseQuestion):
             view.choices = [CandidateChoice(id=c.id, html=c.html) for c in question.choices]
+            view.shuffle = question.shuffle
         if isinstance(question, SingleChoiceQuestion):
             view.max_choices = 1
         if isinstance(question, MultipleResponseQuestion):

@@ -37,12 +37,14 @@ from itembank.schemas import (
     ItemStatus,
     ItemType,
     candidate_view,
+    validate_input,
 )
 from vakt import audit
 from vakt.accounts import Role, User
 from vakt.db import utcnow
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
 from vakt.i18n import _l
+from vakt.text import unstorable_text
 from vakt.validation import error_messages
 
 BANK_ROLES = (Role.ITEM_WRITER, Role.ITEM_REVIEWER, Role.ADMINISTRATOR)
@@ -57,10 +59,11 @@ class FileUpload:
     data: bytes
 
 
-def parse_document(data: Mapping[str, object]) -> ItemDocument:
-    """Validate a document, turning validation errors into one clear error with details."""
+def parse_document(data: object) -> ItemDocument:
+    """Validate new content by every rule, turning validation errors into one clear error with
+    details."""
     try:
-        return ItemDocument.model_validate(data)
+        return validate_input(data)
     except ValidationError as exc:
         raise invalid_document(exc) from None
 
@@ -179,6 +182,25 @@ class _NewVersion:
     files: dict[str, tuple[str, str]]
 
 
+UNSTORABLE_TEXT = _l("The text holds characters that cannot be stored (such as NUL).")
+
+
+def _check_text(value: str, field: str) -> None:
+    if unstorable_text(value):
+        raise VaktError(UNSTORABLE_TEXT, field=field)
+
+
+def _check_storable(documents: Sequence[ItemDocument], change_note: str) -> None:
+    """Refuse, before anything is written, what would not read back as new content. Every way
+    in (editor, API, imports, the command line) meets here, however its document was made."""
+    _check_text(change_note, "change_note")
+    for document in documents:
+        try:
+            validate_input(document.model_dump(mode="json"))
+        except ValidationError as exc:
+            raise invalid_document(exc) from None
+
+
 def _new_version(
     item_id: int,
     number: int,
@@ -288,6 +310,7 @@ async def create_items(
     All or nothing: an id that exists already (or appears twice) refuses the whole batch.
     """
     await get_scheme(session, scheme_id)
+    _check_storable([document for document, _ in entries], change_note)
     ids = [document.external_id for document, _ in entries]
     repeated = sorted({external_id for external_id in ids if ids.count(external_id) > 1})
     taken: list[str] = []
@@ -368,6 +391,7 @@ async def create_version(
 
     ``files=None`` keeps the latest version's files; new uploads replace files of the same name.
     """
+    _check_storable([document], change_note)
     latest = await latest_version(session, item_id)
     if latest.status == ItemStatus.IN_REVIEW:
         raise Conflict(_l("This item is in review. The reviewer must finish before it is edited."))
@@ -489,6 +513,8 @@ def document_of(version: ItemVersion) -> ItemDocument:
 
 async def read_file(session: AsyncSession, version_id: int, name: str) -> tuple[str, bytes]:
     """A version's file as (media type, content), or a 404."""
+    if unstorable_text(name):
+        raise NotFound(_l("No such file."))
     row = await session.get(ItemVersionFile, (version_id, name))
     if row is None:
         raise NotFound(_l("No such file."))
@@ -533,6 +559,7 @@ async def transition(
     if not actor.has_any(*allowed_roles):
         raise Forbidden(_l("Your roles do not allow this step."))
     comment = comment.strip()
+    _check_text(comment, "comment")
     if len(comment) > 5000:
         raise VaktError(_l("The comment is too long (at most 5000 characters)."), field="comment")
     if to_status is ItemStatus.APPROVED and version.author_id == actor.id:

@@ -27,6 +27,7 @@ from itembank.qti import ParsedItem, Problem
 from itembank.schemas import ItemDocument, ItemStatus
 from vakt.errors import VaktError
 from vakt.i18n import LazyText, Message, _l
+from vakt.validation import render_message
 
 ExportFormat = Literal["qti3", "qti21", "yaml"]
 BATCH_SIZE = 500
@@ -70,7 +71,9 @@ class ImportProblem:
 
     def render(self, translations: NullTranslations | None = None) -> str:
         """The reason in the reader's language (English without translations)."""
-        return self.message.render(translations or NullTranslations(), dict(self.params))
+        return render_message(
+            Message(self.message, dict(self.params)), translations or NullTranslations()
+        )
 
     def message_with_place(self) -> Message:
         """The reason with the item's place, to be translated when shown."""

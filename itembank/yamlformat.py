@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from itembank.files import safe_file_name, sniff_media_type
 from itembank.qti import ParsedItem, Problem, validation_problems
-from itembank.schemas import ItemDocument
+from itembank.schemas import ItemDocument, validate_input
 from vakt.errors import VaktError
 from vakt.i18n import _l
 
@@ -165,7 +165,7 @@ def _parse_record(record: object, source: str) -> ParsedItem:
         ]
     files, rejected = _read_files(record.pop("files", None) or [], parsed)
     try:
-        document = ItemDocument.model_validate(record)
+        document = validate_input(record)
     except ValidationError as exc:
         for problem in validation_problems(exc):
             parsed.add_problem(problem)

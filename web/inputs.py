@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -18,6 +17,7 @@ from starlette.requests import Request
 
 from vakt.errors import VaktError
 from vakt.i18n import _l
+from vakt.text import unstorable_text
 from vakt.validation import error_messages
 
 MAX_JSON_DEPTH = 32
@@ -25,8 +25,6 @@ MAX_JSON_DEPTH = 32
 MAX_SAFE_INTEGER = 2**53 - 1
 """The largest whole number JavaScript represents exactly; no number of ours is larger."""
 
-_FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-"""Control characters other than tab and line breaks, and lone surrogates."""
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -37,14 +35,9 @@ class BadInput(VaktError):
     status_code = 400
 
 
-def text_problem(value: str) -> bool:
-    """True when ``value`` holds a character no text of ours may hold."""
-    return _FORBIDDEN.search(value) is not None
-
-
 def check_text(value: str, field: str | None = None) -> str:
     """``value`` when it is valid text; else a 400 naming the field."""
-    if text_problem(value):
+    if unstorable_text(value):
         raise BadInput(
             _l(
                 "The text contains characters that are not allowed (control characters or "

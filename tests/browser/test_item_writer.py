@@ -7,6 +7,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from itembank import service
+from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from vakt.accounts import User
 
@@ -110,4 +111,82 @@ async def test_author_sees_no_approve_button_and_bad_input_keeps_what_was_typed(
     await expect(page.locator(".status")).to_have_text("In review")
     await expect(page.locator("button[value=approved]")).to_have_count(0)
     await expect(page.locator(".notice")).to_contain_text("another reviewer")
+    await context.close()
+
+
+@pytest.mark.asyncio
+async def test_case_and_oral_items_are_made_in_the_editor(
+    browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
+) -> None:
+    await service.create_scheme(session, code="DM", name="Mangfoldsleder", actor_id=None)
+    await session.commit()
+    # bypass_csp lets axe-core, added by the test, run in the page.
+    context = await browser.new_context(locale="en-GB", bypass_csp=True)
+    page = await context.new_page()
+    errors: list[str] = []
+    missing: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("response", lambda r: missing.append(r.url) if r.status == 404 else None)
+    await _sign_in(page, live_server, "item_writer")
+
+    # A case: the type is chosen on the form; choosing it shows the case's fields at once.
+    await page.goto(f"{live_server}/items/new")
+    await page.fill("#title", "Rekruttering i kommunen")
+    await page.select_option("#type", "case")
+    await expect(page.locator("label[for=stem_html]")).to_have_text("Scenario")
+    await expect(page.locator("#title")).to_have_value("Rekruttering i kommunen")
+    # The question already on the form stays what it was, now as the case's first question.
+    await expect(page.locator("[name='q0.type']")).to_have_value("single_choice")
+    await page.select_option("[name='q0.type']", "essay")
+    await expect(page.locator("[name='q0.word_limit']")).to_be_visible()
+    await expect(page.locator("[name='q0.c0.html']")).to_have_count(0)
+    await page.select_option("#scheme_id", label="DM – Mangfoldsleder")
+    await page.fill("#external_id", "DM-CASE-UI")
+    await page.fill("#stem_html", "<p>Kommunen vil rekruttere bredere.</p>")
+    await page.fill("[name='q0.prompt_html']", "<p>Drøft tiltakene.</p>")
+    await page.fill("[name='q0.points']", "4")
+    await page.fill("[name='q0.g0.name']", "Analyse")
+    await page.fill("[name='q0.g0.points']", "4")
+    await page.click("button[value=add_question]")
+    await page.select_option("[name='q1.type']", "single_choice")
+    await expect(page.locator("[name='q1.c0.html']")).to_be_visible()
+    await expect(page.locator("[name='q0.g0.name']")).to_have_value("Analyse")
+    await check_accessibility(page, "case editor")
+    await page.fill("[name='q1.prompt_html']", "<p>Hva er lovlig?</p>")
+    await page.fill("[name='q1.c0.html']", "Positiv særbehandling etter loven")
+    await page.fill("[name='q1.c1.html']", "Kvotering uten hjemmel")
+    await page.check("[name='q1.correct'][value='0']")
+    await page.click("button[value=save]")
+    await expect(page.locator(".success")).to_contain_text("Saved as version 1")
+    await expect(page.locator(".question-view")).to_have_count(2)
+    await expect(page.locator(".correct")).to_have_count(1)
+
+    # An oral task.
+    await page.goto(f"{live_server}/items/new")
+    await page.select_option("#type", "oral")
+    await expect(page.locator("[name='q0.preparation_seconds']")).to_be_visible()
+    await expect(page.locator("[name='q0.c0.html']")).to_have_count(0)
+    await page.select_option("#scheme_id", label="DM – Mangfoldsleder")
+    await page.fill("#external_id", "DM-ORAL-UI")
+    await page.fill("#title", "Presentasjon")
+    await page.fill("[name='q0.prompt_html']", "<p>Presenter en plan for mangfold.</p>")
+    await page.fill("[name='q0.preparation_seconds']", "9999")
+    await page.click("button[value=save]")
+    await expect(page.locator("[id='q0.preparation_seconds-error']")).to_contain_text(
+        "at most 3600"
+    )
+    await expect(page.locator("[name='q0.preparation_seconds']")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+    await check_accessibility(page, "editor with an error")
+    await page.fill("[name='q0.preparation_seconds']", "90")
+    await page.fill("[name='q0.max_duration_seconds']", "240")
+    await page.fill("[name='q0.g0.name']", "Struktur")
+    await page.fill("[name='q0.g0.points']", "1")
+    await page.click("button[value=save]")
+    await expect(page.locator(".success")).to_contain_text("Saved as version 1")
+    await page.click("text=Preview as candidate")
+    await expect(page.locator(".oral-task")).to_contain_text("90 seconds")
+
+    assert errors == [] and missing == []
     await context.close()

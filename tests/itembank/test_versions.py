@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from itembank import blueprints, service
-from itembank.schemas import ItemStatus
+from itembank.models import ItemVersion
+from itembank.schemas import ItemDocument, ItemStatus, validate_input
 from tests.itembank.factories import single_choice
 from vakt.accounts import User
 from vakt.errors import Conflict, VaktError
@@ -132,3 +136,120 @@ async def test_candidate_views_are_built_once_without_the_key_and_forget_the_old
     assert again[ids[0]] is first[ids[0]]  # reused, not rebuilt
     await views.of(session, [ids[2]])  # beyond two versions: the least recently shown goes
     assert (await views.of(session, [ids[1]]))[ids[1]] is not first[ids[1]]
+
+
+def _hostile_documents() -> list[dict[str, Any]]:
+    """Documents with what a careless or hostile writer might put in, each in one place."""
+    base = single_choice("H-0").model_dump(mode="json")
+    documents: list[dict[str, Any]] = []
+    html_values = [
+        '<video src="a.mp4"></video>', "<style>x</style>", "<script>alert(1)</script>", "<br>",
+        "<!-- c -->", "a < b", "<table><p>x</p></table>", "<p>\x00x</p>", "<p>\x01x</p>",
+        '<a href="javascript:x()">x</a>', "<b><i>x</b></i>", "&#0;", "   ", "",
+    ]  # fmt: skip
+    for value in html_values:
+        for place in ("stem_html", "prompt_html", "option", "notes_html"):
+            document = {**base, "external_id": f"H-{len(documents)}"}
+            question = dict(document["questions"][0])
+            if place == "stem_html":
+                document["stem_html"] = value
+            elif place == "prompt_html":
+                question["prompt_html"] = value
+            elif place == "option":
+                question["choices"] = [dict(c) for c in question["choices"]]
+                question["choices"][1]["html"] = value
+            else:
+                document["guide"] = {"criteria": [], "notes_html": value}
+            document["questions"] = [question]
+            documents.append(document)
+    for title in ("Ti\x00tel", "Ti\x07tel", "  Tittel  ", "T" * 301, "\u200b"):
+        documents.append({**base, "external_id": f"H-{len(documents)}", "title": title})
+    return documents
+
+
+@pytest.mark.asyncio
+async def test_every_stored_version_validates_again_as_new_content(
+    session: AsyncSession, users: dict[str, User]
+) -> None:
+    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    refused = 0
+    for data in _hostile_documents():
+        try:
+            document = service.parse_document(data)
+        except VaktError:
+            refused += 1
+            continue
+        await service.create_item(
+            session, scheme_id=scheme.id, document=document, actor_id=users["item_writer"].id
+        )
+    await session.commit()
+    stored = (await session.scalars(select(ItemVersion))).all()
+    assert refused and stored
+    for version in stored:
+        assert validate_input(version.document) == service.document_of(version)
+
+
+@pytest.mark.asyncio
+async def test_a_document_that_would_not_read_back_is_not_stored(
+    session: AsyncSession, users: dict[str, User]
+) -> None:
+    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    data = single_choice().model_dump(mode="json")
+    data["questions"][0]["choices"][1]["html"] = '<video src="a.mp4"></video>'
+    # Read as a stored version is read, the option is cleaned to nothing without complaint; a
+    # caller that skipped validate_input must still not get it stored.
+    lenient = ItemDocument.model_validate(data)
+    with pytest.raises(VaktError) as caught:
+        await service.create_item(
+            session, scheme_id=scheme.id, document=lenient, actor_id=users["item_writer"].id
+        )
+    assert caught.value.details
+    assert await session.scalar(select(func.count()).select_from(ItemVersion)) == 0
+
+
+@pytest.mark.asyncio
+async def test_notes_and_comments_that_cannot_be_stored_are_refused(
+    session: AsyncSession, users: dict[str, User]
+) -> None:
+    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    writer = users["item_writer"]
+    with pytest.raises(VaktError) as note:
+        await service.create_item(
+            session, scheme_id=scheme.id, document=single_choice(), actor_id=writer.id,
+            change_note="ny\x00versjon",
+        )  # fmt: skip
+    assert note.value.field == "change_note"
+    version = await service.create_item(
+        session, scheme_id=scheme.id, document=single_choice(), actor_id=writer.id
+    )
+    await service.transition(
+        session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
+    )
+    with pytest.raises(VaktError) as comment:
+        await service.transition(
+            session, version_id=version.id, to_status=ItemStatus.DRAFT,
+            actor=users["item_reviewer"], comment="nei\x00",
+        )  # fmt: skip
+    assert comment.value.field == "comment"
+
+
+@pytest.mark.asyncio
+async def test_versions_stored_before_options_were_checked_still_read(
+    session: AsyncSession, users: dict[str, User]
+) -> None:
+    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    version_id = await _approved(session, users, scheme.id, "OLD-1")
+    # What an older release stored for an option written as <video src=a.mp4>.
+    document = single_choice("OLD-1").model_dump(mode="json")
+    document["questions"][0]["choices"][1]["html"] = ""
+    await session.execute(
+        update(ItemVersion).where(ItemVersion.id == version_id).values(document=document)
+    )
+    await session.commit()
+    session.expunge_all()
+    version = await service.get_version(session, version_id)
+    assert service.document_of(version).questions[0].choices[1].html == ""  # type: ignore[union-attr]
+    views = await service.CandidateViews().of(session, [version_id])
+    assert [c.html for c in views[version_id].questions[0].choices] == [
+        "Norsk Standard", "", "Nasjonal Sak",
+    ]  # fmt: skip

@@ -132,7 +132,10 @@ def test_invalid_items_are_reported_with_where_they_fail() -> None:
         as_yaml(minimal_item(type="riddle"), "just text", minimal_item(external_id="ok")),
         source="mixed.yaml",
     )
-    assert any(m.startswith("The item is not valid: type:") for m in messages(bad_type))
+    assert messages(bad_type) == [
+        "The item is not valid: Type: must be one of: "
+        "'single_choice', 'multiple_response', 'essay', 'case' or 'oral'"
+    ]
     assert bad_type.identifier == "q1"
     assert messages(not_a_mapping) == ["This entry is not an item (a set of fields)."]
     assert good.document is not None and good.problems == []

@@ -138,6 +138,33 @@ def test_demo_seeds_once_and_exports(tmp_path: Path) -> None:
     assert verified.returncode == 0 and "intact" in verified.stdout
 
 
+def test_items_import_refuses_html_that_cleans_to_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    env = {"VAKT_DATABASE_URL": settings.database_url, "VAKT_DEFAULT_LANGUAGE": "en"}
+    assert vakt("scheme", "add", "DM", "Mangfold", env=env).returncode == 0
+    items = tmp_path / "items.yaml"
+    items.write_text(
+        "- external_id: V-1\n  title: Video\n  type: single_choice\n  questions:\n"
+        "    - type: single_choice\n      correct: A\n      choices:\n"
+        """        - {id: A, html: '<video src="a.mp4"></video>'}\n        - {id: B, html: Nei}\n"""
+        "- external_id: V-2\n  title: Tekst\n  type: single_choice\n  questions:\n"
+        "    - type: single_choice\n      correct: A\n      choices:\n"
+        "        - {id: A, html: Ja}\n        - {id: B, html: Nei}\n",
+        encoding="utf-8",
+    )
+    refused = vakt("items", "import", str(items), "--scheme", "DM", env=env)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "Nothing was imported" in refused.stderr
+    assert "Question 1, Option 1, Text: shows nothing once unsafe" in refused.stderr
+    trial = vakt("items", "import", str(items), "--scheme", "DM", "--dry-run", env=env)
+    assert trial.returncode == 0 and "Would import 1 items" in trial.stdout
+    assert "shows nothing" in trial.stdout
+    partial = vakt("items", "import", str(items), "--scheme", "DM", "--skip-unsupported", env=env)
+    assert partial.returncode == 0 and "Imported 1 items" in partial.stdout
+    assert "V-2" in partial.stdout and "shows nothing" in partial.stdout
+
+
 def test_serve_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
     env = {"VAKT_DATA_DIR": str(tmp_path), "VAKT_SECRET_KEY": ""}
     result = vakt("serve", "--port", "1", env=env)

@@ -154,6 +154,22 @@ def test_correct_answers_are_spread_over_the_options(bank: list[ItemDocument]) -
     assert set(keys) == {"A", "B", "C", "D"}
 
 
+def test_multiple_response_keys_are_spread_over_the_options(bank: list[ItemDocument]) -> None:
+    keys = [
+        set(question.correct)
+        for item in bank
+        for question in item.questions
+        if isinstance(question, MultipleResponseQuestion)
+    ]
+    assert len(keys) >= 10
+    # A candidate who always ticks the same letter must gain nothing by it.
+    in_every_key = set.intersection(*keys)
+    assert in_every_key == set(), f"{sorted(in_every_key)} is correct in every key"
+    counts = Counter(option for key in keys for option in key)
+    assert set(counts) == {"A", "B", "C", "D", "E"}
+    assert max(counts.values()) <= len(keys) * 3 // 4, counts
+
+
 def test_grading_guides_add_up_to_the_points(bank: list[ItemDocument]) -> None:
     for item in bank:
         for question in item.questions:

@@ -11,13 +11,18 @@ import httpx
 import pytest
 import pytest_asyncio
 from asgi_lifespan import LifespanManager
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from exam import declarations
-from exam.models import Accommodation, Attempt, Declaration
+from exam.models import Accommodation, Attempt, AttemptPart, Declaration
 from exam.timing import FixedClock
+from itembank import service
+from itembank.models import ExamForm, ItemVersion
+from itembank.schemas import MultipleResponseQuestion, SingleChoiceQuestion, candidate_view
+from itembank.scoring import score_multiple_response, score_single_choice
+from itembank.shuffling import option_order
 from tests.exam.factories import OPENS, Exam, build_exam
 from tests.web.helpers import accept_rules, csrf, csrf_from, sign_in
 from vakt.accounts import User
@@ -340,8 +345,7 @@ async def test_during_the_break_start_waits_and_every_time_is_local(
 async def test_the_result_is_told_in_the_readers_language(
     client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
 ) -> None:
-    from exam import service
-    from exam.models import AttemptPart
+    from exam import service as exams
 
     await sign_in(client, "candidate")
     token = await _through_the_checks(client, exam)
@@ -349,7 +353,7 @@ async def test_the_result_is_told_in_the_readers_language(
     base = f"/exam/{exam.registration_id}"
     await client.post(f"{base}/start", data={"csrf_token": token})
     clock.advance(timedelta(hours=2))
-    assert await service.submit_overdue_parts(session, now=clock.now()) == 1
+    assert await exams.submit_overdue_parts(session, now=clock.now()) == 1
     await session.commit()
     attempt = await session.scalar(
         select(Attempt).where(Attempt.registration_id == exam.registration_id)
@@ -358,10 +362,10 @@ async def test_the_result_is_told_in_the_readers_language(
     part = await session.scalar(select(AttemptPart).where(AttemptPart.attempt_id == attempt.id))
     assert part is not None
     attempt.status = "finished"  # the second part was never started; the attempt is over
-    await service.record_part_result(
+    await exams.record_part_result(
         session, attempt_part_id=part.id, passed=False, actor=exam.admin, now=clock.now()
     )
-    await service.release_results(session, attempt_id=attempt.id, actor=exam.admin, now=clock.now())
+    await exams.release_results(session, attempt_id=attempt.id, actor=exam.admin, now=clock.now())
     await session.commit()
     english = await client.get("/my", headers={"Accept-Language": "en"})
     assert "Not passed" in english.text and "Ikke bestått" not in english.text
@@ -377,7 +381,7 @@ async def test_an_items_files_in_the_exam_are_sandboxed_as_in_the_bank(
     client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User], clock: FixedClock
 ) -> None:
     """An SVG may hold script: served to a candidate it gets the same sandbox as in the bank."""
-    from exam import service
+    from exam import service as exams
     from itembank import blueprints
     from itembank import service as bank
     from itembank.schemas import ItemStatus
@@ -404,16 +408,16 @@ async def test_an_items_files_in_the_exam_are_sandboxed_as_in_the_bank(
             {"key": "mc", "title": "Flervalg", "kind": "multiple_choice", "duration_minutes": 10,
              "rules": [{"count": 1}]}]}),
     )  # fmt: skip
-    sitting = await service.create_sitting(
+    sitting = await exams.create_sitting(
         session, blueprint_id=blueprint.id, name="Figur", opens_at=OPENS,
         closes_at=OPENS + timedelta(hours=2), actor=admin,
     )  # fmt: skip
     candidate = users["candidate"]
-    await service.decide_application(
+    await exams.decide_application(
         session, candidate_id=candidate.id, scheme_id=scheme.id, approve=True, actor=admin,
         now=OPENS - timedelta(days=30),
     )  # fmt: skip
-    registration = await service.register(
+    registration = await exams.register(
         session, sitting_id=sitting.id, candidate=candidate, actor=admin
     )
     await session.commit()
@@ -428,3 +432,115 @@ async def test_an_items_files_in_the_exam_are_sandboxed_as_in_the_bank(
     served = await client.get(f"/exam/{registration.id}/files/{version.id}/figur.svg")
     assert served.status_code == 200 and served.headers["content-type"].startswith("image/svg")
     assert "sandbox" in served.headers["content-security-policy"]
+
+
+CHOICE_INPUT = re.compile(
+    r'<input type="(?:radio|checkbox)" name="q(\d+)-([^"]+)" id="[^"]+" value="([^"]+)">'
+)
+
+
+def _page_orders(html: str) -> dict[tuple[int, str], list[str]]:
+    orders: dict[tuple[int, str], list[str]] = {}
+    for version_id, question_id, choice_id in CHOICE_INPUT.findall(html):
+        orders.setdefault((int(version_id), question_id), []).append(choice_id)
+    return orders
+
+
+@pytest.mark.asyncio
+async def test_options_are_shown_in_the_forms_own_order_and_scored_by_id(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await sign_in(client, "candidate")
+    token = await _through_the_checks(client, exam)
+    clock.set(OPENS + timedelta(minutes=2))
+    base = f"/exam/{exam.registration_id}"
+    assert (await client.post(f"{base}/start", data={"csrf_token": token})).status_code == 303
+    attempt = await session.scalar(
+        select(Attempt).where(Attempt.registration_id == exam.registration_id)
+    )
+    assert attempt is not None
+    form = await session.get(ExamForm, attempt.form_id)
+    assert form is not None
+
+    page = await client.get(f"{base}/take")
+    shown = _page_orders(page.text)
+    state = (await client.get(f"/api/attempts/{attempt.id}")).json()
+    sent = {
+        (item["item_version_id"], question["id"]): [choice["id"] for choice in question["choices"]]
+        for item in state["items"]
+        for question in item["questions"]
+        if question["choices"]
+    }
+    assert shown == sent and len(sent) == 3  # two single choice, one multiple response
+    documents = {}
+    for version_id, question_id in sent:
+        document = service.document_of(await service.get_version(session, version_id))
+        documents[version_id] = document
+        question = document.questions[0]
+        assert isinstance(question, SingleChoiceQuestion | MultipleResponseQuestion)
+        bank_order = [choice.id for choice in question.choices]
+        expected = option_order(
+            candidate_view(document).questions[0].choices,
+            form_seed=form.seed,
+            version_id=version_id,
+            question_id=question_id,
+        )
+        assert sent[(version_id, question_id)] == [choice.id for choice in expected]
+        assert sorted(sent[(version_id, question_id)]) == sorted(bank_order)
+    assert _page_orders((await client.get(f"{base}/take")).text) == shown  # a reload: the same
+
+    # Answers are option ids: the score does not depend on where an option was shown.
+    headers = {"X-CSRF-Token": token}
+    expected_score = 0.0
+    for (version_id, question_id), order in sent.items():
+        question = documents[version_id].questions[0]
+        value: str | list[str]
+        if isinstance(question, SingleChoiceQuestion):
+            value = question.correct
+            expected_score += score_single_choice(question, value)
+        else:
+            assert isinstance(question, MultipleResponseQuestion)
+            value = [order[0], order[-1]]
+            expected_score += score_multiple_response(question, value)
+        saved = await client.put(
+            f"/api/parts/{state['parts'][0]['id']}/answers/{version_id}/{question_id}",
+            json={"sequence": 1, "value": value},
+            headers=headers,
+        )
+        assert saved.status_code == 200, saved.text
+    handed_in = await client.post(f"/api/parts/{state['parts'][0]['id']}/submit", headers=headers)
+    assert handed_in.status_code == 200
+    part = await session.scalar(select(AttemptPart).where(AttemptPart.attempt_id == attempt.id))
+    assert part is not None and part.auto_score == pytest.approx(expected_score)
+
+
+@pytest.mark.asyncio
+async def test_an_item_stored_by_an_older_release_does_not_break_a_running_exam(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await sign_in(client, "candidate")
+    token = await _through_the_checks(client, exam)
+    clock.set(OPENS + timedelta(minutes=2))
+    base = f"/exam/{exam.registration_id}"
+    assert (await client.post(f"{base}/start", data={"csrf_token": token})).status_code == 303
+    attempt = await session.scalar(
+        select(Attempt).where(Attempt.registration_id == exam.registration_id)
+    )
+    assert attempt is not None
+    form = await session.get(ExamForm, attempt.form_id)
+    assert form is not None
+    first = next(row for row in form.items if row.part_index == 0)
+    # An option that an older release cleaned to nothing ("<video src=a.mp4>") and stored as "".
+    version = await service.get_version(session, first.item_version_id)
+    document = json.loads(json.dumps(version.document))
+    document["questions"][0]["choices"][0]["html"] = ""
+    await session.execute(
+        update(ItemVersion).where(ItemVersion.id == version.id).values(document=document)
+    )
+    await session.commit()
+    page = await client.get(f"{base}/take")
+    assert page.status_code == 200
+    state = await client.get(f"/api/attempts/{attempt.id}")
+    assert state.status_code == 200
+    shown = next(i for i in state.json()["items"] if i["item_version_id"] == version.id)
+    assert "" in [choice["html"] for choice in shown["questions"][0]["choices"]]

@@ -6,16 +6,17 @@ grading guide are shown only here.
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
+from pydantic import ValidationError
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from itembank import service, transfer
+from itembank.models import Scheme
 from itembank.schemas import (
     STATUS_LABELS,
     TYPE_LABELS,
@@ -23,16 +24,28 @@ from itembank.schemas import (
     ItemType,
     ScoringRule,
     candidate_view,
+    validate_input,
 )
 from itembank.service import BANK_ROLES, FileUpload, ItemQuery
 from vakt import audit
 from vakt.accounts import Role
 from vakt.errors import NotFound, VaktError
-from vakt.i18n import _l
+from vakt.i18n import Message, _l
+from vakt.text import unstorable_text
 from web.endpoints import api, current_user, db, form_str, page
-from web.forms.items import document_data, document_state, editor_state
+from web.forms.items import (
+    ITEM_TYPES,
+    QUESTION_TYPES,
+    document_data,
+    document_state,
+    editor_state,
+    field_errors,
+    item_type_of,
+    type_changed,
+)
 from web.headers import item_file_headers
 from web.i18n import translate
+from web.inputs import json_object
 from web.rendering import render
 
 IMPORT_LABELS = {
@@ -55,18 +68,40 @@ def _labels(request: Request) -> dict[str, Any]:
     }
 
 
+LARGEST_ID = 2**31 - 1
+"""Ids and numbers are 32-bit integers in the database; a larger one names nothing."""
+
+
+def _small_int(text: str) -> int | None:
+    """A whole number the database can hold, or None."""
+    text = text.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or int(text) > LARGEST_ID:
+        return None
+    return int(text)
+
+
 def _int_param(request: Request, name: str) -> int | None:
     value = request.query_params.get(name, "").strip()
     if not value:
         return None
-    if not value.isdigit() or len(value) > 12:
+    number = _small_int(value)
+    if number is None:
         raise VaktError(_l("{name} must be a whole number."), field=name, name=name)
-    return int(value)
+    return number
 
 
 def _path_int(request: Request, name: str) -> int:
-    value = request.path_params[name]
-    return int(value)
+    number = _small_int(str(request.path_params[name]))
+    if number is None:
+        raise NotFound(_l("The page you asked for does not exist."))
+    return number
+
+
+def _text_param(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name, "").strip()[:200]
+    if unstorable_text(value):
+        raise VaktError(service.UNSTORABLE_TEXT, field=name)
+    return value or None
 
 
 def _enum_param(request: Request, name: str, enum: type[Any]) -> Any:
@@ -84,8 +119,8 @@ def _query(request: Request) -> ItemQuery:
         scheme_id=_int_param(request, "scheme"),
         item_type=_enum_param(request, "type", ItemType),
         status=_enum_param(request, "status", ItemStatus),
-        tag=request.query_params.get("tag", "").strip() or None,
-        text=request.query_params.get("q", "").strip()[:200] or None,
+        tag=_text_param(request, "tag"),
+        text=_text_param(request, "q"),
         page=_int_param(request, "page") or 1,
     )
 
@@ -120,6 +155,8 @@ async def _editor(
     scheme_id: int | None,
     errors: list[str] | None = None,
     error: str | None = None,
+    field_messages: dict[str, list[str]] | None = None,
+    notice: str | None = None,
     status_code: int = 200,
 ) -> Response:
     session = db(request)
@@ -133,8 +170,10 @@ async def _editor(
             "schemes": await service.list_schemes(session),
             "errors": errors or [],
             "error": error,
-            "item_types": [t.value for t in ItemType],
-            "question_types": [t.value for t in ItemType if t is not ItemType.CASE],
+            "field_errors": field_messages or {},
+            "notice": notice,
+            "item_types": ITEM_TYPES,
+            "question_types": QUESTION_TYPES,
             **_labels(request),
         },
         status_code=status_code,
@@ -158,6 +197,17 @@ async def _uploads(form: FormData) -> list[FileUpload]:
     return uploads
 
 
+TYPE_CHANGED = _l(
+    "The form now shows the fields for the type you chose. Check them, then save again."
+)
+CHOOSE_TYPE = _l("Choose the item's type.")
+
+
+def _refuse_document(exc: ValidationError, found: dict[str, list[Message]]) -> NoReturn:
+    found.update(field_errors(exc))
+    raise service.invalid_document(exc) from None
+
+
 async def _save(request: Request, item_id: int | None) -> Response:
     form = await request.form(max_part_size=request.state.settings.max_upload_bytes)
     session = db(request)
@@ -170,20 +220,30 @@ async def _save(request: Request, item_id: int | None) -> Response:
     data = document_data(
         form, attachments=existing + [u.name for u in uploads if u.name not in existing]
     )
-    scheme_text = form_str(form, "scheme_id")
-    scheme_id = int(scheme_text) if scheme_text.isdigit() else None
+    scheme_id = _small_int(form_str(form, "scheme_id"))
     action = form_str(form, "action")
-    if action == "add_question":
+    # Uploads are not kept when the form is shown again, so it lists only the stored files.
+    shown_again = {**data, "attachments": [n for n in data["attachments"] if n in existing]}
+    if action in ("add_question", "update") or type_changed(form):
         return await _editor(
             request,
-            state=editor_state(data, extra_question=True),
+            state=editor_state(shown_again, extra_question=action == "add_question"),
             item_id=item_id,
             scheme_id=scheme_id,
+            notice=None
+            if action in ("add_question", "update")
+            else translate(request, TYPE_CHANGED),
         )
+    found: dict[str, list[Message]] = {}
     try:
-        document = service.parse_document(data)
+        if item_type_of(form) is None:
+            raise VaktError(CHOOSE_TYPE, field="type")
+        try:
+            document = validate_input(data)
+        except ValidationError as exc:
+            _refuse_document(exc, found)
         if item_id is None:
-            if scheme_id is None:
+            if scheme_id is None or await session.get(Scheme, scheme_id) is None:
                 raise VaktError(_l("Choose the scheme the item belongs to."), field="scheme_id")
             version = await service.create_item(
                 session, scheme_id=scheme_id, document=document, files=uploads, actor_id=user.id,
@@ -195,13 +255,18 @@ async def _save(request: Request, item_id: int | None) -> Response:
                 change_note=form_str(form, "change_note"),
             )  # fmt: skip
     except VaktError as exc:
+        if exc.field:
+            found.setdefault(exc.field, []).append(Message(exc.message, exc.params))
         return await _editor(
             request,
-            state=editor_state(data),
+            state=editor_state(shown_again),
             item_id=item_id,
             scheme_id=scheme_id,
             error=translate(request, exc.message, exc.params),
             errors=[translate(request, d) for d in exc.details],
+            field_messages={
+                name: [translate(request, m) for m in messages] for name, messages in found.items()
+            },
             status_code=exc.status_code if exc.status_code != 400 else 422,
         )
     return RedirectResponse(f"/items/{version.item_id}?saved={version.number}", status_code=303)
@@ -225,13 +290,19 @@ async def edit_item(request: Request) -> Response:
     return await _save(request, _path_int(request, "item_id"))
 
 
-async def item_detail(request: Request) -> Response:
-    """An item: its newest version in full, its versions, its review history and the next steps."""
+async def _item_page(
+    request: Request,
+    item_id: int,
+    version_number: int | None,
+    *,
+    error: str | None = None,
+    comment: str = "",
+    comment_error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     session = db(request)
-    item_id = _path_int(request, "item_id")
     versions = await service.list_versions(session, item_id)
-    shown_number = _int_param(request, "version")
-    shown = next((v for v in versions if v.number == shown_number), versions[-1])
+    shown = next((v for v in versions if v.number == version_number), versions[-1])
     return render(
         request,
         "items/detail.html",
@@ -243,9 +314,18 @@ async def item_detail(request: Request) -> Response:
             "versions": versions,
             "history": await service.review_history(session, item_id),
             "saved": request.query_params.get("saved"),
+            "error": error,
+            "comment": comment,
+            "comment_error": comment_error,
             **_labels(request),
         },
+        status_code=status_code,
     )
+
+
+async def item_detail(request: Request) -> Response:
+    """An item: its newest version in full, its versions, its review history and the next steps."""
+    return await _item_page(request, _path_int(request, "item_id"), _int_param(request, "version"))
 
 
 async def preview(request: Request) -> Response:
@@ -279,20 +359,41 @@ async def compare(request: Request) -> Response:
 
 
 async def change_status(request: Request) -> Response:
-    """A workflow step: submit for review, approve, reject (back to draft) or retire."""
+    """A workflow step: submit for review, approve, reject (back to draft) or retire.
+
+    A step refused (no comment for a rejection, a step out of order) shows the item again with
+    the reason, at the comment field when the comment is at fault, and the comment kept."""
     form = await request.form()
-    target = form_str(form, "to")
+    session = db(request)
+    version_id = _path_int(request, "version_id")
+    comment = form_str(form, "comment")
     try:
-        to_status = ItemStatus(target)
-    except ValueError:
-        raise VaktError(_l("Unknown status."), field="to") from None
-    version = await service.transition(
-        db(request),
-        version_id=_path_int(request, "version_id"),
-        to_status=to_status,
-        actor=current_user(request),
-        comment=form_str(form, "comment"),
-    )
+        try:
+            to_status = ItemStatus(form_str(form, "to"))
+        except ValueError:
+            raise VaktError(_l("Unknown status."), field="to") from None
+        version = await service.transition(
+            session,
+            version_id=version_id,
+            to_status=to_status,
+            actor=current_user(request),
+            comment=comment,
+        )
+    except VaktError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        shown = await service.get_version(session, version_id)
+        message = translate(request, exc.message, exc.params)
+        at_comment = exc.field == "comment"
+        return await _item_page(
+            request,
+            shown.item_id,
+            shown.number,
+            error=None if at_comment else message,
+            comment="" if unstorable_text(comment) else comment,
+            comment_error=message if at_comment else None,
+            status_code=exc.status_code,
+        )
     return RedirectResponse(f"/items/{version.item_id}?version={version.number}", status_code=303)
 
 
@@ -330,11 +431,12 @@ async def import_items(request: Request) -> Response:
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise VaktError(_l("Choose a file to import."), field="file")
-        if not scheme_text.isdigit():
+        scheme_id = _small_int(scheme_text)
+        if scheme_id is None:
             raise VaktError(_l("Choose the scheme the items belong to."), field="scheme_id")
         report = await transfer.import_items(
             session,
-            scheme_id=int(scheme_text),
+            scheme_id=scheme_id,
             data=await upload.read(),
             filename=upload.filename,
             actor_id=current_user(request).id,
@@ -363,12 +465,13 @@ async def export_items(request: Request) -> Response:
     fmt = form_str(form, "format") or "qti3"
     if fmt not in ("qti3", "qti21", "yaml"):
         raise VaktError(_l("Unknown export format."), field="format")
-    chosen = [int(v) for v in form.getlist("version") if isinstance(v, str) and v.isdigit()]
+    chosen = [
+        number
+        for value in form.getlist("version")
+        if isinstance(value, str) and (number := _small_int(value)) is not None
+    ]
     if not chosen:
-        scheme_text = form_str(form, "scheme_id")
-        query = ItemQuery(
-            scheme_id=int(scheme_text) if scheme_text.isdigit() else None, per_page=100_000
-        )
+        query = ItemQuery(scheme_id=_small_int(form_str(form, "scheme_id")), per_page=100_000)
         chosen = [v.id for v in (await service.search_items(session, query)).rows]
     if not chosen:
         raise VaktError(_l("There are no items to export."))
@@ -443,20 +546,27 @@ async def api_version(request: Request) -> Response:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise VaktError(_l("The request body is not valid JSON.")) from None
-    if not isinstance(body, dict):
-        raise VaktError(_l("The request body must be a JSON object."))
-    return body
+    return await json_object(request)
+
+
+def _text_field(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise VaktError(_l("{name} must be text."), field=name, name=name)
+    return value
 
 
 async def api_create_item(request: Request) -> Response:
     """POST /api/items {scheme_id, document}: create an item (first version, draft)."""
     body = await _json_body(request)
     scheme_id = body.get("scheme_id")
-    if not isinstance(scheme_id, int):
+    if (
+        not isinstance(scheme_id, int)
+        or isinstance(scheme_id, bool)
+        or not 0 < scheme_id <= LARGEST_ID
+    ):
         raise VaktError(_l("scheme_id must be a whole number."), field="scheme_id")
     document = service.parse_document(body.get("document") or {})
     version = await service.create_item(
@@ -474,7 +584,7 @@ async def api_create_version(request: Request) -> Response:
         item_id=_path_int(request, "item_id"),
         document=document,
         actor_id=current_user(request).id,
-        change_note=str(body.get("change_note", "")),
+        change_note=_text_field(body, "change_note"),
     )
     return JSONResponse(_version_json(version, full=True), status_code=201)
 
@@ -491,7 +601,7 @@ async def api_transition(request: Request) -> Response:
         version_id=_path_int(request, "version_id"),
         to_status=to_status,
         actor=current_user(request),
-        comment=str(body.get("comment", "")),
+        comment=_text_field(body, "comment"),
     )
     return JSONResponse(_version_json(version, full=False))
 

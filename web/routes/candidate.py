@@ -33,6 +33,7 @@ from itembank import blueprints
 from itembank.models import ExamForm, Scheme
 from itembank.schemas import CandidateItem
 from itembank.service import read_file
+from itembank.shuffling import shuffled_view
 from vakt import audit
 from vakt.accounts import Role, User
 from vakt.errors import Forbidden, NotFound, VaktError
@@ -466,7 +467,13 @@ async def _render_take(
             session, [row.item_version_id for row in rows]
         )
         items = [
-            ExamItem(number, row.item_version_id, views[row.item_version_id])
+            ExamItem(
+                number,
+                row.item_version_id,
+                shuffled_view(
+                    views[row.item_version_id], form_seed=form.seed, version_id=row.item_version_id
+                ),
+            )
             for number, row in enumerate(rows, start=1)
         ]
         for answer in await session.scalars(

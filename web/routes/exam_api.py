@@ -15,6 +15,7 @@ from exam import service
 from exam.models import Answer, Attempt, AttemptPart, Registration
 from itembank import blueprints
 from itembank.models import ExamForm
+from itembank.shuffling import shuffled_view
 from vakt.accounts import Role
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
@@ -77,7 +78,12 @@ async def attempt_state(request: Request) -> Response:
         ]
         views = await request.state.candidate_views.of(session, version_ids)
         items = [
-            {"item_version_id": version_id, **views[version_id].model_dump(mode="json")}
+            {
+                "item_version_id": version_id,
+                **shuffled_view(
+                    views[version_id], form_seed=form.seed, version_id=version_id
+                ).model_dump(mode="json"),
+            }
             for version_id in version_ids
         ]
         for answer in await session.scalars(

@@ -50,7 +50,7 @@ def routes() -> list[BaseRoute]:
     return [
         page("/staff/users", user_list, roles=ADMINISTRATORS),
         page(
-            "/staff/users/{user_id:int}/sessions/end",
+            "/staff/users/{user_id:id}/sessions/end",
             end_user_sessions,
             methods=["POST"],
             roles=ADMINISTRATORS,

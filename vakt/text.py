@@ -1,0 +1,14 @@
+"""What counts as text: the one rule every way in applies (forms, JSON, imports, the CLI)."""
+
+from __future__ import annotations
+
+import re
+
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+"""Control characters other than tab and line breaks (a database refuses NUL, XML refuses the
+others), and halves of a UTF-16 surrogate pair, which are not characters at all."""
+
+
+def unstorable_text(text: str) -> bool:
+    """True for text that cannot be stored, hashed for a receipt or written out again."""
+    return _UNSTORABLE.search(text) is not None
