@@ -15,6 +15,7 @@ from itembank.schemas import (
     shows_something,
     validate_input,
 )
+from vakt.text import unstorable_text
 
 NOTHING_LEFT = [
     '<video src="a.mp4"></video>',
