@@ -44,7 +44,7 @@ from vakt.accounts import Role, User
 from vakt.db import utcnow
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
 from vakt.i18n import _l
-from vakt.text import unstorable_text
+from vakt.text import UNSTORABLE_TEXT, unstorable_text
 from vakt.validation import error_messages
 
 BANK_ROLES = (Role.ITEM_WRITER, Role.ITEM_REVIEWER, Role.ADMINISTRATOR)
@@ -180,9 +180,6 @@ class _NewVersion:
     values: dict[str, object]
     tags: list[str]
     files: dict[str, tuple[str, str]]
-
-
-UNSTORABLE_TEXT = _l("The text holds characters that cannot be stored (such as NUL).")
 
 
 def _check_text(value: str, field: str) -> None:

@@ -178,7 +178,8 @@ def shared_testdata(*parts: str) -> Path:
     return path
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -195,7 +196,7 @@ def live_server(settings: Settings, server_clock: Clock | None) -> Iterator[str]
     """The application served by uvicorn in a background thread; yields its base URL."""
     from web.app import create_app
 
-    port = _free_port()
+    port = free_port()
     app = create_app(settings, clock=server_clock)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from vakt import dbadmin
 from vakt.db import create_engine, create_sessionmaker
 from vakt.errors import VaktError
-from vakt.i18n import Message, _l, translations_for
+from vakt.i18n import LazyText, Message, _l, translations_for
 from vakt.settings import Settings
 from vakt.validation import render_message
 
@@ -87,6 +87,16 @@ def _refuse_missing_sqlite_file(settings: Settings) -> None:
         )
 
 
+def _unreachable(settings: Settings, error: Exception, how: LazyText) -> VaktError:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return VaktError(
+        _l("The database at {place} cannot be reached: {reason}. {how}"),
+        place=_database_place(settings),
+        reason=reason,
+        how=how,
+    )
+
+
 async def _require_schema(engine: AsyncEngine, settings: Settings) -> None:
     """Refuse, in one line, a database that cannot be reached or has no Vakt tables."""
     try:
@@ -95,13 +105,7 @@ async def _require_schema(engine: AsyncEngine, settings: Settings) -> None:
                 lambda sync: inspect(sync).has_table("alembic_version")
             )
     except (OSError, sqlalchemy.exc.DBAPIError) as error:
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise VaktError(
-            _l("The database at {place} cannot be reached: {reason}. {how}"),
-            place=_database_place(settings),
-            reason=reason,
-            how=_HOW_TO_CREATE,
-        ) from None
+        raise _unreachable(settings, error, _HOW_TO_CREATE) from None
     if not migrated:
         raise VaktError(
             _l(
@@ -214,7 +218,14 @@ def db_upgrade(revision: str) -> None:
     settings = _settings()
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    dbadmin.upgrade(settings.database_url, revision)
+    try:
+        dbadmin.upgrade(settings.database_url, revision)
+    except (OSError, sqlalchemy.exc.DBAPIError) as error:
+        how = _l(
+            "Check VAKT_DATABASE_URL; a PostgreSQL database must be created first "
+            "(createdb), then `vakt db upgrade` makes its tables."
+        )
+        raise _fail(_unreachable(settings, error, how), settings.default_language) from None
     click.echo("The database is up to date.")
 
 

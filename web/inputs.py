@@ -17,7 +17,7 @@ from starlette.requests import Request
 
 from vakt.errors import VaktError
 from vakt.i18n import _l
-from vakt.text import unstorable_text
+from vakt.text import UNSTORABLE_TEXT, unstorable_text
 from vakt.validation import error_messages
 
 MAX_JSON_DEPTH = 32
@@ -38,13 +38,7 @@ class BadInput(VaktError):
 def check_text(value: str, field: str | None = None) -> str:
     """``value`` when it is valid text; else a 400 naming the field."""
     if unstorable_text(value):
-        raise BadInput(
-            _l(
-                "The text contains characters that are not allowed (control characters or "
-                "broken Unicode). Remove them and try again."
-            ),
-            field=field,
-        )
+        raise BadInput(UNSTORABLE_TEXT, field=field)
     return value
 
 
@@ -52,29 +46,30 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(name)
 
 
-def _check_json(value: Any, depth: int = 0) -> None:
+def _check_json(value: Any, depth: int = 0, where: str = "") -> None:
     if depth > MAX_JSON_DEPTH:
         raise BadInput(_l("The request body is nested too deeply."))
     if isinstance(value, str):
-        check_text(value)
+        check_text(value, field=where or None)
     elif isinstance(value, bool) or value is None:
         return
     elif isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
             raise BadInput(
                 _l("The number {number} is too large."),
+                field=where or None,
                 number=str(value) if len(str(value)) <= 30 else str(value)[:27] + "…",
             )
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise BadInput(_l("The request body contains a number that is not finite."))
     elif isinstance(value, list):
-        for element in value:
-            _check_json(element, depth + 1)
+        for index, element in enumerate(value):
+            _check_json(element, depth + 1, f"{where}.{index}" if where else str(index))
     elif isinstance(value, dict):
         for key, element in value.items():
-            check_text(key)
-            _check_json(element, depth + 1)
+            check_text(key, field=where or None)
+            _check_json(element, depth + 1, f"{where}.{key}" if where else key)
 
 
 async def json_body(request: Request) -> Any:

@@ -130,6 +130,8 @@ async def test_a_candidate_takes_the_whole_exam(
     await _all_saved(page)
     await page.reload()
     await _ready(page)
+    # After a reload the page says the answers are saved (not "no changes yet").
+    await _all_saved(page)
     await expect(page.locator("#item-1 input:checked").first).to_be_checked()
     await expect(page.locator("#item-1 button.flag")).to_have_attribute("aria-pressed", "true")
     await page.click("#hand-in")

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, expect
 
-from tests.browser.conftest import _free_port
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def demo_server(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "vakt.cli", "demo", "--data-dir", str(tmp_path / "demo"), "--port", str(port)],
         env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

@@ -244,3 +244,15 @@ def test_a_database_without_tables_is_named_too(tmp_path: Path) -> None:
     result = vakt("audit", "verify", env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "has no Vakt tables yet" in result.stderr and "vakt db upgrade" in result.stderr
+
+
+def test_a_database_that_cannot_be_reached_is_named_in_one_line() -> None:
+    env = {
+        "VAKT_DATABASE_URL": "postgresql+asyncpg://vakt:secret@127.0.0.1:1/vakt",
+        "VAKT_DEFAULT_LANGUAGE": "en",
+    }
+    for command in (["db", "upgrade"], ["audit", "verify"]):
+        result = vakt(*command, env=env)
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "cannot be reached" in result.stderr and "secret" not in result.stderr

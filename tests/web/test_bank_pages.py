@@ -627,12 +627,17 @@ async def test_api_documents_are_checked_after_cleaning_and_name_the_field(
     document = single_choice("API-1").model_dump(mode="json")
     document["questions"][0]["choices"][1]["html"] = "<video src=a.mp4>"
     document["title"] = "Tit\x00tel"
+    at_the_door = await client.post(
+        "/api/items", json={"scheme_id": scheme_id, "document": document}, headers=headers
+    )
+    assert at_the_door.status_code == 400
+    assert at_the_door.json()["error"]["field"] == "document.title"
+    document["title"] = "Tittel"
     refused = await client.post(
         "/api/items", json={"scheme_id": scheme_id, "document": document}, headers=headers
     )
     assert refused.status_code == 400
     details = refused.json()["error"]["details"]
-    assert "Tittel: inneholder kontrolltegn (som NUL) som tekst ikke kan inneholde" in details
     assert (
         "Spørsmål 1, Alternativ 2, Tekst: viser ingenting når utrygg eller ustøttet markering "
         "(som video, style eller script) er fjernet"
@@ -645,7 +650,7 @@ async def test_api_documents_are_checked_after_cleaning_and_name_the_field(
     item_id = created.json()["item_id"]
     valid = json.dumps(single_choice("API-1", title="Ny").model_dump(mode="json")).encode()
     for note, reason in (
-        (b"ny\\ud800", "ikke er gyldig Unicode"),
+        (b"ny\\ud800", "ikke kan lagres"),
         (b"ny\\u0000", "ikke kan lagres"),
         (b"ny", None),
     ):
@@ -679,7 +684,7 @@ async def test_api_documents_are_checked_after_cleaning_and_name_the_field(
         ("/items?page=99999999999", 400),
         ("/items?q=a%00b", 400),
         ("/api/items?tag=%00", 400),
-        ("/items/versions/1/files/kart%00.png", 404),
+        ("/items/versions/1/files/kart%00.png", 400),
     ],
 )
 async def test_hostile_addresses_are_4xx(

@@ -31,7 +31,7 @@ from vakt import audit
 from vakt.accounts import Role
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import Message, _l
-from vakt.text import unstorable_text
+from vakt.text import UNSTORABLE_TEXT, unstorable_text
 from web.endpoints import api, current_user, db, form_str, page
 from web.forms.items import (
     ITEM_TYPES,
@@ -100,7 +100,7 @@ def _path_int(request: Request, name: str) -> int:
 def _text_param(request: Request, name: str) -> str | None:
     value = request.query_params.get(name, "").strip()[:200]
     if unstorable_text(value):
-        raise VaktError(service.UNSTORABLE_TEXT, field=name)
+        raise VaktError(UNSTORABLE_TEXT, field=name)
     return value or None
 
 
@@ -366,8 +366,10 @@ async def change_status(request: Request) -> Response:
     form = await request.form()
     session = db(request)
     version_id = _path_int(request, "version_id")
-    comment = form_str(form, "comment")
+    typed = form.get("comment")
+    typed_comment = typed if isinstance(typed, str) else ""
     try:
+        comment = form_str(form, "comment")
         try:
             to_status = ItemStatus(form_str(form, "to"))
         except ValueError:
@@ -390,7 +392,7 @@ async def change_status(request: Request) -> Response:
             shown.item_id,
             shown.number,
             error=None if at_comment else message,
-            comment="" if unstorable_text(comment) else comment,
+            comment="" if unstorable_text(typed_comment) else typed_comment,
             comment_error=message if at_comment else None,
             status_code=exc.status_code,
         )
