@@ -25,6 +25,8 @@ from vakt.accounts import User
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 
+BROWSER_SOURCE = "browser"
+"""The ``source`` of flags the exam page reported."""
 BROWSER_FLAGS: dict[str, FlagType] = {
     "tab_hidden": FlagType.TAB_HIDDEN,
     "window_unfocused": FlagType.WINDOW_UNFOCUSED,
@@ -250,7 +252,7 @@ async def record_browser_event(
             session,
             policy=context.policy,
             flag_type=flag_type,
-            source="browser",
+            source=BROWSER_SOURCE,
             registration_id=context.registration.id,
             attempt_id=attempt_id,
             attempt_part_id=part_id,
@@ -264,7 +266,7 @@ async def record_browser_event(
             session,
             policy=context.policy,
             flag_type=flag_type,
-            source="browser",
+            source=BROWSER_SOURCE,
             registration_id=context.registration.id,
             attempt_id=attempt_id,
             attempt_part_id=part_id,
@@ -277,11 +279,14 @@ async def record_browser_event(
             note=event.detail,
         )
     else:
+        # Only what the browser raised may the browser end: a camera the server sees off stays
+        # flagged whatever the page says. The end is kept between the flag's start and now.
         await flags.end_flag(
             session,
             registration_id=context.registration.id,
             flag_type=flag_type,
             ended_at=clamp(event.ended_at, now),
+            source=BROWSER_SOURCE,
         )
 
 

@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
-from exam.models import Attempt
+from exam.models import Attempt, Registration
 from exam.timing import FixedClock
 from proctoring import jobs, retention, service
-from proctoring.models import Flag, Recording, RecordingChunk
+from proctoring.flags import raise_flag
+from proctoring.models import Flag, FlagType, Recording, RecordingChunk
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from tests.exam.factories import OPENS, Exam, build_exam
@@ -274,6 +275,75 @@ async def test_browser_events_become_flags_and_media_access_is_by_role_and_audit
     my_page = await client.get("/my", headers={"Accept-Language": "en"})
     assert "Recordings of you" in my_page.text
     assert f"/proctor/recordings/{recording.id}" not in my_page.text
+
+
+@pytest.mark.asyncio
+async def test_the_browser_ends_only_its_own_flags_at_times_kept_inside_the_flag(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await _live(session, exam, clock)
+    attempt_id, part_id, headers = await _start_part(client, exam)
+    part_started = clock.now()
+    events = f"/api/registrations/{exam.registration_id}/events"
+    # The server noticed the camera off (what the live channel's flagger writes).
+    policy = await service.policy_for_registration(
+        session, await session.get_one(Registration, exam.registration_id)
+    )
+    await raise_flag(
+        session,
+        policy=policy,
+        flag_type=FlagType.CAMERA_OFF,
+        source="live",
+        registration_id=exam.registration_id,
+        attempt_id=attempt_id,
+        attempt_part_id=part_id,
+        started_at=clock.now(),
+    )
+    await session.commit()
+    clock.advance(timedelta(seconds=30))
+    erase = await client.post(
+        events,
+        json={"type": "camera_off", "active": False, "ended_at": "2000-01-01T00:00:00Z"},
+        headers=headers,
+    )
+    assert erase.status_code == 204, erase.text
+    session.expire_all()
+    live_flag = await session.scalar(select(Flag).where(Flag.type == "camera_off"))
+    assert live_flag is not None and live_flag.source == "live"
+    assert live_flag.ended_at is None, "the browser cannot end what the server saw"
+
+    # The browser's own flags: times far in the past or the future are kept inside the part,
+    # the flag and the server's now.
+    await client.post(
+        events,
+        json={"type": "tab_hidden", "started_at": "2000-01-01T00:00:00Z", "part_id": part_id},
+        headers=headers,
+    )
+    await client.post(
+        events,
+        json={"type": "window_unfocused", "started_at": "2999-01-01T00:00:00Z"},
+        headers=headers,
+    )
+    clock.advance(timedelta(seconds=5))
+    await client.post(
+        events,
+        json={"type": "tab_hidden", "active": False, "ended_at": "2000-01-01T00:00:00Z"},
+        headers=headers,
+    )
+    await client.post(
+        events,
+        json={"type": "window_unfocused", "active": False, "ended_at": "2999-01-01T00:00:00Z"},
+        headers=headers,
+    )
+    session.expire_all()
+    by_type = {flag.type: flag for flag in await session.scalars(select(Flag))}
+    hidden, unfocused = by_type["tab_hidden"], by_type["window_unfocused"]
+    assert (hidden.source, unfocused.source) == ("browser", "browser")
+    assert hidden.started_at == part_started, "not before the part began"
+    assert hidden.ended_at == hidden.started_at, "not before the flag began"
+    assert unfocused.started_at == clock.now() - timedelta(seconds=5), "not after the server's now"
+    assert unfocused.ended_at == clock.now(), "not after the server's now"
+    assert by_type["camera_off"].ended_at is None
 
 
 @pytest.mark.asyncio
