@@ -215,6 +215,52 @@ async def test_every_bad_upload_is_refused_with_a_reason(
 
 
 @pytest.mark.asyncio
+async def test_a_chunk_must_be_sent_as_webm(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await _live(session, exam, clock)
+    _attempt_id, part_id, headers = await _start_part(client, exam)
+    url = f"/api/parts/{part_id}/recording/0"
+    for content_type, language, expected in [
+        ("text/html", "en", "must be sent as WebM video"),
+        ("text/html; charset=utf-8", "nb", "må sendes som WebM-video"),
+        ("application/octet-stream", "en", "Content-Type video/webm"),
+        (None, "nb", "Content-Type video/webm"),
+    ]:
+        sent = {**headers, "Accept-Language": language}
+        if content_type:
+            sent["Content-Type"] = content_type
+        refused = await client.put(url, content=chunk(0), headers=sent)
+        assert refused.status_code == 415, (content_type, refused.text)
+        assert expected in refused.json()["error"]["message"]
+    assert (await session.scalar(select(RecordingChunk))) is None
+    # What MediaRecorder says its blobs are: the type with its codecs.
+    stored = await client.put(
+        url, content=chunk(0), headers={**headers, "Content-Type": "video/webm;codecs=vp8,opus"}
+    )
+    assert stored.status_code == 201, stored.text
+
+
+@pytest.mark.asyncio
+async def test_zero_bytes_inside_a_frame_are_not_taken_for_video(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await _live(session, exam, clock)
+    _attempt_id, part_id, headers = await _start_part(client, exam)
+    # Chunks 0 and 1 end inside the first (key) frame, as a recorder may cut them.
+    assert (await _put(client, part_id, 0, SAMPLE[:1000], headers)).status_code == 201
+    assert (await _put(client, part_id, 1, SAMPLE[1000:2000], headers)).status_code == 201
+    zeros = await _put(client, part_id, 2, bytes(1000), headers | {"Accept-Language": "nb"})
+    assert zeros.status_code == 415, zeros.text
+    assert "WebM" in zeros.json()["error"]["message"]
+    rest = split(SAMPLE[2000:], [50_000])
+    for index, piece in enumerate(rest, start=2):
+        assert (await _put(client, part_id, index, piece, headers)).status_code == 201
+    rows = list(await session.scalars(select(RecordingChunk).order_by(RecordingChunk.index)))
+    assert [(row.index, row.verified) for row in rows] == [(i, True) for i in range(len(rest) + 2)]
+
+
+@pytest.mark.asyncio
 async def test_browser_events_become_flags_and_media_access_is_by_role_and_audited(
     client: httpx.AsyncClient,
     exam: Exam,

@@ -331,9 +331,22 @@ async def browser_event(request: Request) -> Response:
     return Response(status_code=204)
 
 
+WEBM_TYPES = frozenset({"video/webm", "audio/webm"})
+"""What a recording chunk may be sent as (MediaRecorder's blob type, perhaps with codecs)."""
+
+
+def _require_webm_type(request: Request) -> None:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type not in WEBM_TYPES:
+        raise recordings.NotWebM(
+            _l("A recording chunk must be sent as WebM video (Content-Type video/webm).")
+        )
+
+
 async def upload_chunk(request: Request) -> Response:
     """PUT /api/parts/{id}/recording/{index}: one chunk of the part's recording (WebM bytes)."""
     part, registration = await _own_part(request)
+    _require_webm_type(request)
     policy = await service.policy_for_registration(db(request), registration)
     limit = policy.max_chunk_bytes
     declared = request.headers.get("content-length", "")

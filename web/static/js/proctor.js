@@ -314,7 +314,8 @@
     try {
       response = await timedFetch(record.url, {
         method: "PUT",
-        headers: { "Content-Type": "video/webm", Accept: "application/json", "X-CSRF-Token": config.csrf },
+        // The recorder's own type (video/webm with its codecs): the server takes WebM only.
+        headers: { "Content-Type": record.blob.type || "video/webm", Accept: "application/json", "X-CSRF-Token": config.csrf },
         body: record.blob,
       }, UPLOAD_LIMIT_MS);
     } catch (networkError) {
