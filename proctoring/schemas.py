@@ -111,6 +111,8 @@ class LiveAnswer(BaseModel):
 
     sdp: str
     type: Literal["answer"]
+    connection: str
+    """This connection's id: ask ``GET …/live?connection=`` whether the server receives it."""
 
 
 class ChunkStored(BaseModel):

@@ -187,6 +187,18 @@ async def set_live_state(
     return row
 
 
+def receives_media(row: LiveChannel | None, *, connection_id: str | None = None) -> bool:
+    """Whether the live channel is connected with live picture and sound (what a part's start
+    requires), and, given ``connection_id``, on that connection rather than another."""
+    return (
+        row is not None
+        and (connection_id is None or row.connection_id == connection_id)
+        and row.connection_state == "connected"
+        and row.video_live
+        and row.audio_live
+    )
+
+
 async def require_live_media(session: AsyncSession, context: Context) -> None:
     """Refuse to start a part while the camera and microphone do not reach the server."""
     if not context.policy.enabled:

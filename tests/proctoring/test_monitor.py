@@ -30,7 +30,6 @@ from proctoring.observations import (
 )
 from proctoring.runtime import LiveAnalysis
 from proctoring.schemas import Policy
-from proctoring.service import set_live_state
 from proctoring.storage import MediaStore
 from tests.exam.factories import OPENS, Exam, build_exam
 from tests.proctoring.test_live import CameraTrack, MicrophoneTrack, face_image
@@ -202,14 +201,7 @@ async def test_a_camera_that_stops_on_a_real_connection_is_flagged_and_ends_when
         store=MediaStore(settings.data_dir / "media"),
         connection_id="first",
     )
-    await set_live_state(
-        session,
-        registration_id=exam.registration_id,
-        now=START,
-        connection_id="first",
-        new_connection=True,
-    )
-    await session.commit()
+    await flagger.begin(START)
     with ThreadPoolExecutor(max_workers=2) as pool:
         hub = LiveHub(pool, lambda: utcnow(), LiveAnalysis(pool), SpeechDetector)
         camera = PausableCamera()

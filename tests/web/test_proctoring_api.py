@@ -7,12 +7,14 @@ it for real is covered by tests/proctoring/test_live.py and the browser test.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -26,6 +28,7 @@ from proctoring.models import Flag, FlagType, Recording, RecordingChunk
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from tests.exam.factories import OPENS, Exam, build_exam
+from tests.proctoring.test_live import CameraTrack, MicrophoneTrack, face_image
 from tests.proctoring.webm_sample import make_webm, split
 from tests.web.helpers import csrf, sign_in
 from vakt.accounts import User
@@ -117,6 +120,51 @@ async def test_a_part_does_not_start_without_camera_and_microphone(
     assert "mikrofon" in refused.json()["error"]["message"]
     await _live(session, exam, clock)
     assert (await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)).is_success
+
+
+@pytest.mark.asyncio
+async def test_the_start_follows_the_servers_view_of_this_pages_own_connection(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    """A real offer from an aiortc peer in this process (the browser's part) to the app's hub.
+
+    The previous page's connection still shows connected with picture and sound: a page that
+    asked about that one would start too early, and the new offer's reset would refuse it."""
+    await _live(session, exam, clock)
+    attempt_id, headers = await _start_attempt(client, exam)
+    live_url = f"/api/registrations/{exam.registration_id}/live"
+    assert (await client.get(live_url)).json()["sees"] is True, "the previous page's connection"
+    browser = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    browser.addTrack(CameraTrack(face_image()))
+    browser.addTrack(MicrophoneTrack())
+    try:
+        await browser.setLocalDescription(await browser.createOffer())
+        offered = await client.post(
+            live_url,
+            json={"sdp": browser.localDescription.sdp, "type": "offer"},
+            headers=headers,
+        )
+        assert offered.status_code == 200, offered.text
+        answer = offered.json()
+        connection = answer["connection"]
+
+        async def sees(connection_id: str) -> bool:
+            status = await client.get(live_url, params={"connection": connection_id})
+            return bool(status.json()["sees"])
+
+        assert not await sees(connection), "nothing of this page's media has arrived yet"
+        refused = await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)
+        assert refused.status_code == 409
+        await browser.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        deadline = asyncio.get_running_loop().time() + 20
+        while not await sees(connection):
+            assert asyncio.get_running_loop().time() < deadline, "the server never saw the media"
+            await asyncio.sleep(0.1)
+        assert not await sees("a-connection-replaced-since")
+        started = await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)
+        assert started.status_code == 201, started.text
+    finally:
+        await browser.close()
 
 
 @pytest.mark.asyncio

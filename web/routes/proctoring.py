@@ -294,26 +294,29 @@ async def live_offer(request: Request) -> Response:
             status_code=422,
         ) from None
     flaggers[registration.id] = flagger
-    await service.set_live_state(
-        session,
-        registration_id=registration.id,
-        now=now,
-        connection_state="connecting",
-        connection_id=connection_id,
-        new_connection=True,
-    )
-    return JSONResponse({"sdp": sdp, "type": kind})
+    try:
+        # Committed before the answer goes out: the page then asks about this connection only,
+        # and its first observations find it named as the registration's current one.
+        await flagger.begin(now)
+    except BaseException:
+        await request.state.live.close(registration.id)
+        raise
+    return JSONResponse({"sdp": sdp, "type": kind, "connection": connection_id})
 
 
 async def live_status(request: Request) -> Response:
-    """GET /api/registrations/{id}/live: what the server receives from the live channel."""
+    """GET /api/registrations/{id}/live[?connection=ID]: what the server receives from the live
+    channel. ``sees`` is whether a part may start now; with ``connection`` (the id the offer's
+    answer gave), only while that connection is the one the server receives."""
     registration = await _own_registration(request)
     row = await service.live_state(db(request), registration.id)
+    named = request.query_params.get("connection")
     return JSONResponse(
         {
             "connection_state": row.connection_state if row else "new",
             "video_live": bool(row and row.video_live),
             "audio_live": bool(row and row.audio_live),
+            "sees": service.receives_media(row, connection_id=named),
         },
         headers={"Cache-Control": "no-store"},
     )

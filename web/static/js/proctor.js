@@ -136,21 +136,44 @@
   }
 
   // The server decides whether a part may start: it must receive both picture and sound, which
-  // it notices a moment after the connection is up. Ask it, so the button never promises more.
+  // it notices a moment after the connection is up. Ask it, so the button never promises more;
+  // and ask about this page's own connection, named in the offer's answer: until the server has
+  // that offer, its state is the previous page's connection, which is about to be replaced.
+  let liveConnection = null; // the server's id of this page's current live connection
+  let pollTimer = null;
+
+  function schedulePoll(ms) {
+    if (!startButton) return;
+    window.clearTimeout(pollTimer);
+    pollTimer = window.setTimeout(pollServer, ms);
+  }
+
   async function pollServer() {
-    try {
-      const response = await fetch(config.liveUrl, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const body = await response.json();
-      const sees = body.connection_state === "connected" && body.video_live && body.audio_live;
-      if (sees !== state.serverSees) { state.serverSees = sees; render(); }
-    } catch (error) {
-      // Offline: the live channel's own handling says so.
+    const asked = liveConnection;
+    if (asked !== null) {
+      try {
+        const url = `${config.liveUrl}?connection=${encodeURIComponent(asked)}`;
+        const response = await fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
+        if (response.ok) {
+          const sees = (await response.json()).sees === true;
+          // An answer about a connection this page has since replaced says nothing.
+          if (asked === liveConnection && sees !== state.serverSees) { state.serverSees = sees; render(); }
+        }
+      } catch (error) {
+        // Offline: the live channel's own handling says so.
+      }
     }
     // Often until the server sees both, then now and then: a whole sitting may be waiting here.
-    window.setTimeout(pollServer, state.serverSees ? 10000 : 1000);
+    schedulePoll(state.serverSees ? 10000 : 1000);
   }
-  if (startButton) pollServer();
+
+  function setLiveConnection(id) {
+    if (id === liveConnection) return;
+    liveConnection = id;
+    if (state.serverSees) { state.serverSees = false; render(); }
+    if (id !== null) schedulePoll(0);
+  }
+  schedulePoll(0);
 
   let latestWaiting = 0;
   let waitingShownAt = 0;
@@ -561,6 +584,7 @@
       peer = null;
       old.close();
     }
+    setLiveConnection(null);
   }
 
   function liveLost(reason) {
@@ -618,6 +642,7 @@
       if (!response.ok) throw new Error(`${response.status}: ${await errorText(response)}`);
       const answer = await response.json();
       if (pc !== peer) return;
+      setLiveConnection(typeof answer.connection === "string" ? answer.connection : null);
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
       await applyLiveEncoding(pc);
       if (pc !== peer) return;
