@@ -133,12 +133,19 @@ class LiveFlagger:
                 FlagType.CAMERA_OFF if observation.kind == "video" else FlagType.MICROPHONE_OFF
             )
             video = observation.kind == "video"
+            # "ended" comes with the connection closing (a page change, the end of the exam); a
+            # camera or microphone failing in the browser shows as a stall. A stall is only
+            # noted here: a reload stalls both for a moment, so the watchdog flags what stays
+            # off longer than the reconnect grace.
+            stalled = observation.state == "stalled"
             current = await set_live_state(
                 session,
                 registration_id=self.registration_id,
                 now=now,
                 video_live=live if video else None,
                 audio_live=None if video else live,
+                video_stalled=stalled and video,
+                audio_stalled=stalled and not video,
                 connection_id=self.connection_id,
             )
             if current is None:
@@ -147,10 +154,6 @@ class LiveFlagger:
                 await flags.end_flag(
                     session, registration_id=self.registration_id, flag_type=flag_type, ended_at=now
                 )
-            elif observation.state == "stalled":
-                # "ended" comes with the connection closing (a page change, the end of the
-                # exam); a camera or microphone failing in the browser shows as a stall.
-                await self._raise(session, flag_type, now, {"state": observation.state})
             return
         if isinstance(observation, SpeechChanged):
             pending = self._pending[FlagType.SPEECH]

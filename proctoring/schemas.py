@@ -49,7 +49,9 @@ class Policy(BaseModel):
     media_off_seconds: float = Field(default=5.0, ge=1, le=600)
     """A camera or microphone that delivers nothing this long counts as off."""
     live_reconnect_grace_seconds: float = Field(default=20.0, ge=0, le=600)
-    """A page change reconnects the live channel; a gap shorter than this is not flagged."""
+    """A page change (a reload) reconnects the live channel and starts the camera and microphone
+    again; a gap shorter than this is not flagged: neither the lost channel nor a camera or
+    microphone that is off (the browser reports one only after this long, too)."""
     chunk_seconds: int = Field(default=5, ge=1, le=60)
     """The browser uploads the recording in chunks this long."""
     max_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)

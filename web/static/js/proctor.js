@@ -210,12 +210,35 @@
     sendEvents();
   }
 
-  function setState(type, active, detail) {
+  function setState(type, active, detail, sinceMs) {
     // A state is reported when it begins and when it ends, never twice in a row.
     if (active === activeStates.has(type)) return;
-    const now = isoAt(serverNow());
+    const at = isoAt(sinceMs === undefined ? serverNow() : sinceMs);
     if (active) activeStates.add(type); else activeStates.delete(type);
-    queueEvent({ type, active, started_at: active ? now : null, ended_at: active ? null : now, detail: detail || "" });
+    queueEvent({ type, active, started_at: active ? at : null, ended_at: active ? null : at, detail: detail || "" });
+  }
+
+  // A camera or microphone that is off is reported only once it has stayed off for the scheme's
+  // reconnect grace: a reload stops both for a moment (and the new page may find the camera
+  // still held by the old one), which is no incident. The candidate is told at once all the
+  // same; and the server notices by itself what stays off.
+  const mediaGraceMs = Math.max(0, Number(config.mediaGraceSeconds) || 0) * 1000;
+  const mediaOffTimers = new Map();
+
+  function setMediaOff(type, off, detail) {
+    if (off) {
+      if (activeStates.has(type) || mediaOffTimers.has(type)) return;
+      const since = serverNow();
+      mediaOffTimers.set(type, window.setTimeout(() => {
+        mediaOffTimers.delete(type);
+        if (!leaving) setState(type, true, detail, since);
+      }, mediaGraceMs));
+    } else if (mediaOffTimers.has(type)) {
+      window.clearTimeout(mediaOffTimers.get(type)); // back within the grace: nothing to report
+      mediaOffTimers.delete(type);
+    } else {
+      setState(type, false, detail);
+    }
   }
 
   async function sendEvents() {
@@ -466,7 +489,7 @@
   function markLost(track, owner, why) {
     if (stream !== owner) return;
     const kind = kindOf(track);
-    setState(`${kind}_off`, true, why);
+    setMediaOff(`${kind}_off`, true, why);
     if (!state.lost.has(kind)) { state.lost.add(kind); render(); }
   }
 
@@ -476,7 +499,7 @@
     track.addEventListener("unmute", () => {
       if (stream !== owner || track.readyState !== "live") return;
       const kind = kindOf(track);
-      setState(`${kind}_off`, false, "unmuted");
+      setMediaOff(`${kind}_off`, false, "unmuted");
       if (state.lost.delete(kind)) { state.recovered = true; render(); }
     });
     if (track.muted) markLost(track, owner, "muted");
@@ -504,8 +527,8 @@
       state.media = "failed";
       state.mediaError = mediaErrorText(error);
       const why = (error && error.name) || "failed";
-      setState("camera_off", true, why);
-      setState("microphone_off", true, why);
+      setMediaOff("camera_off", true, why);
+      setMediaOff("microphone_off", true, why);
       render();
       return false;
     } finally {
@@ -518,8 +541,8 @@
     selfView.play().catch(() => { /* autoplay of a muted video is allowed; nothing to do */ });
     state.media = "on";
     state.recovered = hadProblem;
-    setState("camera_off", false, "");
-    setState("microphone_off", false, "");
+    setMediaOff("camera_off", false, "");
+    setMediaOff("microphone_off", false, "");
     next.getTracks().forEach((track) => watchTrack(track, next));
     render();
     return true;
