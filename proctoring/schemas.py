@@ -88,6 +88,9 @@ class BrowserEvent(BaseModel):
     ended_at: datetime | None = None
     part_id: int | None = None
     detail: str = Field(default="", max_length=500)
+    """Why, in the browser's words (an error name such as ``NotReadableError``, ``ended``)."""
+    characters: int | None = Field(default=None, ge=0, le=100_000_000)
+    """For a paste: how many characters were pasted (never what, nor where)."""
 
 
 class LiveOffer(BaseModel):

@@ -286,7 +286,10 @@ async def record_browser_event(
             attempt_part_id=part_id,
             started_at=started,
             ended_at=max(clamp(event.ended_at, now), started),
-            evidence={"chunk_index": chunk_at(part.started_at, started, context.policy)},
+            evidence={
+                "chunk_index": chunk_at(part.started_at, started, context.policy),
+                **({"characters": event.characters} if event.characters is not None else {}),
+            },
             note=event.detail,
         )
     elif event.active:

@@ -8,7 +8,9 @@ it for real is covered by tests/proctoring/test_live.py and the browser test.
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
 
 import httpx
@@ -24,7 +26,7 @@ from exam.models import Attempt, Registration
 from exam.timing import FixedClock
 from proctoring import jobs, retention, service
 from proctoring.flags import raise_flag
-from proctoring.models import Flag, FlagType, Recording, RecordingChunk
+from proctoring.models import Flag, FlagType, IdentityVerification, Recording, RecordingChunk
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from tests.exam.factories import OPENS, Exam, build_exam
@@ -438,6 +440,132 @@ async def test_the_browser_ends_only_its_own_flags_at_times_kept_inside_the_flag
     assert unfocused.started_at == clock.now() - timedelta(seconds=5), "not after the server's now"
     assert unfocused.ended_at == clock.now(), "not after the server's now"
     assert by_type["camera_off"].ended_at is None
+
+
+def _visible_text(html: str) -> str:
+    """The words a reader sees in the page's main part (no tags, attributes or scripts)."""
+    main = html[html.index("<main") : html.index("</main>")]
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]*>", " ", main)))
+
+
+STORED_WORDS = {"closed", "live", "browser", "recording", "identity", "referred", "in_progress"}
+"""Stored values of this test's data that a cell must never show as they are."""
+INTERNAL = re.compile(r"[a-z]+_[a-z_]+|field=|characters=|RESPONSE|NotReadableError|stalled")
+"""What no human word contains: field ids, error names, snake_case states."""
+
+
+@pytest.mark.asyncio
+async def test_the_proctor_pages_speak_human_words_in_both_languages(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await _live(session, exam, clock)
+    attempt_id, part_id, headers = await _start_part(client, exam)
+    await _put(client, part_id, 0, chunk(0), headers)
+    events = f"/api/registrations/{exam.registration_id}/events"
+    clock.advance(timedelta(seconds=75))
+    pasted = await client.post(events, json={"type": "paste", "characters": 32}, headers=headers)
+    assert pasted.status_code == 204, pasted.text
+    busy = {"type": "camera_off", "detail": "NotReadableError"}
+    assert (await client.post(events, json=busy, headers=headers)).status_code == 204
+    policy = await service.policy_for_registration(
+        session, await session.get_one(Registration, exam.registration_id)
+    )
+    at = clock.now()
+    for flag_type, source, evidence, note in [
+        (FlagType.MICROPHONE_OFF, "live", {"state": "stalled", "chunk_index": 15}, ""),
+        (FlagType.LIVE_CHANNEL_LOST, "live", {"state": "closed"}, ""),
+        (FlagType.NO_FACE, "live", {"face_count": 0, "dark": True}, ""),
+        (FlagType.MULTIPLE_FACES, "live", {"face_count": 2, "dark": False}, ""),
+        (FlagType.PASTE, "browser", {"chunk_index": 3}, "field=q39-RESPONSE; characters=1"),
+        (FlagType.RECORDING_GAP, "recording", {"missing_chunks": [1], "chunks_received": 1}, ""),
+        (FlagType.IDENTITY_DOUBTFUL, "identity", {"reason": "no_profile_photo"}, ""),
+    ]:
+        await raise_flag(
+            session,
+            policy=policy,
+            flag_type=flag_type,
+            source=source,
+            registration_id=exam.registration_id,
+            attempt_id=attempt_id,
+            attempt_part_id=None if source == "identity" else part_id,
+            started_at=at,
+            ended_at=at,
+            evidence=evidence,
+            note=note,
+        )
+    session.add(
+        IdentityVerification(
+            registration_id=exam.registration_id,
+            face_count=1,
+            threshold=0.6,
+            outcome="referred",
+            reason="no_profile_photo",
+            checked_at=at,
+        )
+    )
+    await service.set_live_state(
+        session, registration_id=exam.registration_id, now=at, connection_state="closed"
+    )
+    await session.commit()
+
+    async with httpx.AsyncClient(transport=client._transport, base_url="http://x") as proctor:
+        await sign_in(proctor, "proctor")
+        for language, expected in [
+            (
+                "en",
+                [
+                    "Pasted 32 characters into an answer",
+                    "Pasted 1 character into an answer",
+                    "Reported by the candidate's browser",
+                    "Noticed by the server in the live picture and sound",
+                    "The camera or microphone was in use by another program.",
+                    "No sound (or only silence) reached the server.",
+                    "The live channel was closed (the exam page was left or lost).",
+                    "The picture was dark (the camera covered?).",
+                    "2 faces in the picture",
+                    "Part 1, 1:15 into the recording",
+                    "1 piece missing: number 2",
+                    "1 piece received",
+                    "no profile photo to compare with",
+                    "Live channel not connected",
+                    "1 piece, 0 MB",
+                ],
+            ),
+            (
+                "nb",
+                [
+                    "Limte inn 32 tegn i et svar",
+                    "Meldt av kandidatens nettleser",
+                    "Oppdaget av serveren i direktebildet og -lyden",
+                    "Del 1, 1:15 ut i opptaket",
+                    "1 opptaksdel mangler: nummer 2",
+                    "1 opptaksdel, 0 MB",
+                    "ikke tilkoblet",
+                ],
+            ),
+        ]:
+            page = await proctor.get(
+                f"/proctor/registrations/{exam.registration_id}",
+                headers={"Accept-Language": language},
+            )
+            assert page.status_code == 200
+            text = _visible_text(page.text)
+            for words in expected:
+                assert words in text, (language, words)
+            overview = await proctor.get("/proctor", headers={"Accept-Language": language})
+            cells = re.findall(
+                r"<t[dh][^>]*>(.*?)</t[dh]>|<dd>(.*?)</dd>", page.text + overview.text
+            )
+            for cell in ("".join(parts) for parts in cells):
+                seen = unescape(re.sub(r"<[^>]*>", " ", cell)).strip()
+                assert seen not in STORED_WORDS, (language, seen)
+                assert not INTERNAL.search(seen), (language, seen)
+            overview_text = _visible_text(overview.text)
+            assert ("9 flags" if language == "en" else "9 merknader") in overview_text
+            assert ("to check" if language == "en" else "må kontrolleres") in overview_text
+    my_page = _visible_text((await client.get("/my", headers={"Accept-Language": "nb"})).text)
+    assert "1 opptaksdel, 0 MB" in my_page
+    assert "183 dager etter" in my_page
 
 
 @pytest.mark.asyncio

@@ -26,13 +26,11 @@ from proctoring import flags, identity, recordings, service
 from proctoring.live import LiveConfig, LiveKey
 from proctoring.models import (
     Flag,
-    FlagType,
     IdentityVerification,
     LiveChannel,
     ProfilePhoto,
     Recording,
     RecordingChunk,
-    Severity,
     Snapshot,
 )
 from proctoring.monitor import LiveFlagger
@@ -43,7 +41,8 @@ from vakt.accounts import Role, User
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 from web.endpoints import api, csrf_token, current_user, db, form_str, page
-from web.i18n import translate
+from web.i18n import request_translations, translate
+from web.proctor_words import ProctorWords
 from web.rendering import render
 
 CANDIDATES = (Role.CANDIDATE,)
@@ -441,7 +440,11 @@ async def proctor_overview(request: Request) -> Response:
         }
         for attempt, registration, sitting, candidate, live, verification, total, high in rows
     ]
-    return render(request, "proctoring/overview.html", {"attempts": attempts})
+    return render(
+        request,
+        "proctoring/overview.html",
+        {"attempts": attempts, "words": ProctorWords(request_translations(request))},
+    )
 
 
 async def proctor_registration(request: Request) -> Response:
@@ -462,6 +465,16 @@ async def proctor_registration(request: Request) -> Response:
             .order_by(IdentityVerification.checked_at)
         )
     )
+    parts = (
+        {
+            part.id: part
+            for part in await session.scalars(
+                select(AttemptPart).where(AttemptPart.attempt_id == attempt.id)
+            )
+        }
+        if attempt
+        else {}
+    )
     return render(
         request,
         "proctoring/registration.html",
@@ -474,12 +487,7 @@ async def proctor_registration(request: Request) -> Response:
             "flags": await flags.flags_of_registration(session, registration.id),
             "recordings": await recordings.recordings_of_registration(session, registration.id),
             "live": await service.live_state(session, registration.id),
-            "flag_labels": {
-                key.value: translate(request, text) for key, text in FLAG_LABELS.items()
-            },
-            "severity_labels": {
-                key.value: translate(request, text) for key, text in SEVERITY_LABELS.items()
-            },
+            "words": ProctorWords(request_translations(request), parts),
         },
     )
 
@@ -715,29 +723,6 @@ async def proctor_config(
         "messages": _live_messages(request),
     }
 
-
-FLAG_LABELS = {
-    FlagType.NO_FACE: _l("No face in the picture"),
-    FlagType.MULTIPLE_FACES: _l("More than one face"),
-    FlagType.FACE_MISMATCH: _l("Face does not match the profile photo"),
-    FlagType.CAMERA_OFF: _l("Camera off or covered"),
-    FlagType.MICROPHONE_OFF: _l("Microphone off or muted"),
-    FlagType.SPEECH: _l("Sustained speech"),
-    FlagType.TAB_HIDDEN: _l("Exam tab hidden"),
-    FlagType.WINDOW_UNFOCUSED: _l("Exam window not in focus"),
-    FlagType.FULLSCREEN_LEFT: _l("Full screen left"),
-    FlagType.PASTE: _l("Pasted into an answer"),
-    FlagType.SECOND_SCREEN: _l("Second screen"),
-    FlagType.NETWORK_LOSS: _l("Network lost"),
-    FlagType.LIVE_CHANNEL_LOST: _l("Live camera channel lost"),
-    FlagType.RECORDING_GAP: _l("Recording incomplete"),
-    FlagType.IDENTITY_DOUBTFUL: _l("Identity not confirmed"),
-}
-SEVERITY_LABELS = {
-    Severity.LOW: _l("low"),
-    Severity.MEDIUM: _l("medium"),
-    Severity.HIGH: _l("high"),
-}
 
 LIVE_VIDEO = {"maxFramerate": 2, "scaleResolutionDownBy": 1, "maxBitrate": 200_000}
 """What the browser sends on the live channel (the recording has its own 640x480 at full rate).

@@ -27,7 +27,9 @@
   const REQUEST_LIMIT_MS = 15000;
   const FINISH_SEND_MS = 5000;
   const FINISH_UPLOAD_MS = 10000;
-  const WAITING_SHOWN = 2; // more chunks than this waiting is worth telling the candidate
+  // More chunks than this waiting is worth telling the candidate (so the count shown is always
+  // plural: the one text without plural forms fits both languages).
+  const WAITING_SHOWN = 2;
   const WAITING_REFRESH_MS = 30000;
 
   function format(text, values) {
@@ -791,12 +793,11 @@
   });
 
   document.addEventListener("paste", (event) => {
-    // What was pasted stays private; how much and where is enough for a proctor.
+    // What was pasted stays private; how much, and when (the recording shows where), is enough
+    // for a proctor.
     const text = event.clipboardData ? event.clipboardData.getData("text/plain") : "";
-    const target = event.target instanceof Element ? event.target : null;
-    const field = target ? target.getAttribute("name") || target.id || target.tagName.toLowerCase() : "";
     const now = isoAt(serverNow());
-    queueEvent({ type: "paste", active: true, started_at: now, ended_at: now, detail: `field=${field}; characters=${text.length}` });
+    queueEvent({ type: "paste", active: true, started_at: now, ended_at: now, characters: text.length });
   }, true);
 
   function checkScreens() {
