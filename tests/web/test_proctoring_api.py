@@ -292,6 +292,56 @@ async def test_a_chunk_must_be_sent_as_webm(
 
 
 @pytest.mark.asyncio
+async def test_an_upload_cut_off_by_a_reload_is_not_an_error(
+    client: httpx.AsyncClient,
+    exam: Exam,
+    session: AsyncSession,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Straight through the ASGI interface: the browser sends part of a chunk, then goes."""
+    await _live(session, exam, clock)
+    _attempt_id, part_id, headers = await _start_part(client, exam)
+    path = f"/api/parts/{part_id}/recording/0"
+    incoming: list[dict[str, object]] = [
+        {"type": "http.request", "body": chunk(0)[:1000], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"video/webm"),
+            (b"content-length", str(len(chunk(0))).encode()),
+            (b"x-csrf-token", headers["X-CSRF-Token"].encode()),
+            (b"cookie", cookies.encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    await client._transport.app(scope, receive, send)  # type: ignore[attr-defined]
+    assert "Traceback" not in caplog.text and "Exception" not in caplog.text
+    assert (await session.scalar(select(RecordingChunk))) is None
+
+
+@pytest.mark.asyncio
 async def test_zero_bytes_inside_a_frame_are_not_taken_for_video(
     client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
 ) -> None:
