@@ -99,10 +99,15 @@ async def end_flag(
     flag_type: FlagType,
     ended_at: datetime,
     evidence: dict[str, Any] | None = None,
+    source: str | None = None,
 ) -> Flag | None:
-    """Close the open flag of this type (if any) at ``ended_at``."""
+    """Close the open flag of this type (if any) at ``ended_at``.
+
+    With ``source``, only a flag raised by that source is closed: whoever may end a flag must
+    not end one that someone else noticed (the candidate's browser cannot end what the server
+    saw)."""
     flag = await open_flag_of(session, registration_id=registration_id, flag_type=flag_type)
-    if flag is None:
+    if flag is None or (source is not None and flag.source != source):
         return None
     if evidence:
         flag.evidence = {**flag.evidence, **evidence}

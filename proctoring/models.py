@@ -113,6 +113,11 @@ class LiveChannel(Base):
     connection_state: Mapped[str] = mapped_column(String(20))
     video_live: Mapped[bool] = mapped_column(Boolean, default=False)
     audio_live: Mapped[bool] = mapped_column(Boolean, default=False)
+    video_off_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the current connection's camera stopped delivering (a stall); None while it
+    delivers, or before it first did. The watchdog flags it once off longer than the grace."""
+    audio_off_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """The same for the microphone (silence counts as off)."""
     connected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

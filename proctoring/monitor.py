@@ -61,6 +61,9 @@ class LiveFlagger:
         self.sessionmaker = sessionmaker
         self.store = store
         self._lock = asyncio.Lock()
+        self._begun = asyncio.Event()
+        if connection_id is None:
+            self._begun.set()  # no connection to name: nothing to wait for
         self._pending: dict[FlagType, _Pending] = {
             flag_type: _Pending()
             for flag_type in (
@@ -80,8 +83,26 @@ class LiveFlagger:
         }[flag_type]
         return timedelta(seconds=seconds)
 
+    async def begin(self, now: datetime) -> None:
+        """Make this flagger's connection the registration's current one (committed), and start
+        taking its observations; those that came first wait. Until the row names a connection,
+        its reports would be ignored as those of a replaced one."""
+        async with self._lock, self.sessionmaker() as session:
+            await set_live_state(
+                session,
+                registration_id=self.registration_id,
+                now=now,
+                connection_state="connecting",
+                connection_id=self.connection_id,
+                new_connection=True,
+            )
+            await session.commit()
+        self._begun.set()
+
     async def observe(self, observation: Observation) -> None:
-        """Take one observation (in order: one at a time per connection)."""
+        """Take one observation (in order: one at a time per connection). With a connection id,
+        observations wait until ``begin``."""
+        await self._begun.wait()
         async with self._lock:
             try:
                 async with self.sessionmaker() as session:
@@ -112,12 +133,19 @@ class LiveFlagger:
                 FlagType.CAMERA_OFF if observation.kind == "video" else FlagType.MICROPHONE_OFF
             )
             video = observation.kind == "video"
+            # "ended" comes with the connection closing (a page change, the end of the exam); a
+            # camera or microphone failing in the browser shows as a stall. A stall is only
+            # noted here: a reload stalls both for a moment, so the watchdog flags what stays
+            # off longer than the reconnect grace.
+            stalled = observation.state == "stalled"
             current = await set_live_state(
                 session,
                 registration_id=self.registration_id,
                 now=now,
                 video_live=live if video else None,
                 audio_live=None if video else live,
+                video_stalled=stalled and video,
+                audio_stalled=stalled and not video,
                 connection_id=self.connection_id,
             )
             if current is None:
@@ -126,10 +154,6 @@ class LiveFlagger:
                 await flags.end_flag(
                     session, registration_id=self.registration_id, flag_type=flag_type, ended_at=now
                 )
-            elif observation.state == "stalled":
-                # "ended" comes with the connection closing (a page change, the end of the
-                # exam); a camera or microphone failing in the browser shows as a stall.
-                await self._raise(session, flag_type, now, {"state": observation.state})
             return
         if isinstance(observation, SpeechChanged):
             pending = self._pending[FlagType.SPEECH]

@@ -50,7 +50,9 @@ class Policy(BaseModel):
     media_off_seconds: float = Field(default=5.0, ge=1, le=600)
     """A camera or microphone that delivers nothing this long counts as off."""
     live_reconnect_grace_seconds: float = Field(default=20.0, ge=0, le=600)
-    """A page change reconnects the live channel; a gap shorter than this is not flagged."""
+    """A page change (a reload) reconnects the live channel and starts the camera and microphone
+    again; a gap shorter than this is not flagged: neither the lost channel nor a camera or
+    microphone that is off (the browser reports one only after this long, too)."""
     chunk_seconds: int = Field(default=5, ge=1, le=60)
     """The browser uploads the recording in chunks this long."""
     max_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
@@ -87,6 +89,9 @@ class BrowserEvent(BaseModel):
     ended_at: datetime | None = None
     part_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     detail: str = Field(default="", max_length=500)
+    """Why, in the browser's words (an error name such as ``NotReadableError``, ``ended``)."""
+    characters: int | None = Field(default=None, ge=0, le=100_000_000)
+    """For a paste: how many characters were pasted (never what, nor where)."""
 
 
 class LiveOffer(BaseModel):
@@ -112,6 +117,8 @@ class LiveAnswer(BaseModel):
 
     sdp: str
     type: Literal["answer"]
+    connection: str
+    """This connection's id: ask ``GET …/live?connection=`` whether the server receives it."""
 
 
 class ChunkStored(BaseModel):

@@ -6,6 +6,7 @@ Recordings are in ``recordings``; the identity check is in ``identity``.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +26,8 @@ from vakt.accounts import User
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 
+BROWSER_SOURCE = "browser"
+"""The ``source`` of flags the exam page reported."""
 BROWSER_FLAGS: dict[str, FlagType] = {
     "tab_hidden": FlagType.TAB_HIDDEN,
     "window_unfocused": FlagType.WINDOW_UNFOCUSED,
@@ -139,12 +142,17 @@ async def set_live_state(
     audio_live: bool | None = None,
     connection_id: str | None = None,
     new_connection: bool = False,
+    video_stalled: bool = False,
+    audio_stalled: bool = False,
 ) -> LiveChannel | None:
     """Remember what the live channel reported (kept in the database for every worker).
 
     ``connection_id`` names the peer connection reporting. ``new_connection`` makes it the
     registration's current one; a report from any other connection (one replaced by a newer
-    offer, perhaps in another worker process) changes nothing and answers None.
+    offer, perhaps in another worker process) changes nothing and answers None. A stalled track
+    is off since ``now`` (unless it already was) until it is live again; a track that merely
+    ended, and every track of a closed connection, is not "off": the page went away, and the
+    watchdog flags a channel that stays away.
     """
     row = await session.get(LiveChannel, registration_id, with_for_update=True)
     if row is None:
@@ -169,6 +177,7 @@ async def set_live_state(
     if new_connection:
         row.connection_id = connection_id
         row.video_live = row.audio_live = False
+        row.video_off_since = row.audio_off_since = None
     elif connection_id is not None and row.connection_id != connection_id:
         return None
     if connection_state is not None:
@@ -176,13 +185,34 @@ async def set_live_state(
             row.connected_at = now
         if connection_state in {"closed", "failed"}:
             row.video_live = row.audio_live = False
+            row.video_off_since = row.audio_off_since = None
         row.connection_state = connection_state
     if video_live is not None:
         row.video_live = video_live
+        if video_live:
+            row.video_off_since = None
     if audio_live is not None:
         row.audio_live = audio_live
+        if audio_live:
+            row.audio_off_since = None
+    if video_stalled and row.video_off_since is None:
+        row.video_off_since = now
+    if audio_stalled and row.audio_off_since is None:
+        row.audio_off_since = now
     row.updated_at = now
     return row
+
+
+def receives_media(row: LiveChannel | None, *, connection_id: str | None = None) -> bool:
+    """Whether the live channel is connected with live picture and sound (what a part's start
+    requires), and, given ``connection_id``, on that connection rather than another."""
+    return (
+        row is not None
+        and (connection_id is None or row.connection_id == connection_id)
+        and row.connection_state == "connected"
+        and row.video_live
+        and row.audio_live
+    )
 
 
 async def require_live_media(session: AsyncSession, context: Context) -> None:
@@ -250,13 +280,16 @@ async def record_browser_event(
             session,
             policy=context.policy,
             flag_type=flag_type,
-            source="browser",
+            source=BROWSER_SOURCE,
             registration_id=context.registration.id,
             attempt_id=attempt_id,
             attempt_part_id=part_id,
             started_at=started,
             ended_at=max(clamp(event.ended_at, now), started),
-            evidence={"chunk_index": chunk_at(part.started_at, started, context.policy)},
+            evidence={
+                "chunk_index": chunk_at(part.started_at, started, context.policy),
+                **({"characters": event.characters} if event.characters is not None else {}),
+            },
             note=event.detail,
         )
     elif event.active:
@@ -264,7 +297,7 @@ async def record_browser_event(
             session,
             policy=context.policy,
             flag_type=flag_type,
-            source="browser",
+            source=BROWSER_SOURCE,
             registration_id=context.registration.id,
             attempt_id=attempt_id,
             attempt_part_id=part_id,
@@ -277,11 +310,14 @@ async def record_browser_event(
             note=event.detail,
         )
     else:
+        # Only what the browser raised may the browser end: a camera the server sees off stays
+        # flagged whatever the page says. The end is kept between the flag's start and now.
         await flags.end_flag(
             session,
             registration_id=context.registration.id,
             flag_type=flag_type,
             ended_at=clamp(event.ended_at, now),
+            source=BROWSER_SOURCE,
         )
 
 
@@ -344,10 +380,14 @@ async def watch_running_parts(session: AsyncSession, *, now: datetime) -> int:
         )
     )
     policies: dict[int, Policy] = {}
-    for part, attempt, registration, live, scheme_id in rows:
+
+    async def policy_of(scheme_id: int) -> Policy:
         if scheme_id not in policies:
             policies[scheme_id] = await policy_for_scheme(session, scheme_id)
-        policy = policies[scheme_id]
+        return policies[scheme_id]
+
+    for part, attempt, registration, live, scheme_id in rows:
+        policy = await policy_of(scheme_id)
         lost_since = max(live.updated_at if live else part.started_at, part.started_at)
         if now - lost_since < timedelta(seconds=policy.live_reconnect_grace_seconds):
             continue  # a page change reconnects in a moment
@@ -363,6 +403,74 @@ async def watch_running_parts(session: AsyncSession, *, now: datetime) -> int:
             evidence={"state": live.connection_state if live else "never connected"},
         )
         changed += 1
+    return changed + await _flag_media_off(session, now=now, policy_of=policy_of)
+
+
+def _off_since(live: LiveChannel, flag_type: FlagType) -> datetime | None:
+    return live.video_off_since if flag_type is FlagType.CAMERA_OFF else live.audio_off_since
+
+
+MEDIA_OFF_FLAGS = (
+    (FlagType.CAMERA_OFF, LiveChannel.video_off_since),
+    (FlagType.MICROPHONE_OFF, LiveChannel.audio_off_since),
+)
+
+
+async def _flag_media_off(
+    session: AsyncSession, *, now: datetime, policy_of: Callable[[int], Awaitable[Policy]]
+) -> int:
+    """Flag a camera or microphone that the live channel has received nothing from for longer
+    than the reconnect grace: a reload stops both for a moment, and the new page's connection
+    brings them back (or, if they stay off, is flagged in turn)."""
+    changed = 0
+    for flag_type, off_since in MEDIA_OFF_FLAGS:
+        already_flagged = select(Flag.registration_id).where(
+            Flag.type == flag_type.value, Flag.ended_at.is_(None)
+        )
+        rows = await session.execute(
+            select(AttemptPart, Attempt, Registration.id, Sitting.scheme_id)
+            .join(Attempt, Attempt.id == AttemptPart.attempt_id)
+            .join(Registration, Registration.id == Attempt.registration_id)
+            .join(Sitting, Sitting.id == Registration.sitting_id)
+            .join(LiveChannel, LiveChannel.registration_id == Registration.id)
+            .where(
+                AttemptPart.submitted_at.is_(None),
+                AttemptPart.deadline > now,
+                Attempt.status == AttemptStatus.IN_PROGRESS.value,
+                LiveChannel.connection_state == "connected",
+                off_since.is_not(None),
+                Registration.id.not_in(already_flagged),
+            )
+        )
+        for part, attempt, registration_id, scheme_id in rows:
+            policy = await policy_of(scheme_id)
+            if not policy.enabled:
+                continue
+            # Read again, locked: the track may have come back since the query.
+            live = await session.get(
+                LiveChannel, registration_id, with_for_update=True, populate_existing=True
+            )
+            since = _off_since(live, flag_type) if live else None
+            if live is None or live.connection_state != "connected" or since is None:
+                continue
+            if now - since < timedelta(seconds=policy.live_reconnect_grace_seconds):
+                continue
+            started = max(since, part.started_at)
+            await flags.raise_flag(
+                session,
+                policy=policy,
+                flag_type=flag_type,
+                source="live",
+                registration_id=registration_id,
+                attempt_id=attempt.id,
+                attempt_part_id=part.id,
+                started_at=started,
+                evidence={
+                    "state": "stalled",
+                    "chunk_index": chunk_at(part.started_at, started, policy),
+                },
+            )
+            changed += 1
     return changed
 
 

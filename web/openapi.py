@@ -152,7 +152,8 @@ OPERATIONS: list[
         201,
         proctoring_schemas.ChunkStored,
         "409 for different bytes under a used index, after the recording ended, or a day after "
-        "the part; 413 over the scheme's size limit; 415 for bytes that are not WebM",
+        "the part; 413 over the scheme's size limit; 415 for another Content-Type than "
+        "video/webm or bytes that are not WebM",
     ),
     (
         "post",

@@ -18,12 +18,12 @@ import cv2
 import numpy as np
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, Route, async_playwright, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.models import AttemptPart
-from proctoring.models import Flag, IdentityVerification, Recording, RecordingChunk
+from proctoring.models import Flag, IdentityVerification, LiveChannel, Recording, RecordingChunk
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from tests.browser.conftest import CHROMIUM_ARGS
@@ -354,3 +354,125 @@ async def test_nobody_or_two_people_on_camera_are_flagged(
     assert flag is not None and flag.source == "live"
     assert flag.evidence.get("snapshot_id"), "the frame that showed it is kept as evidence"
     assert "identity_doubtful" in await _flag_types(session, exam)
+
+
+CAMERA_BUSY_ONCE = """(() => {
+    if (!sessionStorage.getItem("camera-busy-once")) return;
+    sessionStorage.removeItem("camera-busy-once");
+    const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+    let refused = false;
+    navigator.mediaDevices.getUserMedia = (constraints) => {
+        if (refused) return real(constraints);
+        refused = true;
+        return Promise.reject(new DOMException("Could not start video source", "NotReadableError"));
+    };
+})();"""
+"""A webcam often is still held by the page being left when the reloaded page asks for it; the
+fake camera never is, so the reloaded page's first request is refused as a real one would be
+(a test double for that one refusal only)."""
+
+
+async def _live_row(session: AsyncSession, exam: Exam) -> LiveChannel | None:
+    return await session.get(LiveChannel, exam.registration_id, populate_existing=True)
+
+
+async def _into_the_first_part(page: Page, live_server: str, exam: Exam) -> None:
+    await _sign_in(page, live_server)
+    await _through_the_rules(page, live_server, exam)
+    await _check_in(page)
+    await page.click("#identity-continue")  # no profile photo: a proctor decides
+    await _start_when_live(page, "Flervalgsprøve")
+
+
+@pytest.mark.asyncio
+async def test_a_reload_during_a_part_is_no_incident(
+    camera: Callable[[Path], Any],
+    live_server: str,
+    session: AsyncSession,
+    users: dict[str, User],
+    tmp_path: Path,
+) -> None:
+    """The reloaded page finds the camera busy and the candidate tries again; its connection's
+    answer comes late, so the server gets no picture or sound on it for a while. All of it is
+    back within the reconnect grace: nothing is flagged."""
+    policy = FAST.model_copy(update={"live_reconnect_grace_seconds": 60})
+    exam = await build_full_exam(
+        session, users, opens=utcnow() - timedelta(hours=1), proctoring=policy
+    )
+    browser = await camera(face_video(tmp_path, "obama.jpg"))
+    context = await browser.new_context(locale="en-GB", bypass_csp=True)
+    await context.add_init_script(CAMERA_BUSY_ONCE)
+    page = await context.new_page()
+    await _into_the_first_part(page, live_server, exam)
+
+    async def receiving() -> LiveChannel | None:
+        row = await _live_row(session, exam)
+        return row if row and row.video_live and row.audio_live else None
+
+    before = await _wait_for(session, receiving)
+    assert before is not None, "the exam page's camera never arrived"
+    old_connection = before.connection_id
+
+    async def late_answer(route: Route) -> None:
+        # A slow network: the server has answered, the browser hears it only later.
+        if route.request.method != "POST":
+            await route.continue_()
+            return
+        response = await route.fetch()
+        await asyncio.sleep(2 * policy.media_off_seconds)
+        await route.fulfill(response=response)
+
+    await page.route(f"**/api/registrations/{exam.registration_id}/live", late_answer)
+    await page.evaluate("() => sessionStorage.setItem('camera-busy-once', '1')")
+    await page.reload()
+    await expect(page.locator("#media-alert")).to_contain_text("in use by another program")
+    await page.click("#media-retry")
+
+    async def back() -> bool:
+        row = await _live_row(session, exam)
+        return bool(
+            row
+            and row.connection_id != old_connection
+            and row.connection_state == "connected"
+            and row.video_live
+            and row.audio_live
+        )
+
+    assert await _wait_for(session, back, seconds=60), "the new page's camera never arrived"
+    await expect(page.locator("#media-status")).to_contain_text("Camera and microphone are on")
+    incidents = {"camera_off", "microphone_off", "live_channel_lost"}
+    assert not incidents & await _flag_types(session, exam)
+
+
+@pytest.mark.asyncio
+async def test_a_camera_that_stays_off_is_flagged(
+    camera: Callable[[Path], Any],
+    live_server: str,
+    session: AsyncSession,
+    users: dict[str, User],
+    tmp_path: Path,
+) -> None:
+    policy = FAST.model_copy(update={"live_reconnect_grace_seconds": 2})
+    exam = await build_full_exam(
+        session, users, opens=utcnow() - timedelta(hours=1), proctoring=policy
+    )
+    browser = await camera(face_video(tmp_path, "obama.jpg"))
+    page = await (await browser.new_context(locale="en-GB", bypass_csp=True)).new_page()
+    await _into_the_first_part(page, live_server, exam)
+    await page.evaluate(
+        "() => document.getElementById('self-view').srcObject.getVideoTracks()[0].stop()"
+    )
+
+    async def camera_off() -> Flag | None:
+        return await session.scalar(
+            select(Flag).where(
+                Flag.registration_id == exam.registration_id, Flag.type == "camera_off"
+            )
+        )
+
+    flag = await _wait_for(session, camera_off, seconds=60)
+    assert flag is not None, await _flag_types(session, exam)
+    assert flag.ended_at is None, "the camera is still off"
+    assert flag.severity == "high"
+    row = await _live_row(session, exam)
+    assert row is not None and not row.video_live and row.audio_live

@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from exam import service as exam_service
 from exam.models import AttemptPart
+from exam.timing import FixedClock
 from proctoring.analysis import SpeechDetector
+from proctoring.jobs import watch_once
 from proctoring.live import LiveConfig, LiveHub, LiveKey
-from proctoring.models import Flag, LiveChannel, Snapshot
+from proctoring.models import Flag, LiveChannel, ProctoringPolicy, Snapshot
 from proctoring.monitor import LiveFlagger
 from proctoring.observations import (
     ConnectionChanged,
@@ -30,12 +32,11 @@ from proctoring.observations import (
 )
 from proctoring.runtime import LiveAnalysis
 from proctoring.schemas import Policy
-from proctoring.service import set_live_state
 from proctoring.storage import MediaStore
 from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_exam
 from tests.proctoring.test_live import CameraTrack, MicrophoneTrack, face_image
 from vakt.accounts import User
-from vakt.db import create_sessionmaker, utcnow
+from vakt.db import create_sessionmaker
 from vakt.settings import Settings
 
 POLICY = Policy(no_face_seconds=10, multiple_faces_seconds=2, speech_seconds=10)
@@ -131,10 +132,13 @@ async def test_two_faces_a_stranger_and_speech_are_flagged(
 
 
 @pytest.mark.asyncio
-async def test_a_stalled_camera_is_flagged_and_the_state_kept_for_every_worker(
+async def test_a_stall_is_flagged_by_the_watchdog_once_it_outlasts_the_reconnect_grace(
     session: AsyncSession, exam: Exam, flagger: LiveFlagger
 ) -> None:
+    """The state is kept in the database, so the watchdog of any worker flags what stays off;
+    a stall shorter than the grace (a reload stalls both tracks for a moment) is no incident."""
     await _running_part(session, exam)
+    grace = POLICY.live_reconnect_grace_seconds
     await flagger.observe(ConnectionChanged(at(0), "connected"))
     await flagger.observe(TrackChanged(at(0), "video", "live"))
     await flagger.observe(TrackChanged(at(0), "audio", "live"))
@@ -145,14 +149,32 @@ async def test_a_stalled_camera_is_flagged_and_the_state_kept_for_every_worker(
         True,
     )
     await flagger.observe(TrackChanged(at(5), "video", "stalled"))
+    await flagger.observe(TrackChanged(at(5), "audio", "stalled"))
+    live = await session.get(LiveChannel, exam.registration_id, populate_existing=True)
+    assert live is not None and (live.video_off_since, live.audio_off_since) == (at(5), at(5))
+    assert await _watch(session, at(5 + grace - 1)) == 0, "inside the grace"
     await flagger.observe(TrackChanged(at(9), "video", "live"))
-    await flagger.observe(TrackChanged(at(10), "audio", "stalled"))
-    await flagger.observe(ConnectionChanged(at(12), "closed"))
-    flags = {flag.type: flag for flag in await _flags(session)}
-    assert (flags["camera_off"].started_at, flags["camera_off"].ended_at) == (at(5), at(9))
-    assert flags["microphone_off"].ended_at == at(12), "ended with the channel"
+    assert await _flags(session) == [], "noticed, but not flagged"
+    assert await _watch(session, at(5 + grace)) == 1
+    assert await _watch(session, at(5 + grace + 5)) == 0, "flagged once"
+    await flagger.observe(TrackChanged(at(40), "audio", "live"))
+    await flagger.observe(TrackChanged(at(50), "video", "stalled"))
+    await flagger.observe(ConnectionChanged(at(52), "closed"))
+    assert await _watch(session, at(50 + grace)) == 0, "a closed channel is a lost channel"
+    [flag] = await _flags(session)
+    assert (flag.type, flag.source, flag.severity) == ("microphone_off", "live", "high")
+    assert (flag.started_at, flag.ended_at) == (at(5), at(40))
+    assert flag.evidence == {"state": "stalled", "chunk_index": 1}
     live = await session.get(LiveChannel, exam.registration_id, populate_existing=True)
     assert live is not None and (live.connection_state, live.video_live) == ("closed", False)
+    assert live.video_off_since is None
+
+
+async def _watch(session: AsyncSession, now: datetime) -> int:
+    """One round of the app's watchdog at ``now``, in a session of its own (as it runs)."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    return await watch_once(create_sessionmaker(engine), FixedClock(now))
 
 
 @pytest.mark.asyncio
@@ -199,23 +221,27 @@ async def test_a_camera_that_stops_on_a_real_connection_is_flagged_and_ends_when
     camera and microphone; the server's hub, with the real face analysis, feeds the flagger."""
     part = await _running_part(session, exam)
     part_id = part.id
+    policy = Policy(media_off_seconds=1, live_reconnect_grace_seconds=0)
+    scheme_policy = await session.scalar(select(ProctoringPolicy))
+    assert scheme_policy is not None
+    scheme_policy.settings = policy.model_dump(mode="json")
+    await session.commit()
     flagger = LiveFlagger(
         registration_id=exam.registration_id,
-        policy=Policy(media_off_seconds=1),
+        policy=policy,
         sessionmaker=create_sessionmaker(engine),
         store=MediaStore(settings.data_dir / "media"),
         connection_id="first",
     )
-    await set_live_state(
-        session,
-        registration_id=exam.registration_id,
-        now=START,
-        connection_id="first",
-        new_connection=True,
-    )
-    await session.commit()
+    await flagger.begin(START)
+    # The hub's clock runs from the part's start, as the watchdog's does.
+    origin = asyncio.get_running_loop().time()
+
+    def clock() -> datetime:
+        return START + timedelta(seconds=asyncio.get_running_loop().time() - origin)
+
     with ThreadPoolExecutor(max_workers=2) as pool:
-        hub = LiveHub(pool, lambda: utcnow(), LiveAnalysis(pool), SpeechDetector)
+        hub = LiveHub(pool, clock, LiveAnalysis(pool), SpeechDetector)
         camera = PausableCamera()
         client = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         client.addTrack(camera)
@@ -243,7 +269,11 @@ async def test_a_camera_that_stops_on_a_real_connection_is_flagged_and_ends_when
             async def camera_off() -> list[Flag]:
                 return [f for f in await _flags(session) if f.type == "camera_off"]
 
-            await _until(camera_off)
+            async def flagged() -> list[Flag]:
+                await _watch(session, clock())  # the app's watchdog, every few seconds
+                return await camera_off()
+
+            await _until(flagged)
             camera.running.set()
 
             async def ended() -> bool:

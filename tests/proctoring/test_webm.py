@@ -51,3 +51,53 @@ def test_garbage_after_a_good_start_is_refused() -> None:
     with pytest.raises(webm.NotWebMError):
         # Text where the continuation should be: the walk meets an element that is not there.
         scan_all([data[:cut], b"<html><body>" + b"x" * 100_000])
+
+
+def test_zero_bytes_after_any_cut_are_refused() -> None:
+    """Wherever the previous chunk ended (between elements, inside a header, deep inside a
+    frame), a chunk of zero bytes does not continue the stream."""
+    data = make_webm(frames=6)
+    for cut in range(64, len(data)):
+        state = webm.ScanState.from_json(webm.scan(webm.ScanState(), data[:cut]).to_json())
+        with pytest.raises(webm.NotWebMError):
+            webm.scan(state, bytes(1000))
+
+
+def test_zero_bytes_spread_over_small_chunks_are_refused() -> None:
+    data = make_webm(frames=6)
+    state = webm.scan(webm.ScanState(), data[:1000])  # inside the first frame
+    with pytest.raises(webm.NotWebMError):
+        for _ in range(webm.MAX_ZERO_RUN):
+            state = webm.ScanState.from_json(webm.scan(state, b"\x00").to_json())
+
+
+def _element(element_id: bytes, payload: bytes) -> bytes:
+    """An EBML element with an 8-byte size."""
+    return element_id + (0x01 << 56 | len(payload)).to_bytes(8, "big") + payload
+
+
+def _between_clusters(data: bytes) -> int:
+    """Where the Cues element after the (known-size) cluster starts: an element boundary."""
+    cues = data.rindex(b"\x1c\x53\xbb\x6b")
+    assert webm.scan(webm.ScanState(), data[:cues]) == webm.ScanState()
+    return cues
+
+
+def test_padding_may_be_zeros_and_blocks_are_read() -> None:
+    data = make_webm(frames=4)
+    at = _between_clusters(data)
+    padding = _element(b"\xec", bytes(4000))
+    webm.scan(webm.ScanState(), data[:at] + padding + data[at:])
+    # Inside a cluster of unknown size, a block's own header is checked: a track number, a
+    # timestamp and flags whose reserved bits are clear.
+    cluster = b"\x1f\x43\xb6\x75\x01\xff\xff\xff\xff\xff\xff\xff" + _element(b"\xe7", b"\x00")
+    good = _element(b"\xa3", b"\x81\x00\x00\x80" + bytes(range(1, 200)))
+    webm.scan(webm.ScanState(), data[:at] + cluster + good)
+    for bad_header in (b"\x80\x00\x00\x80", b"\x00\x00\x00\x80", b"\x81\x00\x00\xf0", b"\x81"):
+        with pytest.raises(webm.NotWebMError):
+            webm.scan(webm.ScanState(), data[:at] + cluster + _element(b"\xa3", bad_header))
+
+
+def test_a_state_stored_before_blocks_were_read_still_loads() -> None:
+    state = webm.ScanState.from_json({"skip": 12, "pending": "a3"})
+    assert (state.skip, state.pending, state.block, state.zeros) == (12, b"\xa3", 0, 0)

@@ -7,24 +7,30 @@ it for real is covered by tests/proctoring/test_live.py and the browser test.
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import timedelta
+from html import unescape
 from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
-from exam.models import Attempt
+from exam.models import Attempt, Registration
 from exam.timing import FixedClock
 from proctoring import jobs, retention, service
-from proctoring.models import Flag, Recording, RecordingChunk
+from proctoring.flags import raise_flag
+from proctoring.models import Flag, FlagType, IdentityVerification, Recording, RecordingChunk
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from tests.exam.factories import OPENS, Exam, build_exam
+from tests.proctoring.test_live import CameraTrack, MicrophoneTrack, face_image
 from tests.proctoring.webm_sample import make_webm, split
 from tests.web.helpers import accept_rules, csrf, sign_in
 from vakt.accounts import User
@@ -117,6 +123,51 @@ async def test_a_part_does_not_start_without_camera_and_microphone(
     assert "mikrofon" in refused.json()["error"]["message"]
     await _live(session, exam, clock)
     assert (await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)).is_success
+
+
+@pytest.mark.asyncio
+async def test_the_start_follows_the_servers_view_of_this_pages_own_connection(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    """A real offer from an aiortc peer in this process (the browser's part) to the app's hub.
+
+    The previous page's connection still shows connected with picture and sound: a page that
+    asked about that one would start too early, and the new offer's reset would refuse it."""
+    await _live(session, exam, clock)
+    attempt_id, headers = await _start_attempt(client, exam)
+    live_url = f"/api/registrations/{exam.registration_id}/live"
+    assert (await client.get(live_url)).json()["sees"] is True, "the previous page's connection"
+    browser = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    browser.addTrack(CameraTrack(face_image()))
+    browser.addTrack(MicrophoneTrack())
+    try:
+        await browser.setLocalDescription(await browser.createOffer())
+        offered = await client.post(
+            live_url,
+            json={"sdp": browser.localDescription.sdp, "type": "offer"},
+            headers=headers,
+        )
+        assert offered.status_code == 200, offered.text
+        answer = offered.json()
+        connection = answer["connection"]
+
+        async def sees(connection_id: str) -> bool:
+            status = await client.get(live_url, params={"connection": connection_id})
+            return bool(status.json()["sees"])
+
+        assert not await sees(connection), "nothing of this page's media has arrived yet"
+        refused = await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)
+        assert refused.status_code == 409
+        await browser.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
+        deadline = asyncio.get_running_loop().time() + 20
+        while not await sees(connection):
+            assert asyncio.get_running_loop().time() < deadline, "the server never saw the media"
+            await asyncio.sleep(0.1)
+        assert not await sees("a-connection-replaced-since")
+        started = await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)
+        assert started.status_code == 201, started.text
+    finally:
+        await browser.close()
 
 
 @pytest.mark.asyncio
@@ -215,6 +266,102 @@ async def test_every_bad_upload_is_refused_with_a_reason(
 
 
 @pytest.mark.asyncio
+async def test_a_chunk_must_be_sent_as_webm(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await _live(session, exam, clock)
+    _attempt_id, part_id, headers = await _start_part(client, exam)
+    url = f"/api/parts/{part_id}/recording/0"
+    for content_type, language, expected in [
+        ("text/html", "en", "must be sent as WebM video"),
+        ("text/html; charset=utf-8", "nb", "må sendes som WebM-video"),
+        ("application/octet-stream", "en", "Content-Type video/webm"),
+        (None, "nb", "Content-Type video/webm"),
+    ]:
+        sent = {**headers, "Accept-Language": language}
+        if content_type:
+            sent["Content-Type"] = content_type
+        refused = await client.put(url, content=chunk(0), headers=sent)
+        assert refused.status_code == 415, (content_type, refused.text)
+        assert expected in refused.json()["error"]["message"]
+    assert (await session.scalar(select(RecordingChunk))) is None
+    # What MediaRecorder says its blobs are: the type with its codecs.
+    stored = await client.put(
+        url, content=chunk(0), headers={**headers, "Content-Type": "video/webm;codecs=vp8,opus"}
+    )
+    assert stored.status_code == 201, stored.text
+
+
+@pytest.mark.asyncio
+async def test_an_upload_cut_off_by_a_reload_is_not_an_error(
+    client: httpx.AsyncClient,
+    exam: Exam,
+    session: AsyncSession,
+    clock: FixedClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Straight through the ASGI interface: the browser sends part of a chunk, then goes."""
+    await _live(session, exam, clock)
+    _attempt_id, part_id, headers = await _start_part(client, exam)
+    path = f"/api/parts/{part_id}/recording/0"
+    incoming: list[dict[str, object]] = [
+        {"type": "http.request", "body": chunk(0)[:1000], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    cookies = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "PUT",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"video/webm"),
+            (b"content-length", str(len(chunk(0))).encode()),
+            (b"x-csrf-token", headers["X-CSRF-Token"].encode()),
+            (b"cookie", cookies.encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    await client._transport.app(scope, receive, send)  # type: ignore[attr-defined]
+    assert "Traceback" not in caplog.text and "Exception" not in caplog.text
+    assert (await session.scalar(select(RecordingChunk))) is None
+
+
+@pytest.mark.asyncio
+async def test_zero_bytes_inside_a_frame_are_not_taken_for_video(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await _live(session, exam, clock)
+    _attempt_id, part_id, headers = await _start_part(client, exam)
+    # Chunks 0 and 1 end inside the first (key) frame, as a recorder may cut them.
+    assert (await _put(client, part_id, 0, SAMPLE[:1000], headers)).status_code == 201
+    assert (await _put(client, part_id, 1, SAMPLE[1000:2000], headers)).status_code == 201
+    zeros = await _put(client, part_id, 2, bytes(1000), headers | {"Accept-Language": "nb"})
+    assert zeros.status_code == 415, zeros.text
+    assert "WebM" in zeros.json()["error"]["message"]
+    rest = split(SAMPLE[2000:], [50_000])
+    for index, piece in enumerate(rest, start=2):
+        assert (await _put(client, part_id, index, piece, headers)).status_code == 201
+    rows = list(await session.scalars(select(RecordingChunk).order_by(RecordingChunk.index)))
+    assert [(row.index, row.verified) for row in rows] == [(i, True) for i in range(len(rest) + 2)]
+
+
+@pytest.mark.asyncio
 async def test_browser_events_become_flags_and_media_access_is_by_role_and_audited(
     client: httpx.AsyncClient,
     exam: Exam,
@@ -275,6 +422,201 @@ async def test_browser_events_become_flags_and_media_access_is_by_role_and_audit
     my_page = await client.get("/my", headers={"Accept-Language": "en"})
     assert "Recordings of you" in my_page.text
     assert f"/proctor/recordings/{recording.id}" not in my_page.text
+
+
+@pytest.mark.asyncio
+async def test_the_browser_ends_only_its_own_flags_at_times_kept_inside_the_flag(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await _live(session, exam, clock)
+    attempt_id, part_id, headers = await _start_part(client, exam)
+    part_started = clock.now()
+    events = f"/api/registrations/{exam.registration_id}/events"
+    # The server noticed the camera off (what the live channel's flagger writes).
+    policy = await service.policy_for_registration(
+        session, await session.get_one(Registration, exam.registration_id)
+    )
+    await raise_flag(
+        session,
+        policy=policy,
+        flag_type=FlagType.CAMERA_OFF,
+        source="live",
+        registration_id=exam.registration_id,
+        attempt_id=attempt_id,
+        attempt_part_id=part_id,
+        started_at=clock.now(),
+    )
+    await session.commit()
+    clock.advance(timedelta(seconds=30))
+    erase = await client.post(
+        events,
+        json={"type": "camera_off", "active": False, "ended_at": "2000-01-01T00:00:00Z"},
+        headers=headers,
+    )
+    assert erase.status_code == 204, erase.text
+    session.expire_all()
+    live_flag = await session.scalar(select(Flag).where(Flag.type == "camera_off"))
+    assert live_flag is not None and live_flag.source == "live"
+    assert live_flag.ended_at is None, "the browser cannot end what the server saw"
+
+    # The browser's own flags: times far in the past or the future are kept inside the part,
+    # the flag and the server's now.
+    await client.post(
+        events,
+        json={"type": "tab_hidden", "started_at": "2000-01-01T00:00:00Z", "part_id": part_id},
+        headers=headers,
+    )
+    await client.post(
+        events,
+        json={"type": "window_unfocused", "started_at": "2999-01-01T00:00:00Z"},
+        headers=headers,
+    )
+    clock.advance(timedelta(seconds=5))
+    await client.post(
+        events,
+        json={"type": "tab_hidden", "active": False, "ended_at": "2000-01-01T00:00:00Z"},
+        headers=headers,
+    )
+    await client.post(
+        events,
+        json={"type": "window_unfocused", "active": False, "ended_at": "2999-01-01T00:00:00Z"},
+        headers=headers,
+    )
+    session.expire_all()
+    by_type = {flag.type: flag for flag in await session.scalars(select(Flag))}
+    hidden, unfocused = by_type["tab_hidden"], by_type["window_unfocused"]
+    assert (hidden.source, unfocused.source) == ("browser", "browser")
+    assert hidden.started_at == part_started, "not before the part began"
+    assert hidden.ended_at == hidden.started_at, "not before the flag began"
+    assert unfocused.started_at == clock.now() - timedelta(seconds=5), "not after the server's now"
+    assert unfocused.ended_at == clock.now(), "not after the server's now"
+    assert by_type["camera_off"].ended_at is None
+
+
+def _visible_text(html: str) -> str:
+    """The words a reader sees in the page's main part (no tags, attributes or scripts)."""
+    main = html[html.index("<main") : html.index("</main>")]
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]*>", " ", main)))
+
+
+STORED_WORDS = {"closed", "live", "browser", "recording", "identity", "referred", "in_progress"}
+"""Stored values of this test's data that a cell must never show as they are."""
+INTERNAL = re.compile(r"[a-z]+_[a-z_]+|field=|characters=|RESPONSE|NotReadableError|stalled")
+"""What no human word contains: field ids, error names, snake_case states."""
+
+
+@pytest.mark.asyncio
+async def test_the_proctor_pages_speak_human_words_in_both_languages(
+    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+) -> None:
+    await _live(session, exam, clock)
+    attempt_id, part_id, headers = await _start_part(client, exam)
+    await _put(client, part_id, 0, chunk(0), headers)
+    events = f"/api/registrations/{exam.registration_id}/events"
+    clock.advance(timedelta(seconds=75))
+    pasted = await client.post(events, json={"type": "paste", "characters": 32}, headers=headers)
+    assert pasted.status_code == 204, pasted.text
+    busy = {"type": "camera_off", "detail": "NotReadableError"}
+    assert (await client.post(events, json=busy, headers=headers)).status_code == 204
+    policy = await service.policy_for_registration(
+        session, await session.get_one(Registration, exam.registration_id)
+    )
+    at = clock.now()
+    for flag_type, source, evidence, note in [
+        (FlagType.MICROPHONE_OFF, "live", {"state": "stalled", "chunk_index": 15}, ""),
+        (FlagType.LIVE_CHANNEL_LOST, "live", {"state": "closed"}, ""),
+        (FlagType.NO_FACE, "live", {"face_count": 0, "dark": True}, ""),
+        (FlagType.MULTIPLE_FACES, "live", {"face_count": 2, "dark": False}, ""),
+        (FlagType.PASTE, "browser", {"chunk_index": 3}, "field=q39-RESPONSE; characters=1"),
+        (FlagType.RECORDING_GAP, "recording", {"missing_chunks": [1], "chunks_received": 1}, ""),
+        (FlagType.IDENTITY_DOUBTFUL, "identity", {"reason": "no_profile_photo"}, ""),
+    ]:
+        await raise_flag(
+            session,
+            policy=policy,
+            flag_type=flag_type,
+            source=source,
+            registration_id=exam.registration_id,
+            attempt_id=attempt_id,
+            attempt_part_id=None if source == "identity" else part_id,
+            started_at=at,
+            ended_at=at,
+            evidence=evidence,
+            note=note,
+        )
+    session.add(
+        IdentityVerification(
+            registration_id=exam.registration_id,
+            face_count=1,
+            threshold=0.6,
+            outcome="referred",
+            reason="no_profile_photo",
+            checked_at=at,
+        )
+    )
+    await service.set_live_state(
+        session, registration_id=exam.registration_id, now=at, connection_state="closed"
+    )
+    await session.commit()
+
+    async with httpx.AsyncClient(transport=client._transport, base_url="http://x") as proctor:
+        await sign_in(proctor, "proctor")
+        for language, expected in [
+            (
+                "en",
+                [
+                    "Pasted 32 characters into an answer",
+                    "Pasted 1 character into an answer",
+                    "Reported by the candidate's browser",
+                    "Noticed by the server in the live picture and sound",
+                    "The camera or microphone was in use by another program.",
+                    "No sound (or only silence) reached the server.",
+                    "The live channel was closed (the exam page was left or lost).",
+                    "The picture was dark (the camera covered?).",
+                    "2 faces in the picture",
+                    "Part 1, 1:15 into the recording",
+                    "1 piece missing: number 2",
+                    "1 piece received",
+                    "no profile photo to compare with",
+                    "Live channel not connected",
+                    "1 piece, 0 MB",
+                ],
+            ),
+            (
+                "nb",
+                [
+                    "Limte inn 32 tegn i et svar",
+                    "Meldt av kandidatens nettleser",
+                    "Oppdaget av serveren i direktebildet og -lyden",
+                    "Del 1, 1:15 ut i opptaket",
+                    "1 opptaksdel mangler: nummer 2",
+                    "1 opptaksdel, 0 MB",
+                    "ikke tilkoblet",
+                ],
+            ),
+        ]:
+            page = await proctor.get(
+                f"/proctor/registrations/{exam.registration_id}",
+                headers={"Accept-Language": language},
+            )
+            assert page.status_code == 200
+            text = _visible_text(page.text)
+            for words in expected:
+                assert words in text, (language, words)
+            overview = await proctor.get("/proctor", headers={"Accept-Language": language})
+            cells = re.findall(
+                r"<t[dh][^>]*>(.*?)</t[dh]>|<dd>(.*?)</dd>", page.text + overview.text
+            )
+            for cell in ("".join(parts) for parts in cells):
+                seen = unescape(re.sub(r"<[^>]*>", " ", cell)).strip()
+                assert seen not in STORED_WORDS, (language, seen)
+                assert not INTERNAL.search(seen), (language, seen)
+            overview_text = _visible_text(overview.text)
+            assert ("9 flags" if language == "en" else "9 merknader") in overview_text
+            assert ("to check" if language == "en" else "må kontrolleres") in overview_text
+    my_page = _visible_text((await client.get("/my", headers={"Accept-Language": "nb"})).text)
+    assert "1 opptaksdel, 0 MB" in my_page
+    assert "183 dager etter" in my_page
 
 
 @pytest.mark.asyncio

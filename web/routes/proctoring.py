@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from starlette.datastructures import UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute
 
@@ -24,13 +24,11 @@ from proctoring import flags, identity, recordings, service
 from proctoring.live import LiveConfig, LiveKey
 from proctoring.models import (
     Flag,
-    FlagType,
     IdentityVerification,
     LiveChannel,
     ProfilePhoto,
     Recording,
     RecordingChunk,
-    Severity,
     Snapshot,
 )
 from proctoring.monitor import LiveFlagger
@@ -41,8 +39,9 @@ from vakt.accounts import Role, User
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 from web.endpoints import api, csrf_token, current_user, db, form_str, page
-from web.i18n import translate
+from web.i18n import request_translations, translate
 from web.inputs import json_model
+from web.proctor_words import ProctorWords
 from web.rendering import render
 
 CANDIDATES = (Role.CANDIDATE,)
@@ -273,26 +272,29 @@ async def live_offer(request: Request) -> Response:
             status_code=422,
         ) from None
     flaggers[registration.id] = flagger
-    await service.set_live_state(
-        session,
-        registration_id=registration.id,
-        now=now,
-        connection_state="connecting",
-        connection_id=connection_id,
-        new_connection=True,
-    )
-    return JSONResponse({"sdp": sdp, "type": kind})
+    try:
+        # Committed before the answer goes out: the page then asks about this connection only,
+        # and its first observations find it named as the registration's current one.
+        await flagger.begin(now)
+    except BaseException:
+        await request.state.live.close(registration.id)
+        raise
+    return JSONResponse({"sdp": sdp, "type": kind, "connection": connection_id})
 
 
 async def live_status(request: Request) -> Response:
-    """GET /api/registrations/{id}/live: what the server receives from the live channel."""
+    """GET /api/registrations/{id}/live[?connection=ID]: what the server receives from the live
+    channel. ``sees`` is whether a part may start now; with ``connection`` (the id the offer's
+    answer gave), only while that connection is the one the server receives."""
     registration = await _own_registration(request)
     row = await service.live_state(db(request), registration.id)
+    named = request.query_params.get("connection")
     return JSONResponse(
         {
             "connection_state": row.connection_state if row else "new",
             "video_live": bool(row and row.video_live),
             "audio_live": bool(row and row.audio_live),
+            "sees": service.receives_media(row, connection_id=named),
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -310,21 +312,39 @@ async def browser_event(request: Request) -> Response:
     return Response(status_code=204)
 
 
+WEBM_TYPES = frozenset({"video/webm", "audio/webm"})
+"""What a recording chunk may be sent as (MediaRecorder's blob type, perhaps with codecs)."""
+
+
+def _require_webm_type(request: Request) -> None:
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type not in WEBM_TYPES:
+        raise recordings.NotWebM(
+            _l("A recording chunk must be sent as WebM video (Content-Type video/webm).")
+        )
+
+
 async def upload_chunk(request: Request) -> Response:
     """PUT /api/parts/{id}/recording/{index}: one chunk of the part's recording (WebM bytes)."""
     part, registration = await _own_part(request)
+    _require_webm_type(request)
     policy = await service.policy_for_registration(db(request), registration)
     limit = policy.max_chunk_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise recordings.ChunkTooLarge(_l("The chunk is larger than {limit} bytes."), limit=limit)
     body = bytearray()
-    async for piece in request.stream():
-        body.extend(piece)
-        if len(body) > limit:
-            raise recordings.ChunkTooLarge(
-                _l("The chunk is larger than {limit} bytes."), limit=limit
-            )
+    try:
+        async for piece in request.stream():
+            body.extend(piece)
+            if len(body) > limit:
+                raise recordings.ChunkTooLarge(
+                    _l("The chunk is larger than {limit} bytes."), limit=limit
+                )
+    except ClientDisconnect:
+        # The page went away mid-upload (a reload): it keeps the chunk and sends it again.
+        # Nobody hears this answer; it only keeps a normal event out of the error log.
+        return Response(status_code=400)
     receipt = await recordings.accept_chunk(
         db(request),
         request.state.media,
@@ -404,7 +424,11 @@ async def proctor_overview(request: Request) -> Response:
         }
         for attempt, registration, sitting, candidate, live, verification, total, high in rows
     ]
-    return render(request, "proctoring/overview.html", {"attempts": attempts})
+    return render(
+        request,
+        "proctoring/overview.html",
+        {"attempts": attempts, "words": ProctorWords(request_translations(request))},
+    )
 
 
 async def proctor_registration(request: Request) -> Response:
@@ -425,6 +449,16 @@ async def proctor_registration(request: Request) -> Response:
             .order_by(IdentityVerification.checked_at)
         )
     )
+    parts = (
+        {
+            part.id: part
+            for part in await session.scalars(
+                select(AttemptPart).where(AttemptPart.attempt_id == attempt.id)
+            )
+        }
+        if attempt
+        else {}
+    )
     return render(
         request,
         "proctoring/registration.html",
@@ -437,12 +471,7 @@ async def proctor_registration(request: Request) -> Response:
             "flags": await flags.flags_of_registration(session, registration.id),
             "recordings": await recordings.recordings_of_registration(session, registration.id),
             "live": await service.live_state(session, registration.id),
-            "flag_labels": {
-                key.value: translate(request, text) for key, text in FLAG_LABELS.items()
-            },
-            "severity_labels": {
-                key.value: translate(request, text) for key, text in SEVERITY_LABELS.items()
-            },
+            "words": ProctorWords(request_translations(request), parts),
         },
     )
 
@@ -671,35 +700,13 @@ async def proctor_config(
         "finishUrl": f"/api/parts/{current.id}/recording/finish" if current else None,
         "nextChunk": next_chunk,
         "chunkSeconds": policy.chunk_seconds,
+        "mediaGraceSeconds": policy.live_reconnect_grace_seconds,
         "videoBitsPerSecond": policy.video_bits_per_second,
         "audioBitsPerSecond": 32_000,
         "live": LIVE_VIDEO,
         "messages": _live_messages(request),
     }
 
-
-FLAG_LABELS = {
-    FlagType.NO_FACE: _l("No face in the picture"),
-    FlagType.MULTIPLE_FACES: _l("More than one face"),
-    FlagType.FACE_MISMATCH: _l("Face does not match the profile photo"),
-    FlagType.CAMERA_OFF: _l("Camera off or covered"),
-    FlagType.MICROPHONE_OFF: _l("Microphone off or muted"),
-    FlagType.SPEECH: _l("Sustained speech"),
-    FlagType.TAB_HIDDEN: _l("Exam tab hidden"),
-    FlagType.WINDOW_UNFOCUSED: _l("Exam window not in focus"),
-    FlagType.FULLSCREEN_LEFT: _l("Full screen left"),
-    FlagType.PASTE: _l("Pasted into an answer"),
-    FlagType.SECOND_SCREEN: _l("Second screen"),
-    FlagType.NETWORK_LOSS: _l("Network lost"),
-    FlagType.LIVE_CHANNEL_LOST: _l("Live camera channel lost"),
-    FlagType.RECORDING_GAP: _l("Recording incomplete"),
-    FlagType.IDENTITY_DOUBTFUL: _l("Identity not confirmed"),
-}
-SEVERITY_LABELS = {
-    Severity.LOW: _l("low"),
-    Severity.MEDIUM: _l("medium"),
-    Severity.HIGH: _l("high"),
-}
 
 LIVE_VIDEO = {"maxFramerate": 2, "scaleResolutionDownBy": 1, "maxBitrate": 200_000}
 """What the browser sends on the live channel (the recording has its own 640x480 at full rate).
@@ -733,7 +740,10 @@ POLICY_FIELDS: list[tuple[str, Any]] = [
     ("face_mismatch_seconds", _l("Flag a face that does not match after (seconds)")),
     ("speech_seconds", _l("Flag speech lasting longer than (seconds)")),
     ("media_off_seconds", _l("Camera or microphone counts as off after (seconds)")),
-    ("live_reconnect_grace_seconds", _l("Flag a lost live channel after (seconds)")),
+    (
+        "live_reconnect_grace_seconds",
+        _l("Flag a lost live channel, camera or microphone after (seconds)"),
+    ),
     ("chunk_seconds", _l("Recording piece length (seconds)")),
     ("max_chunk_bytes", _l("Largest recording piece (bytes)")),
     ("video_bits_per_second", _l("Recording video bitrate (bits per second)")),

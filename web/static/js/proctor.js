@@ -27,7 +27,9 @@
   const REQUEST_LIMIT_MS = 15000;
   const FINISH_SEND_MS = 5000;
   const FINISH_UPLOAD_MS = 10000;
-  const WAITING_SHOWN = 2; // more chunks than this waiting is worth telling the candidate
+  // More chunks than this waiting is worth telling the candidate (so the count shown is always
+  // plural: the one text without plural forms fits both languages).
+  const WAITING_SHOWN = 2;
   const WAITING_REFRESH_MS = 30000;
 
   function format(text, values) {
@@ -136,21 +138,44 @@
   }
 
   // The server decides whether a part may start: it must receive both picture and sound, which
-  // it notices a moment after the connection is up. Ask it, so the button never promises more.
+  // it notices a moment after the connection is up. Ask it, so the button never promises more;
+  // and ask about this page's own connection, named in the offer's answer: until the server has
+  // that offer, its state is the previous page's connection, which is about to be replaced.
+  let liveConnection = null; // the server's id of this page's current live connection
+  let pollTimer = null;
+
+  function schedulePoll(ms) {
+    if (!startButton) return;
+    window.clearTimeout(pollTimer);
+    pollTimer = window.setTimeout(pollServer, ms);
+  }
+
   async function pollServer() {
-    try {
-      const response = await fetch(config.liveUrl, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
-      if (!response.ok) return;
-      const body = await response.json();
-      const sees = body.connection_state === "connected" && body.video_live && body.audio_live;
-      if (sees !== state.serverSees) { state.serverSees = sees; render(); }
-    } catch (error) {
-      // Offline: the live channel's own handling says so.
+    const asked = liveConnection;
+    if (asked !== null) {
+      try {
+        const url = `${config.liveUrl}?connection=${encodeURIComponent(asked)}`;
+        const response = await fetch(url, { credentials: "same-origin", cache: "no-store", headers: { Accept: "application/json" } });
+        if (response.ok) {
+          const sees = (await response.json()).sees === true;
+          // An answer about a connection this page has since replaced says nothing.
+          if (asked === liveConnection && sees !== state.serverSees) { state.serverSees = sees; render(); }
+        }
+      } catch (error) {
+        // Offline: the live channel's own handling says so.
+      }
     }
     // Often until the server sees both, then now and then: a whole sitting may be waiting here.
-    window.setTimeout(pollServer, state.serverSees ? 10000 : 1000);
+    schedulePoll(state.serverSees ? 10000 : 1000);
   }
-  if (startButton) pollServer();
+
+  function setLiveConnection(id) {
+    if (id === liveConnection) return;
+    liveConnection = id;
+    if (state.serverSees) { state.serverSees = false; render(); }
+    if (id !== null) schedulePoll(0);
+  }
+  schedulePoll(0);
 
   let latestWaiting = 0;
   let waitingShownAt = 0;
@@ -187,12 +212,35 @@
     sendEvents();
   }
 
-  function setState(type, active, detail) {
+  function setState(type, active, detail, sinceMs) {
     // A state is reported when it begins and when it ends, never twice in a row.
     if (active === activeStates.has(type)) return;
-    const now = isoAt(serverNow());
+    const at = isoAt(sinceMs === undefined ? serverNow() : sinceMs);
     if (active) activeStates.add(type); else activeStates.delete(type);
-    queueEvent({ type, active, started_at: active ? now : null, ended_at: active ? null : now, detail: detail || "" });
+    queueEvent({ type, active, started_at: active ? at : null, ended_at: active ? null : at, detail: detail || "" });
+  }
+
+  // A camera or microphone that is off is reported only once it has stayed off for the scheme's
+  // reconnect grace: a reload stops both for a moment (and the new page may find the camera
+  // still held by the old one), which is no incident. The candidate is told at once all the
+  // same; and the server notices by itself what stays off.
+  const mediaGraceMs = Math.max(0, Number(config.mediaGraceSeconds) || 0) * 1000;
+  const mediaOffTimers = new Map();
+
+  function setMediaOff(type, off, detail) {
+    if (off) {
+      if (activeStates.has(type) || mediaOffTimers.has(type)) return;
+      const since = serverNow();
+      mediaOffTimers.set(type, window.setTimeout(() => {
+        mediaOffTimers.delete(type);
+        if (!leaving) setState(type, true, detail, since);
+      }, mediaGraceMs));
+    } else if (mediaOffTimers.has(type)) {
+      window.clearTimeout(mediaOffTimers.get(type)); // back within the grace: nothing to report
+      mediaOffTimers.delete(type);
+    } else {
+      setState(type, false, detail);
+    }
   }
 
   async function sendEvents() {
@@ -314,7 +362,8 @@
     try {
       response = await timedFetch(record.url, {
         method: "PUT",
-        headers: { "Content-Type": "video/webm", Accept: "application/json", "X-CSRF-Token": config.csrf },
+        // The recorder's own type (video/webm with its codecs): the server takes WebM only.
+        headers: { "Content-Type": record.blob.type || "video/webm", Accept: "application/json", "X-CSRF-Token": config.csrf },
         body: record.blob,
       }, UPLOAD_LIMIT_MS);
     } catch (networkError) {
@@ -442,7 +491,7 @@
   function markLost(track, owner, why) {
     if (stream !== owner) return;
     const kind = kindOf(track);
-    setState(`${kind}_off`, true, why);
+    setMediaOff(`${kind}_off`, true, why);
     if (!state.lost.has(kind)) { state.lost.add(kind); render(); }
   }
 
@@ -452,7 +501,7 @@
     track.addEventListener("unmute", () => {
       if (stream !== owner || track.readyState !== "live") return;
       const kind = kindOf(track);
-      setState(`${kind}_off`, false, "unmuted");
+      setMediaOff(`${kind}_off`, false, "unmuted");
       if (state.lost.delete(kind)) { state.recovered = true; render(); }
     });
     if (track.muted) markLost(track, owner, "muted");
@@ -480,8 +529,8 @@
       state.media = "failed";
       state.mediaError = mediaErrorText(error);
       const why = (error && error.name) || "failed";
-      setState("camera_off", true, why);
-      setState("microphone_off", true, why);
+      setMediaOff("camera_off", true, why);
+      setMediaOff("microphone_off", true, why);
       render();
       return false;
     } finally {
@@ -494,8 +543,8 @@
     selfView.play().catch(() => { /* autoplay of a muted video is allowed; nothing to do */ });
     state.media = "on";
     state.recovered = hadProblem;
-    setState("camera_off", false, "");
-    setState("microphone_off", false, "");
+    setMediaOff("camera_off", false, "");
+    setMediaOff("microphone_off", false, "");
     next.getTracks().forEach((track) => watchTrack(track, next));
     render();
     return true;
@@ -560,6 +609,7 @@
       peer = null;
       old.close();
     }
+    setLiveConnection(null);
   }
 
   function liveLost(reason) {
@@ -617,6 +667,7 @@
       if (!response.ok) throw new Error(`${response.status}: ${await errorText(response)}`);
       const answer = await response.json();
       if (pc !== peer) return;
+      setLiveConnection(typeof answer.connection === "string" ? answer.connection : null);
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
       await applyLiveEncoding(pc);
       if (pc !== peer) return;
@@ -742,12 +793,11 @@
   });
 
   document.addEventListener("paste", (event) => {
-    // What was pasted stays private; how much and where is enough for a proctor.
+    // What was pasted stays private; how much, and when (the recording shows where), is enough
+    // for a proctor.
     const text = event.clipboardData ? event.clipboardData.getData("text/plain") : "";
-    const target = event.target instanceof Element ? event.target : null;
-    const field = target ? target.getAttribute("name") || target.id || target.tagName.toLowerCase() : "";
     const now = isoAt(serverNow());
-    queueEvent({ type: "paste", active: true, started_at: now, ended_at: now, detail: `field=${field}; characters=${text.length}` });
+    queueEvent({ type: "paste", active: true, started_at: now, ended_at: now, characters: text.length });
   }, true);
 
   function checkScreens() {
