@@ -465,7 +465,7 @@ def _essay_item(external_id: str) -> Any:
 
 async def seed(database_url: str, count: int) -> list[Candidate]:
     """Seed through the real services (as tests/exam/factories.py does); returns the candidates."""
-    from exam import service
+    from exam import registrations
     from itembank import blueprints
     from itembank import service as bank
     from itembank.schemas import ItemStatus
@@ -527,7 +527,7 @@ async def seed(database_url: str, count: int) -> list[Candidate]:
                 definition=blueprints.parse_blueprint({"parts": parts}), actor_id=None,
             )  # fmt: skip
             sittings.append(
-                await service.create_sitting(
+                await registrations.create_sitting(
                     session,
                     blueprint_id=blueprint.id,
                     name=f"Bench {code}",
@@ -571,11 +571,11 @@ async def seed(database_url: str, count: int) -> list[Candidate]:
             for user in users:
                 n = len(candidates)
                 sitting = sittings[n % 2]
-                await service.decide_application(
+                await registrations.decide_application(
                     session, candidate_id=user.id, scheme_id=scheme.id, approve=True,
                     actor=admin, now=now,
                 )  # fmt: skip
-                registration = await service.register(
+                registration = await registrations.register(
                     session, sitting_id=sitting.id, candidate=user, actor=admin
                 )
                 candidates.append(Candidate(n, user.username, registration.id))

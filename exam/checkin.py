@@ -14,13 +14,17 @@ exam pages and the JSON API cannot differ.
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import declarations
+from exam.lookups import own_registration
 from exam.models import Declaration, Registration
+from vakt import audit
+from vakt.accounts import User
 from vakt.errors import Conflict
 from vakt.i18n import _l
 
@@ -122,3 +126,43 @@ class CheckIn:
     def identity_page_url(self, registration: Registration) -> str | None:
         """Where the identity step is done, or None without one."""
         return self.identity_check.page_url(registration) if self.identity_check else None
+
+
+async def accept_declaration(
+    session: AsyncSession,
+    *,
+    registration_id: int,
+    candidate: User,
+    text_version: str,
+    text_digest: str,
+    language: str,
+    now: datetime,
+) -> Declaration:
+    """Store the candidate's acceptance of the code of conduct and self-declaration."""
+    registration = await own_registration(session, registration_id, candidate)
+    existing = await session.scalar(
+        select(Declaration).where(
+            Declaration.registration_id == registration.id,
+            Declaration.text_version == text_version,
+        )
+    )
+    if existing is not None:
+        return existing
+    declaration = Declaration(
+        registration_id=registration.id,
+        text_version=text_version,
+        text_digest=text_digest,
+        language=language,
+        accepted_at=now,
+    )
+    session.add(declaration)
+    await session.flush()
+    await audit.record(
+        session,
+        actor_id=candidate.id,
+        action="declaration.accept",
+        entity_type="registration",
+        entity_id=registration.id,
+        after={"text_version": text_version, "text_digest": text_digest, "language": language},
+    )
+    return declaration

@@ -7,7 +7,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from exam.service import overdue_part_ids, submit_overdue_part
+from exam.handin import overdue_part_ids, submit_overdue_part
 from exam.timing import Clock
 
 logger = logging.getLogger(__name__)

@@ -229,4 +229,4 @@ class AnswerSave(Base):
     delivered_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """It arrived after the deadline, typed before it (the connection was lost)."""
     refusal: Mapped[str | None] = mapped_column(String(40))
-    """Why a save was refused (``exam.service.LateSaveRefusal``), kept for the record."""
+    """Why a save was refused (``exam.saves.LateSaveRefusal``), kept for the record."""

@@ -1,4 +1,4 @@
-"""The device cookie that ties a running attempt to one browser (``exam.service.bind_device``).
+"""The device cookie that ties a running attempt to one browser (``exam.devices.bind_device``).
 
 Whenever a request makes a new device token, its answer carries the cookie, whatever the
 answer is (``DeviceCookieMiddleware``): an attempt bound to a token its browser never received
@@ -14,7 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from exam import service
+from exam import devices
 from exam.models import Attempt, AttemptStatus
 from web.endpoints import csrf_token, current_user
 
@@ -37,7 +37,7 @@ async def bind_this_browser(request: Request, attempt: Attempt) -> None:
     if attempt.status != AttemptStatus.IN_PROGRESS.value:
         return
     token = device_token(request)
-    await service.bind_device(
+    await devices.bind_device(
         request.state.db,
         attempt=attempt,
         device_token=token,

@@ -19,7 +19,7 @@ from playwright.async_api import Browser, Page, Route, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import service
+from exam import handin
 from exam.models import Answer, AnswerSave, Attempt, AttemptPart, SubmittedBy
 from tests.conftest import PASSWORD
 from tests.exam.factories import build_essay_exam
@@ -122,7 +122,7 @@ async def test_words_typed_offline_before_the_deadline_count(
 
     # The server hands the part in at its deadline with what it had.
     await _move(page, server_clock, 10)
-    assert await service.submit_overdue_parts(session, now=server_clock.now()) == 1
+    assert await handin.submit_overdue_parts(session, now=server_clock.now()) == 1
     await session.commit()
     part = await session.scalar(
         select(AttemptPart)
@@ -150,7 +150,7 @@ async def test_words_typed_offline_before_the_deadline_count(
     assert all(save.changed_at is not None and save.changed_at <= part.deadline for save in late)
     reissued = await session.get(AttemptPart, part.id)
     assert reissued is not None and reissued.receipt_digest != first_receipt
-    assert await service.verify_receipt(session, part.id)
+    assert await handin.verify_receipt(session, part.id)
     assert await page.locator(".receipts code").inner_text() == reissued.receipt_digest
     assert not errors, errors
     await context.close()
@@ -195,7 +195,7 @@ async def test_answers_left_on_the_computer_are_sent_after_a_reload(
     await expect(page.locator("#save-state")).to_contain_text("Saving")
     await _move(page, server_clock, _until(server_clock, deadline) + 10)
     await expect(page.locator("#save-state")).to_contain_text("Waiting to be sent: 1 answers")
-    assert await service.submit_overdue_parts(session, now=server_clock.now()) == 1
+    assert await handin.submit_overdue_parts(session, now=server_clock.now()) == 1
     await session.commit()
 
     await page.reload()

@@ -11,7 +11,8 @@ from playwright.async_api import Browser, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import declarations, service
+from exam import declarations
+from exam.checkin import accept_declaration
 from exam.models import Attempt, AttemptPart, Registration
 from exam.timing import FixedClock
 from tests.conftest import PASSWORD
@@ -38,7 +39,7 @@ async def test_warnings_and_hand_in_at_the_deadline(
     exam = await build_full_exam(session, users, opens=server_clock.now() - timedelta(hours=1))
     registration = await session.get(Registration, exam.registration_id)
     assert registration is not None
-    await service.accept_declaration(
+    await accept_declaration(
         session, registration_id=registration.id, candidate=exam.candidate,
         text_version=declarations.TEXT_VERSION, text_digest="0" * 64, language="en",
         now=server_clock.now(),

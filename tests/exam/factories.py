@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import declarations, service
-from exam.checkin import CheckIn, CheckInStep
+from exam import declarations, registrations
+from exam.checkin import CheckIn, CheckInStep, accept_declaration
 from exam.models import Registration
 from itembank import blueprints
 from itembank import service as bank
@@ -107,7 +107,7 @@ async def build_exam(
              "rules": [{"count": 1}]},
         ]}),
     )  # fmt: skip
-    sitting = await service.create_sitting(
+    sitting = await registrations.create_sitting(
         session, blueprint_id=blueprint.id, name="Desember", opens_at=OPENS,
         closes_at=OPENS + timedelta(hours=8), actor=admin,
     )  # fmt: skip
@@ -120,7 +120,7 @@ async def build_exam(
         roles={Role.CANDIDATE},
     )
     for person in (candidate, other):
-        await service.decide_application(
+        await registrations.decide_application(
             session,
             candidate_id=person.id,
             scheme_id=scheme.id,
@@ -128,10 +128,10 @@ async def build_exam(
             actor=admin,
             now=OPENS - timedelta(days=30),
         )
-    registration = await service.register(
+    registration = await registrations.register(
         session, sitting_id=sitting.id, candidate=candidate, actor=admin
     )
-    await service.register(session, sitting_id=sitting.id, candidate=other, actor=admin)
+    await registrations.register(session, sitting_id=sitting.id, candidate=other, actor=admin)
     await session.commit()
     return Exam(sitting.id, registration.id, candidate, other, admin)
 
@@ -179,16 +179,16 @@ async def build_full_exam(
              "rules": [{"count": 1}]},
         ]}),
     )  # fmt: skip
-    sitting = await service.create_sitting(
+    sitting = await registrations.create_sitting(
         session, blueprint_id=blueprint.id, name="Full eksamen", opens_at=opens,
         closes_at=opens + timedelta(hours=8), actor=admin,
     )  # fmt: skip
     candidate = users["candidate"]
-    await service.decide_application(
+    await registrations.decide_application(
         session, candidate_id=candidate.id, scheme_id=scheme.id, approve=True, actor=admin,
         now=opens - timedelta(days=30),
     )  # fmt: skip
-    registration = await service.register(
+    registration = await registrations.register(
         session, sitting_id=sitting.id, candidate=candidate, actor=admin
     )
     await session.commit()
@@ -224,19 +224,19 @@ async def build_essay_exam(
              "duration_minutes": minutes, "rules": [{"count": 1}]},
         ]}),
     )  # fmt: skip
-    sitting = await service.create_sitting(
+    sitting = await registrations.create_sitting(
         session, blueprint_id=blueprint.id, name="Kort eksamen", opens_at=opens,
         closes_at=opens + timedelta(hours=2), actor=admin,
     )  # fmt: skip
     candidate = users["candidate"]
-    await service.decide_application(
+    await registrations.decide_application(
         session, candidate_id=candidate.id, scheme_id=scheme.id, approve=True, actor=admin,
         now=opens - timedelta(days=30),
     )  # fmt: skip
-    registration = await service.register(
+    registration = await registrations.register(
         session, sitting_id=sitting.id, candidate=candidate, actor=admin
     )
-    await service.accept_declaration(
+    await accept_declaration(
         session, registration_id=registration.id, candidate=candidate,
         text_version=declarations.TEXT_VERSION, text_digest="0" * 64, language="en", now=opens,
     )  # fmt: skip

@@ -8,7 +8,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import service
+from exam import attempts
 from exam.activity import AttemptInProgress
 from exam.models import AttemptStatus
 from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_exam
@@ -37,7 +37,7 @@ async def test_an_attempt_in_progress_keeps_the_session_alive(
     activity = AttemptInProgress()
     token = await _sign_in(session, exam.candidate)
     other = await _sign_in(session, exam.other)
-    attempt = await service.start_attempt(
+    attempt = await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=exam.registration_id,
@@ -76,7 +76,7 @@ async def test_an_attempt_started_after_the_session_timed_out_does_not_revive_it
     # another. The forgotten session must stay over.
     forgotten = await _sign_in(session, exam.candidate)
     started_later = STARTED + POLICY.idle + timedelta(minutes=5)
-    await service.start_attempt(
+    await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=exam.registration_id,

@@ -8,8 +8,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import declarations, service
-from exam.checkin import CheckIn, CheckInMissing, CheckInStep, IdentityStatus
+from exam import attempts, declarations
+from exam.checkin import CheckIn, CheckInMissing, CheckInStep, IdentityStatus, accept_declaration
 from exam.models import Registration
 from tests.exam.factories import OPENS, Exam, build_exam
 from vakt.accounts import User
@@ -41,20 +41,20 @@ async def test_declarations_then_identity_then_the_exam(session: AsyncSession, e
     start = {"registration_id": exam.registration_id, "candidate": exam.candidate, "now": OPENS}
 
     with pytest.raises(CheckInMissing) as missing:
-        await service.start_attempt(session, **start, checkin=checkin)
+        await attempts.start_attempt(session, **start, checkin=checkin)
     assert missing.value.step is CheckInStep.DECLARATION and missing.value.status_code == 409
 
-    await service.accept_declaration(
+    await accept_declaration(
         session, registration_id=exam.registration_id, candidate=exam.candidate,
         text_version=declarations.TEXT_VERSION, text_digest="0" * 64, language="nb", now=OPENS,
     )  # fmt: skip
     with pytest.raises(CheckInMissing) as missing:
-        await service.start_attempt(session, **start, checkin=checkin)
+        await attempts.start_attempt(session, **start, checkin=checkin)
     assert missing.value.step is CheckInStep.IDENTITY
 
     identity.current = IdentityStatus.REFERRED  # doubtful: a proctor decides; the exam goes on
-    attempt = await service.start_attempt(session, **start, checkin=checkin)
-    part = await service.start_part(
+    attempt = await attempts.start_attempt(session, **start, checkin=checkin)
+    part = await attempts.start_part(
         session, attempt_id=attempt.id, candidate=exam.candidate, now=OPENS, checkin=checkin
     )
     assert part.part_index == 0
@@ -68,7 +68,7 @@ async def test_without_an_identity_check_the_declarations_still_count(
     registration = await session.get(Registration, exam.registration_id)
     assert registration is not None
     assert await checkin.missing_step(session, registration) is CheckInStep.DECLARATION
-    await service.accept_declaration(
+    await accept_declaration(
         session, registration_id=exam.registration_id, candidate=exam.candidate,
         text_version=declarations.TEXT_VERSION, text_digest="0" * 64, language="nb", now=OPENS,
     )  # fmt: skip

@@ -12,7 +12,7 @@ import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from exam import service
+from exam import accommodations, attempts, handin, models, registrations, saves
 from exam.models import AnswerSave, AttemptStatus
 from exam.timing import FixedClock
 from itembank.models import ExamForm, ItemVersion
@@ -36,11 +36,11 @@ async def test_registration_needs_an_approved_application(
         session, username="ny", full_name="Ny Kandidat", password="x" * 12, roles={Role.CANDIDATE}
     )
     with pytest.raises(Conflict):
-        await service.register(
+        await registrations.register(
             session, sitting_id=exam.sitting_id, candidate=newcomer, actor=exam.admin
         )
     with pytest.raises(Conflict):
-        await service.register(
+        await registrations.register(
             session, sitting_id=exam.sitting_id, candidate=exam.candidate, actor=exam.admin
         )
 
@@ -49,29 +49,29 @@ async def test_registration_needs_an_approved_application(
 async def test_accommodation_deadline_and_extra_time(session: AsyncSession, exam: Exam) -> None:
     too_late = OPENS - timedelta(days=6, hours=23)
     with pytest.raises(Conflict) as refused:
-        await service.request_accommodation(
+        await accommodations.request_accommodation(
             session, registration_id=exam.registration_id, candidate=exam.candidate,
             extra_time_percent=25, reason="Dysleksi", now=too_late,
         )  # fmt: skip
     assert refused.value.params["deadline"] == Moment(datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
     with pytest.raises(NotFound):  # not the other candidate's registration
-        await service.request_accommodation(
+        await accommodations.request_accommodation(
             session, registration_id=exam.registration_id, candidate=exam.other,
             extra_time_percent=25, reason="x", now=OPENS - timedelta(days=10),
         )  # fmt: skip
-    request = await service.request_accommodation(
+    request = await accommodations.request_accommodation(
         session, registration_id=exam.registration_id, candidate=exam.candidate,
         extra_time_percent=25, reason="Dysleksi (dokumentert)", now=OPENS - timedelta(days=8),
     )  # fmt: skip
     with pytest.raises(Forbidden):
-        await service.decide_accommodation(
+        await accommodations.decide_accommodation(
             session,
             accommodation_id=request.id,
             approve=True,
             actor=exam.candidate,
             now=OPENS - timedelta(days=8),
         )
-    await service.decide_accommodation(
+    await accommodations.decide_accommodation(
         session,
         accommodation_id=request.id,
         approve=True,
@@ -79,14 +79,14 @@ async def test_accommodation_deadline_and_extra_time(session: AsyncSession, exam
         now=OPENS - timedelta(days=7, hours=12),
     )
     clock = FixedClock(OPENS + timedelta(minutes=5))
-    attempt = await service.start_attempt(
+    attempt = await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=exam.registration_id,
         candidate=exam.candidate,
         now=clock.now(),
     )
-    part = await service.start_part(
+    part = await attempts.start_part(
         session,
         checkin=CHECKED_IN,
         attempt_id=attempt.id,
@@ -102,21 +102,21 @@ async def test_form_is_fixed_and_differs_between_candidates(
 ) -> None:
     now = OPENS + timedelta(minutes=1)
     with pytest.raises(Conflict):
-        await service.start_attempt(
+        await attempts.start_attempt(
             session,
             checkin=CHECKED_IN,
             registration_id=exam.registration_id,
             candidate=exam.candidate,
             now=OPENS - timedelta(minutes=1),
         )
-    first = await service.start_attempt(
+    first = await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=exam.registration_id,
         candidate=exam.candidate,
         now=now,
     )
-    again = await service.start_attempt(
+    again = await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=exam.registration_id,
@@ -126,12 +126,10 @@ async def test_form_is_fixed_and_differs_between_candidates(
     assert again.id == first.id and again.form_id == first.form_id
     other_registration = (
         await session.execute(
-            select(service.Registration.id).where(
-                service.Registration.candidate_id == exam.other.id
-            )
+            select(models.Registration.id).where(models.Registration.candidate_id == exam.other.id)
         )
     ).scalar_one()
-    other = await service.start_attempt(
+    other = await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=other_registration,
@@ -146,14 +144,14 @@ async def test_form_is_fixed_and_differs_between_candidates(
 async def _started(
     session: AsyncSession, exam: Exam, clock: FixedClock
 ) -> tuple[int, int, list[int]]:
-    attempt = await service.start_attempt(
+    attempt = await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=exam.registration_id,
         candidate=exam.candidate,
         now=clock.now(),
     )
-    part = await service.start_part(
+    part = await attempts.start_part(
         session,
         checkin=CHECKED_IN,
         attempt_id=attempt.id,
@@ -178,17 +176,17 @@ async def test_saves_are_idempotent_and_never_go_backwards(
         "question_id": "RESPONSE",
     }
     assert (
-        await service.save_answer(session, **save, sequence=2, value="B", now=clock.now())
+        await saves.save_answer(session, **save, sequence=2, value="B", now=clock.now())
     ).applied
     assert not (
-        await service.save_answer(session, **save, sequence=1, value="A", now=clock.now())
+        await saves.save_answer(session, **save, sequence=1, value="A", now=clock.now())
     ).applied  # late arrival
-    repeat = await service.save_answer(session, **save, sequence=2, value="B", now=clock.now())
+    repeat = await saves.save_answer(session, **save, sequence=2, value="B", now=clock.now())
     assert not repeat.applied and repeat.sequence == 2
     assert (
-        await service.save_answer(session, **save, sequence=3, value="C", now=clock.now())
+        await saves.save_answer(session, **save, sequence=3, value="C", now=clock.now())
     ).applied
-    current = await session.get(service.Answer, (part_id, versions[0], "RESPONSE"))
+    current = await session.get(models.Answer, (part_id, versions[0], "RESPONSE"))
     assert current is not None and current.value == "C" and current.sequence == 3
     history = (await session.scalars(select(AnswerSave.value).order_by(AnswerSave.id))).all()
     assert history == ["B", "A", "B", "C"]  # every save is kept for appeals
@@ -198,7 +196,7 @@ async def test_saves_are_idempotent_and_never_go_backwards(
 async def test_saves_are_refused_after_the_deadline_and_for_others(
     session: AsyncSession, exam: Exam, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="exam.service")
+    caplog.set_level(logging.INFO, logger="exam.saves")
     clock = FixedClock(OPENS)
     _attempt_id, part_id, versions = await _started(session, exam, clock)
     save = {
@@ -208,11 +206,9 @@ async def test_saves_are_refused_after_the_deadline_and_for_others(
         "value": "A",
     }
     with pytest.raises(NotFound):
-        await service.save_answer(
-            session, **save, candidate=exam.other, sequence=1, now=clock.now()
-        )
+        await saves.save_answer(session, **save, candidate=exam.other, sequence=1, now=clock.now())
     with pytest.raises(NotFound):
-        await service.save_answer(
+        await saves.save_answer(
             session,
             **{**save, "question_id": "NOPE"},
             candidate=exam.candidate,
@@ -223,7 +219,7 @@ async def test_saves_are_refused_after_the_deadline_and_for_others(
         select(ItemVersion.id).where(ItemVersion.item_type == "essay")
     )
     with pytest.raises(NotFound):  # an item that is not in this part
-        await service.save_answer(
+        await saves.save_answer(
             session,
             **{**save, "item_version_id": essay_version},
             candidate=exam.candidate,
@@ -232,13 +228,13 @@ async def test_saves_are_refused_after_the_deadline_and_for_others(
         )
     clock.advance(timedelta(minutes=30, seconds=4))  # in flight when time ran out: accepted
     assert (
-        await service.save_answer(
+        await saves.save_answer(
             session, **save, candidate=exam.candidate, sequence=1, now=clock.now()
         )
     ).applied
     clock.advance(timedelta(seconds=2))
     with pytest.raises(Conflict):
-        await service.save_answer(
+        await saves.save_answer(
             session, **save, candidate=exam.candidate, sequence=2, now=clock.now()
         )
     logged = [record.getMessage() for record in caplog.records]
@@ -257,27 +253,27 @@ async def test_hand_in_scores_gives_a_receipt_and_locks_the_part(
         assert version is not None
         question = version.document["questions"][0]
         value = question["correct"]  # the test knows the key; a candidate never does
-        await service.save_answer(
+        await saves.save_answer(
             session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=version_id,
             question_id="RESPONSE", sequence=1, value=value, now=clock.now(),
         )  # fmt: skip
     clock.advance(timedelta(minutes=12))
-    part = await service.submit_part(
+    part = await handin.submit_part(
         session, attempt_part_id=part_id, candidate=exam.candidate, now=clock.now()
     )
     assert (
         part.auto_score == part.auto_max_score == 4.0
     )  # two single choice (1 each) and one multiple response (2)
     assert part.receipt_digest and len(part.receipt_digest) == 64
-    assert await service.verify_receipt(session, part_id)
+    assert await handin.verify_receipt(session, part_id)
     with pytest.raises(Conflict):
-        await service.save_answer(
+        await saves.save_answer(
             session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=versions[0],
             question_id="RESPONSE", sequence=9, value="A", now=clock.now(),
         )  # fmt: skip
     # The break runs before the next part; it does not eat into that part's time.
     with pytest.raises(Conflict):
-        await service.start_part(
+        await attempts.start_part(
             session,
             checkin=CHECKED_IN,
             attempt_id=attempt_id,
@@ -285,7 +281,7 @@ async def test_hand_in_scores_gives_a_receipt_and_locks_the_part(
             now=clock.now(),
         )
     clock.advance(timedelta(minutes=10))
-    second = await service.start_part(
+    second = await attempts.start_part(
         session,
         checkin=CHECKED_IN,
         attempt_id=attempt_id,
@@ -293,26 +289,26 @@ async def test_hand_in_scores_gives_a_receipt_and_locks_the_part(
         now=clock.now(),
     )
     assert second.deadline - second.started_at == timedelta(minutes=60)
-    answer = await session.get(service.Answer, (part_id, versions[0], "RESPONSE"))
+    answer = await session.get(models.Answer, (part_id, versions[0], "RESPONSE"))
     assert answer is not None
     answer.value = "tampered"
     await session.flush()
-    assert not await service.verify_receipt(session, part_id)
+    assert not await handin.verify_receipt(session, part_id)
 
 
 @pytest.mark.asyncio
 async def test_deadline_hands_in_what_was_saved(session: AsyncSession, exam: Exam) -> None:
     clock = FixedClock(OPENS)
     _attempt_id, part_id, versions = await _started(session, exam, clock)
-    await service.save_answer(
+    await saves.save_answer(
         session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=versions[0],
         question_id="RESPONSE", sequence=1, value="A", now=clock.now(),
     )  # fmt: skip
     clock.advance(timedelta(minutes=29))
-    assert await service.submit_overdue_parts(session, now=clock.now()) == 0
+    assert await handin.submit_overdue_parts(session, now=clock.now()) == 0
     clock.advance(timedelta(minutes=2))
-    assert await service.submit_overdue_parts(session, now=clock.now()) == 1
-    part = await session.get(service.AttemptPart, part_id)
+    assert await handin.submit_overdue_parts(session, now=clock.now()) == 1
+    part = await session.get(models.AttemptPart, part_id)
     assert part is not None and part.submitted_by == "deadline"
     assert part.submitted_at == part.deadline and part.receipt_digest
 
@@ -324,10 +320,10 @@ async def test_cheating_ends_the_attempt_at_once(
     clock = FixedClock(OPENS)
     attempt_id, part_id, _versions = await _started(session, exam, clock)
     with pytest.raises(Forbidden):
-        await service.terminate_for_cheating(
+        await handin.terminate_for_cheating(
             session, attempt_id=attempt_id, actor=users["grader"], reason="x", now=clock.now()
         )
-    attempt = await service.terminate_for_cheating(
+    attempt = await handin.terminate_for_cheating(
         session,
         attempt_id=attempt_id,
         actor=users["proctor"],
@@ -335,10 +331,10 @@ async def test_cheating_ends_the_attempt_at_once(
         now=clock.now(),
     )
     assert attempt.status == AttemptStatus.TERMINATED
-    part = await session.get(service.AttemptPart, part_id)
+    part = await session.get(models.AttemptPart, part_id)
     assert part is not None and part.submitted_by == "termination"
     with pytest.raises(Conflict):
-        await service.start_part(
+        await attempts.start_part(
             session,
             checkin=CHECKED_IN,
             attempt_id=attempt_id,
@@ -360,7 +356,7 @@ async def test_two_tabs_saving_at_once_keep_the_newest(
 
     async def tab(sequence: int, value: str) -> None:
         async with sessionmaker() as tab_session:
-            await service.save_answer(
+            await saves.save_answer(
                 tab_session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=versions[0],
                 question_id="RESPONSE", sequence=sequence, value=value, now=clock.now(),
             )  # fmt: skip
@@ -369,7 +365,7 @@ async def test_two_tabs_saving_at_once_keep_the_newest(
     values = {4: "A", 6: "C", 5: "B", 1: "A", 8: "B", 3: "C", 7: "A", 2: "B"}
     await asyncio.gather(*(tab(sequence, value) for sequence, value in values.items()))
     session.expunge_all()
-    current = await session.get(service.Answer, (part_id, versions[0], "RESPONSE"))
+    current = await session.get(models.Answer, (part_id, versions[0], "RESPONSE"))
     assert current is not None and (current.sequence, current.value) == (8, "B")
     assert await session.scalar(select(func.count()).select_from(AnswerSave)) == 8
 
@@ -387,7 +383,7 @@ async def test_impossible_answers_are_refused(
     }
     single = next(v for v, item_type in types.items() if item_type == "single_choice")
     with pytest.raises(VaktError) as refused:
-        await service.save_answer(
+        await saves.save_answer(
             session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=single,
             question_id="RESPONSE", sequence=1, value=value, now=clock.now(),
         )  # fmt: skip
@@ -405,7 +401,7 @@ async def test_saves_racing_a_hand_in_never_change_what_the_receipt_covers(
 
     async def save(sequence: int) -> None:
         async with sessionmaker() as tab:
-            await service.save_answer(
+            await saves.save_answer(
                 tab, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=versions[0],
                 question_id="RESPONSE", sequence=sequence, value="ABC"[sequence % 3], now=clock.now(),
             )  # fmt: skip
@@ -413,7 +409,7 @@ async def test_saves_racing_a_hand_in_never_change_what_the_receipt_covers(
 
     async def hand_in() -> None:
         async with sessionmaker() as tab:
-            await service.submit_part(
+            await handin.submit_part(
                 tab, attempt_part_id=part_id, candidate=exam.candidate, now=clock.now()
             )
             await tab.commit()
@@ -422,4 +418,4 @@ async def test_saves_racing_a_hand_in_never_change_what_the_receipt_covers(
                                     return_exceptions=True)  # fmt: skip
     assert all(outcome is None or isinstance(outcome, Conflict) for outcome in outcomes), outcomes
     session.expunge_all()
-    assert await service.verify_receipt(session, part_id)
+    assert await handin.verify_receipt(session, part_id)

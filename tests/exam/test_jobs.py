@@ -11,7 +11,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from exam import service
+from exam import attempts
 from exam.jobs import submit_overdue_once
 from exam.models import Attempt, AttemptPart, Registration
 from exam.timing import FixedClock
@@ -26,14 +26,14 @@ async def _part_in_progress(
     session: AsyncSession, users: dict[str, User], clock: FixedClock
 ) -> int:
     exam = await build_exam(session, users)
-    attempt = await service.start_attempt(
+    attempt = await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=exam.registration_id,
         candidate=exam.candidate,
         now=clock.now(),
     )
-    part = await service.start_part(
+    part = await attempts.start_part(
         session,
         checkin=CHECKED_IN,
         attempt_id=attempt.id,
@@ -99,11 +99,11 @@ async def test_a_part_that_cannot_be_handed_in_holds_up_no_other(
             select(Registration.id).where(Registration.candidate_id == candidate.id)
         )
         assert registration_id is not None
-        attempt = await service.start_attempt(
+        attempt = await attempts.start_attempt(
             session, checkin=CHECKED_IN, registration_id=registration_id, candidate=candidate,
             now=clock.now(),
         )  # fmt: skip
-        part = await service.start_part(
+        part = await attempts.start_part(
             session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=candidate,
             now=clock.now(),
         )  # fmt: skip

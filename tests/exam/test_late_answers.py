@@ -11,7 +11,7 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import service
+from exam import attempts, handin, saves
 from exam.events import ExamEvents, LateAnswersDelivered
 from exam.models import Answer, AnswerSave, AttemptPart, SubmittedBy
 from exam.timing import FixedClock
@@ -42,11 +42,11 @@ def events() -> ExamEvents:
 
 async def _first_part(session: AsyncSession, exam: Exam, now: datetime) -> tuple[int, int]:
     """Start the attempt and its first part; the part's id and a single-choice item version."""
-    attempt = await service.start_attempt(
+    attempt = await attempts.start_attempt(
         session, checkin=CHECKED_IN, registration_id=exam.registration_id,
         candidate=exam.candidate, now=now,
     )  # fmt: skip
-    part = await service.start_part(
+    part = await attempts.start_part(
         session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=now
     )
     form = await session.get(ExamForm, attempt.form_id)
@@ -67,8 +67,8 @@ async def _save(
     now: datetime,
     changed_at: datetime | None,
     events: ExamEvents,
-) -> service.SaveResult:
-    return await service.save_answer(
+) -> saves.SaveResult:
+    return await saves.save_answer(
         session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=version_id,
         question_id="RESPONSE", sequence=sequence, value=value, now=now, changed_at=changed_at,
         late_window=WINDOW, events=events,
@@ -89,7 +89,7 @@ async def test_an_answer_typed_in_time_counts_after_the_hand_in(
     # The connection drops; the candidate changes the answer 30 s before the deadline. The
     # deadline task hands the part in with what it has.
     clock.set(deadline + timedelta(seconds=10))
-    assert await service.submit_overdue_parts(session, now=clock.now()) == 1
+    assert await handin.submit_overdue_parts(session, now=clock.now()) == 1
     await session.commit()
     part = await session.get(AttemptPart, part_id)
     assert part is not None and part.submitted_by == SubmittedBy.DEADLINE.value
@@ -116,7 +116,7 @@ async def test_an_answer_typed_in_time_counts_after_the_hand_in(
     await session.refresh(part)
     assert part.receipt_digest != first_receipt
     assert part.receipt_reissued_at == clock.now()
-    assert await service.verify_receipt(session, part_id)  # the new receipt covers "B"
+    assert await handin.verify_receipt(session, part_id)  # the new receipt covers "B"
     actions = set(await session.scalars(select(AuditEntry.action)))
     assert {"attempt.late_answer", "attempt.receipt_reissued"} <= actions
 
@@ -176,7 +176,7 @@ async def test_the_window_counts_from_the_deadline_and_from_the_last_contact(
     part_id, version_id = await _first_part(session, exam, clock.now())
     deadline = OPENS + timedelta(minutes=30)
     # The exam page's clock request a minute before the deadline is the last contact.
-    await service.record_contact(
+    await saves.record_contact(
         session, attempt_part_id=part_id, candidate=exam.candidate,
         now=deadline - timedelta(minutes=1),
     )  # fmt: skip
@@ -199,7 +199,7 @@ async def test_a_part_handed_in_early_takes_no_late_answers(
     clock = FixedClock(OPENS)
     part_id, version_id = await _first_part(session, exam, clock.now())
     clock.advance(timedelta(minutes=5))
-    await service.submit_part(
+    await handin.submit_part(
         session, attempt_part_id=part_id, candidate=exam.candidate, now=clock.now()
     )
     await session.commit()
@@ -219,7 +219,7 @@ async def test_late_answers_before_the_deadline_task_are_in_its_receipt(
     clock = FixedClock(OPENS)
     part_id, version_id = await _first_part(session, exam, clock.now())
     deadline = OPENS + timedelta(minutes=30)
-    await service.record_contact(
+    await saves.record_contact(
         session, attempt_part_id=part_id, candidate=exam.candidate,
         now=deadline - timedelta(seconds=30),
     )  # fmt: skip
@@ -232,8 +232,8 @@ async def test_late_answers_before_the_deadline_task_are_in_its_receipt(
     events.subscribe(LateAnswersDelivered, listen)
     await _save(session, exam, part_id, version_id, value="C", sequence=1, now=clock.now(),
                 changed_at=deadline - timedelta(seconds=3), events=events)  # fmt: skip
-    assert await service.submit_overdue_parts(session, now=clock.now()) == 1
+    assert await handin.submit_overdue_parts(session, now=clock.now()) == 1
     part = await session.get(AttemptPart, part_id)
     assert part is not None and part.receipt_reissued_at is None
-    assert await service.verify_receipt(session, part_id)
+    assert await handin.verify_receipt(session, part_id)
     assert [event.attempt_part_id for event in received] == [part_id]

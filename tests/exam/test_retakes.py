@@ -9,7 +9,7 @@ import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import service
+from exam import attempts, handin, lookups, registrations, results
 from exam.models import Attempt, AttemptStatus, Sitting
 from itembank.models import ExamFormItem, ItemVersion
 from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_exam
@@ -28,7 +28,7 @@ async def _take_whole_exam(session: AsyncSession, exam: Exam, registration_id: i
     sitting = await session.get(Sitting, exam.sitting_id)
     assert sitting is not None
     now = OPENS
-    attempt = await service.start_attempt(
+    attempt = await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=registration_id,
@@ -36,10 +36,10 @@ async def _take_whole_exam(session: AsyncSession, exam: Exam, registration_id: i
         now=now,
     )
     while attempt.status == AttemptStatus.IN_PROGRESS.value:
-        part = await service.start_part(
+        part = await attempts.start_part(
             session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=now
         )
-        await service.submit_part(
+        await handin.submit_part(
             session, attempt_part_id=part.id, candidate=exam.candidate, now=now
         )
         now += timedelta(minutes=30)
@@ -58,8 +58,8 @@ async def _items_on_form(session: AsyncSession, attempt_id: int) -> set[int]:
 
 
 async def _results(session: AsyncSession, exam: Exam, attempt_id: int, **passed: bool) -> None:
-    for part in await service.parts_of(session, attempt_id):
-        await service.record_part_result(
+    for part in await lookups.parts_of(session, attempt_id):
+        await results.record_part_result(
             session, attempt_part_id=part.id, passed=passed[part.part_key], actor=exam.admin,
             now=OPENS + timedelta(days=14),
         )  # fmt: skip
@@ -68,7 +68,7 @@ async def _results(session: AsyncSession, exam: Exam, attempt_id: int, **passed:
 async def _sitting(session: AsyncSession, exam: Exam, opens: datetime) -> int:
     first = await session.get(Sitting, exam.sitting_id)
     assert first is not None
-    sitting = await service.create_sitting(
+    sitting = await registrations.create_sitting(
         session, blueprint_id=first.blueprint_id, name=f"Omprøve {opens:%Y-%m}", opens_at=opens,
         closes_at=opens + timedelta(hours=8), actor=exam.admin,
     )  # fmt: skip
@@ -80,37 +80,37 @@ async def test_a_retake_covers_only_the_failed_parts(session: AsyncSession, exam
     attempt_id = await _take_whole_exam(session, exam, exam.registration_id)
     retake_sitting = await _sitting(session, exam, OPENS + timedelta(days=90))
     with pytest.raises(Conflict) as pending:
-        await service.register(
+        await registrations.register(
             session, sitting_id=retake_sitting, candidate=exam.candidate, actor=exam.admin
         )
     assert "not final yet" in str(pending.value.message)
     await _results(session, exam, attempt_id, mc=True, kunnskap=False)
 
-    retake = await service.register(
+    retake = await registrations.register(
         session, sitting_id=retake_sitting, candidate=exam.candidate, actor=exam.admin
     )
     assert retake.part_keys == ["kunnskap"]
     assert retake.retake_of_id == exam.registration_id
 
     later = OPENS + timedelta(days=90)
-    attempt = await service.start_attempt(
+    attempt = await attempts.start_attempt(
         session, checkin=CHECKED_IN, registration_id=retake.id, candidate=exam.candidate, now=later
     )
-    part = await service.start_part(
+    part = await attempts.start_part(
         session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=later
     )
     assert part.part_key == "kunnskap"
     # A completely new test: no item the candidate saw in the first attempt.
     assert not await _items_on_form(session, attempt_id) & await _items_on_form(session, attempt.id)
-    await service.submit_part(session, attempt_part_id=part.id, candidate=exam.candidate, now=later)
+    await handin.submit_part(session, attempt_part_id=part.id, candidate=exam.candidate, now=later)
     assert attempt.status == AttemptStatus.FINISHED.value  # the retake's only part was its last
     with pytest.raises(Conflict):
-        await service.start_part(
+        await attempts.start_part(
             session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=later
         )
 
     await _results(session, exam, attempt.id, kunnskap=True)
-    cycle = await service.certification_cycle(
+    cycle = await registrations.certification_cycle(
         session,
         candidate_id=exam.candidate.id,
         scheme_id=(await session.get(Sitting, retake_sitting)).scheme_id,  # type: ignore[union-attr]
@@ -118,7 +118,7 @@ async def test_a_retake_covers_only_the_failed_parts(session: AsyncSession, exam
     assert cycle is not None and cycle.all_passed
     third = await _sitting(session, exam, OPENS + timedelta(days=200))
     with pytest.raises(Conflict) as done:
-        await service.register(
+        await registrations.register(
             session, sitting_id=third, candidate=exam.candidate, actor=exam.admin
         )
     assert "passed every part" in str(done.value.message)
@@ -132,20 +132,20 @@ async def test_after_twelve_months_the_whole_exam_starts_again(
     await _results(session, exam, attempt_id, mc=True, kunnskap=False)
 
     last_day = await _sitting(session, exam, datetime(2027, 12, 10, 8, 0, tzinfo=UTC))
-    retake = await service.register(
+    retake = await registrations.register(
         session, sitting_id=last_day, candidate=exam.candidate, actor=exam.admin
     )
     assert retake.part_keys == ["kunnskap"]
     # The sitting opened inside the window, but starting after the window's end is refused.
     with pytest.raises(Conflict) as late:
-        await service.start_attempt(
+        await attempts.start_attempt(
             session, checkin=CHECKED_IN, registration_id=retake.id, candidate=exam.candidate,
             now=datetime(2027, 12, 10, 9, 30, tzinfo=UTC),
         )  # fmt: skip
     assert late.value.params["date"] == Moment(datetime(2027, 12, 10, 9, 0, tzinfo=UTC), "date")
 
     too_late = await _sitting(session, exam, OPENS + timedelta(days=366))
-    fresh = await service.register(
+    fresh = await registrations.register(
         session, sitting_id=too_late, candidate=exam.candidate, actor=exam.admin
     )
     assert fresh.part_keys == ["mc", "kunnskap"]
@@ -154,20 +154,20 @@ async def test_after_twelve_months_the_whole_exam_starts_again(
 
 @pytest.mark.asyncio
 async def test_a_terminated_attempt_passes_nothing(session: AsyncSession, exam: Exam) -> None:
-    attempt = await service.start_attempt(
+    attempt = await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=exam.registration_id,
         candidate=exam.candidate,
         now=OPENS,
     )
-    await service.start_part(
+    await attempts.start_part(
         session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=OPENS
     )
-    await service.terminate_for_cheating(
+    await handin.terminate_for_cheating(
         session, attempt_id=attempt.id, actor=exam.admin, reason="Mobiltelefon", now=OPENS
     )
-    retake = await service.register(
+    retake = await registrations.register(
         session,
         sitting_id=await _sitting(session, exam, OPENS + timedelta(days=30)),
         candidate=exam.candidate,
@@ -181,11 +181,11 @@ async def test_a_terminated_attempt_passes_nothing(session: AsyncSession, exam: 
 async def test_results_are_released_only_when_complete(session: AsyncSession, exam: Exam) -> None:
     attempt_id = await _take_whole_exam(session, exam, exam.registration_id)
     with pytest.raises(Conflict):
-        await service.release_results(
+        await results.release_results(
             session, attempt_id=attempt_id, actor=exam.admin, now=OPENS + timedelta(days=1)
         )
     await _results(session, exam, attempt_id, mc=True, kunnskap=True)
-    attempt = await service.release_results(
+    attempt = await results.release_results(
         session, attempt_id=attempt_id, actor=exam.admin, now=OPENS + timedelta(days=1)
     )
     assert attempt.results_released_at is not None
@@ -201,4 +201,4 @@ async def test_results_are_released_only_when_complete(session: AsyncSession, ex
     ],
 )
 def test_months_are_calendar_months(start: datetime, months: int, expected: datetime) -> None:
-    assert service.add_months(start, months) == expected
+    assert registrations.add_months(start, months) == expected

@@ -16,7 +16,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from exam import service as exam_service
+from exam import attempts
 from exam.models import AttemptPart
 from exam.timing import FixedClock
 from proctoring.analysis import SpeechDetector
@@ -50,14 +50,14 @@ async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
 
 
 async def _running_part(session: AsyncSession, exam: Exam) -> AttemptPart:
-    attempt = await exam_service.start_attempt(
+    attempt = await attempts.start_attempt(
         session,
         checkin=CHECKED_IN,
         registration_id=exam.registration_id,
         candidate=exam.candidate,
         now=START,
     )
-    part = await exam_service.start_part(
+    part = await attempts.start_part(
         session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=START
     )
     await session.commit()

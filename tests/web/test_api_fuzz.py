@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import service
+from exam import attempts, lookups
 from itembank.models import ExamFormItem
 from proctoring.schemas import Policy
 from tests.conftest import PASSWORD
@@ -60,13 +60,13 @@ async def test_no_request_to_the_api_makes_a_server_error(
 ) -> None:
     now = utcnow()
     exam = await build_exam(session, users, proctoring=Policy())
-    sitting = await service.get_sitting(session, exam.sitting_id)
+    sitting = await lookups.get_sitting(session, exam.sitting_id)
     sitting.opens_at, sitting.closes_at = now, now.replace(year=now.year + 1)
-    attempt = await service.start_attempt(
+    attempt = await attempts.start_attempt(
         session, checkin=CHECKED_IN, registration_id=exam.registration_id,
         candidate=exam.candidate, now=now,
     )  # fmt: skip
-    part = await service.start_part(
+    part = await attempts.start_part(
         session, checkin=CHECKED_IN, attempt_id=attempt.id, candidate=exam.candidate, now=now
     )
     item_version_id = await session.scalar(

@@ -345,7 +345,7 @@ async def test_during_the_break_start_waits_and_every_time_is_local(
 async def test_the_result_is_told_in_the_readers_language(
     client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
 ) -> None:
-    from exam import service as exams
+    from exam import handin, results
 
     await sign_in(client, "candidate")
     token = await _through_the_checks(client, exam)
@@ -353,7 +353,7 @@ async def test_the_result_is_told_in_the_readers_language(
     base = f"/exam/{exam.registration_id}"
     await client.post(f"{base}/start", data={"csrf_token": token})
     clock.advance(timedelta(hours=2))
-    assert await exams.submit_overdue_parts(session, now=clock.now()) == 1
+    assert await handin.submit_overdue_parts(session, now=clock.now()) == 1
     await session.commit()
     attempt = await session.scalar(
         select(Attempt).where(Attempt.registration_id == exam.registration_id)
@@ -362,10 +362,10 @@ async def test_the_result_is_told_in_the_readers_language(
     part = await session.scalar(select(AttemptPart).where(AttemptPart.attempt_id == attempt.id))
     assert part is not None
     attempt.status = "finished"  # the second part was never started; the attempt is over
-    await exams.record_part_result(
+    await results.record_part_result(
         session, attempt_part_id=part.id, passed=False, actor=exam.admin, now=clock.now()
     )
-    await exams.release_results(session, attempt_id=attempt.id, actor=exam.admin, now=clock.now())
+    await results.release_results(session, attempt_id=attempt.id, actor=exam.admin, now=clock.now())
     await session.commit()
     english = await client.get("/my", headers={"Accept-Language": "en"})
     assert "Not passed" in english.text and "Ikke bestått" not in english.text
@@ -381,7 +381,7 @@ async def test_an_items_files_in_the_exam_are_sandboxed_as_in_the_bank(
     client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User], clock: FixedClock
 ) -> None:
     """An SVG may hold script: served to a candidate it gets the same sandbox as in the bank."""
-    from exam import service as exams
+    from exam import registrations
     from itembank import blueprints
     from itembank import service as bank
     from itembank.schemas import ItemStatus
@@ -408,16 +408,16 @@ async def test_an_items_files_in_the_exam_are_sandboxed_as_in_the_bank(
             {"key": "mc", "title": "Flervalg", "kind": "multiple_choice", "duration_minutes": 10,
              "rules": [{"count": 1}]}]}),
     )  # fmt: skip
-    sitting = await exams.create_sitting(
+    sitting = await registrations.create_sitting(
         session, blueprint_id=blueprint.id, name="Figur", opens_at=OPENS,
         closes_at=OPENS + timedelta(hours=2), actor=admin,
     )  # fmt: skip
     candidate = users["candidate"]
-    await exams.decide_application(
+    await registrations.decide_application(
         session, candidate_id=candidate.id, scheme_id=scheme.id, approve=True, actor=admin,
         now=OPENS - timedelta(days=30),
     )  # fmt: skip
-    registration = await exams.register(
+    registration = await registrations.register(
         session, sitting_id=sitting.id, candidate=candidate, actor=admin
     )
     await session.commit()

@@ -12,7 +12,7 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
-from exam import service
+from exam import devices
 from exam.timing import FixedClock
 from tests.exam.factories import OPENS, Exam, build_exam
 from tests.web.helpers import accept_rules, csrf, sign_in
@@ -85,7 +85,7 @@ async def test_continuing_on_another_computer_hands_that_computer_its_cookie(
     attempt_id = started.json()["attempt_id"]
     assert (await client.get(f"/api/attempts/{attempt_id}")).status_code == 200
     staff = exam.admin
-    await service.allow_resume(
+    await devices.allow_resume(
         session, attempt_id=attempt_id, actor=staff, reason="PC-en stoppet", now=clock.now()
     )
     await session.commit()

@@ -12,8 +12,8 @@ import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
-from exam import declarations, service
-from exam.checkin import IdentityStatus
+from exam import declarations
+from exam.checkin import IdentityStatus, accept_declaration
 from exam.models import Registration
 from exam.timing import FixedClock
 from tests.exam.factories import OPENS, Exam, build_exam
@@ -52,7 +52,7 @@ def app(settings: Settings, identity: ScriptedIdentityCheck) -> Starlette:
 @pytest_asyncio.fixture
 async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
     exam = await build_exam(session, users)
-    await service.accept_declaration(
+    await accept_declaration(
         session, registration_id=exam.registration_id, candidate=exam.candidate,
         text_version=declarations.TEXT_VERSION, text_digest="0" * 64, language="nb", now=OPENS,
     )  # fmt: skip

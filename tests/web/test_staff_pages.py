@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
-from exam import service
+from exam import accommodations
 from exam.models import Accommodation, Application, Registration, Sitting
 from exam.timing import FixedClock
 from tests.exam.factories import OPENS, Exam, build_exam
@@ -94,7 +94,7 @@ async def test_applications_registrations_and_accommodations(
         session, username="nykandidat", full_name="Nora Ny", password="x" * 12,
         roles={Role.CANDIDATE},
     )  # fmt: skip
-    await service.request_accommodation(
+    await accommodations.request_accommodation(
         session, registration_id=exam.registration_id, candidate=exam.candidate,
         extra_time_percent=25, reason="Dysleksi", now=OPENS - timedelta(days=20),
     )  # fmt: skip
@@ -177,7 +177,7 @@ async def test_applications_registrations_and_accommodations(
         headers={"Accept-Language": "en"},
     )
     assert again.status_code == 409 and "decided already" in again.text
-    assert await service.approved_extra_time(session, exam.registration_id) == 25
+    assert await accommodations.approved_extra_time(session, exam.registration_id) == 25
 
 
 @pytest.mark.asyncio

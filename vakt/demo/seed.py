@@ -47,19 +47,21 @@ async def _seed_sitting(
     session: AsyncSession, scheme_id: int, blueprint_id: int, users: dict[str, User]
 ) -> None:
     """A sitting open from now for 30 days, with the demo candidate approved and registered."""
-    from exam import service as exam
+    from exam import registrations
 
     now = utcnow().replace(second=0, microsecond=0)
     admin = users["admin"]
-    await exam.decide_application(
+    await registrations.decide_application(
         session, candidate_id=users["kandidat"].id, scheme_id=scheme_id, approve=True,
         actor=admin, now=now, note="Dokumentasjon godkjent (demo)",
     )  # fmt: skip
-    sitting = await exam.create_sitting(
+    sitting = await registrations.create_sitting(
         session, blueprint_id=blueprint_id, name="Demo-eksamen", opens_at=now - timedelta(hours=1),
         closes_at=now + timedelta(days=30), actor=admin,
     )  # fmt: skip
-    await exam.register(session, sitting_id=sitting.id, candidate=users["kandidat"], actor=admin)
+    await registrations.register(
+        session, sitting_id=sitting.id, candidate=users["kandidat"], actor=admin
+    )
 
 
 async def seed_demo(session: AsyncSession) -> str:

@@ -17,8 +17,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import declarations, service
-from exam.checkin import CheckInStep
+from exam import (
+    accommodations,
+    attempts,
+    declarations,
+    lookups,
+    registrations,
+    results,
+)
+from exam.checkin import CheckInStep, accept_declaration
 from exam.models import (
     Accommodation,
     Answer,
@@ -100,15 +107,15 @@ async def _registration_views(
         attempt = await session.scalar(
             select(Attempt).where(Attempt.registration_id == registration.id)
         )
-        attempt_parts = await service.parts_of(session, attempt.id) if attempt else []
-        accommodations = (
+        attempt_parts = await lookups.parts_of(session, attempt.id) if attempt else []
+        requests = (
             await session.scalars(
                 select(Accommodation)
                 .where(Accommodation.registration_id == registration.id)
                 .order_by(Accommodation.id)
             )
         ).all()
-        deadline = sitting.opens_at - service.ACCOMMODATION_NOTICE
+        deadline = sitting.opens_at - accommodations.ACCOMMODATION_NOTICE
         ended = attempt is not None and attempt.status != AttemptStatus.IN_PROGRESS.value
         view = RegistrationView(
             registration=registration,
@@ -117,14 +124,14 @@ async def _registration_views(
             parts=[p for p in definition.parts if p.key in registration.part_keys],
             attempt=attempt,
             attempt_parts=attempt_parts,
-            accommodations=list(accommodations),
+            accommodations=list(requests),
             accommodation_deadline=deadline,
             can_request_accommodation=attempt is None and now <= deadline,
             can_start=not ended and sitting.opens_at <= now <= sitting.closes_at,
-            retake_until=await service.retake_window_end(session, registration),
+            retake_until=await registrations.retake_window_end(session, registration),
         )
         if attempt is not None and attempt.results_released_at is not None:
-            view.passed = service.attempt_passed(attempt, attempt_parts, registration.part_keys)
+            view.passed = results.attempt_passed(attempt, attempt_parts, registration.part_keys)
         views.append(view)
     return views
 
@@ -150,7 +157,7 @@ async def _retake_options(
         )
     ).all()
     for scheme in schemes:
-        cycle = await service.certification_cycle(
+        cycle = await registrations.certification_cycle(
             session, candidate_id=candidate.id, scheme_id=scheme.id
         )
         if cycle is None or cycle.all_passed or cycle.pending or now > cycle.window_ends_at:
@@ -227,7 +234,7 @@ async def request_accommodation(request: Request) -> Response:
                 _l("Extra time must be a whole number of percent, for example 25."),
                 field="extra_time_percent",
             )
-        await service.request_accommodation(
+        await accommodations.request_accommodation(
             db(request),
             registration_id=registration_id,
             candidate=current_user(request),
@@ -378,7 +385,7 @@ async def accept_rules(request: Request) -> Response:
             status_code=409,
         )
     conduct, declaration = _declaration_paragraphs(request)
-    await service.accept_declaration(
+    await accept_declaration(
         db(request),
         registration_id=registration.id,
         candidate=current_user(request),
@@ -451,11 +458,11 @@ async def _render_take(
         blueprint = await blueprints.get_blueprint(session, sitting.blueprint_id)
         definition = blueprints.BlueprintDefinition.model_validate(blueprint.definition)
         form = None
-    order = service.registered_part_indexes(definition, registration)
-    started = await service.parts_of(session, attempt.id) if attempt else []
+    order = lookups.registered_part_indexes(definition, registration)
+    started = await lookups.parts_of(session, attempt.id) if attempt else []
     current = next((p for p in started if p.submitted_at is None), None)
     next_index = order[len(started)] if len(started) < len(order) else None
-    break_until = service.break_ends(definition, started) if next_index is not None else None
+    break_until = attempts.break_ends(definition, started) if next_index is not None else None
     items: list[ExamItem] = []
     answers: dict[str, Any] = {}
     if current is not None and form is not None:
@@ -487,7 +494,7 @@ async def _render_take(
     extra = (
         attempt.extra_time_percent
         if attempt
-        else await service.approved_extra_time(session, registration.id)
+        else await accommodations.approved_extra_time(session, registration.id)
     )
     config = None
     if current is not None:
@@ -556,7 +563,7 @@ def _part_taking_late_answers(
     started: list[AttemptPart], now: datetime, window: timedelta
 ) -> AttemptPart | None:
     """The last part, if it was handed in at its deadline (not before) and answers typed in time
-    may still arrive (``exam.service.save_answer``)."""
+    may still arrive (``exam.saves.save_answer``)."""
     last = started[-1] if started else None
     if last is None or last.submitted_at is None or last.submitted_at < last.deadline:
         return None
@@ -627,11 +634,11 @@ async def start_next_part(request: Request) -> Response:
     checkin = request.state.checkin
     try:
         proctoring_context = await proctoring.before_part_start(request, registration)
-        attempt = await service.start_attempt(
+        attempt = await attempts.start_attempt(
             session, registration_id=registration.id, candidate=candidate, now=now, checkin=checkin
         )
         await bind_this_browser(request, attempt)
-        part = await service.start_part(
+        part = await attempts.start_part(
             session, attempt_id=attempt.id, candidate=candidate, now=now, checkin=checkin
         )
         await proctoring.after_part_start(request, proctoring_context, part)
@@ -660,7 +667,7 @@ async def exam_file(request: Request) -> Response:
     current = None
     if attempt is not None:
         current = next(
-            (p for p in await service.parts_of(session, attempt.id) if p.submitted_at is None),
+            (p for p in await lookups.parts_of(session, attempt.id) if p.submitted_at is None),
             None,
         )
     form = await session.get(ExamForm, attempt.form_id) if attempt else None

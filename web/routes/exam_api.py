@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import service
+from exam import attempts, handin, lookups, saves
 from exam.models import Answer, Attempt, AttemptPart, Registration
 from itembank import blueprints
 from itembank.models import ExamForm
@@ -68,7 +68,7 @@ async def attempt_state(request: Request) -> Response:
     form = await session.get(ExamForm, attempt.form_id)
     assert form is not None
     definition = blueprints.BlueprintDefinition.model_validate(form.blueprint_snapshot)
-    started = {part.part_index: part for part in await service.parts_of(session, attempt.id)}
+    started = {part.part_index: part for part in await lookups.parts_of(session, attempt.id)}
     current = next((p for p in started.values() if p.submitted_at is None), None)
     items: list[dict[str, Any]] = []
     answers: dict[str, Any] = {}
@@ -104,7 +104,7 @@ async def attempt_state(request: Request) -> Response:
             "allowed_aids": definition.allowed_aids,
             "parts": [
                 _part_json(started.get(i), definition.parts[i])
-                for i in service.registered_part_indexes(definition, registration)
+                for i in lookups.registered_part_indexes(definition, registration)
             ],
             "current_part": current.part_index if current else None,
             "items": items,
@@ -115,7 +115,7 @@ async def attempt_state(request: Request) -> Response:
 
 async def start_attempt(request: Request) -> Response:
     """POST /api/registrations/{registration_id}/attempt: start (or resume) the attempt."""
-    attempt = await service.start_attempt(
+    attempt = await attempts.start_attempt(
         db(request),
         registration_id=int(request.path_params["registration_id"]),
         candidate=current_user(request),
@@ -130,7 +130,7 @@ async def start_part(request: Request) -> Response:
     """POST /api/attempts/{attempt_id}/parts/next: start the next part (after its break)."""
     attempt, registration = await _own_attempt(request, int(request.path_params["attempt_id"]))
     proctoring_context = await proctoring.before_part_start(request, registration)
-    part = await service.start_part(
+    part = await attempts.start_part(
         db(request),
         attempt_id=attempt.id,
         candidate=current_user(request),
@@ -151,7 +151,7 @@ async def save(request: Request) -> Response:
         raise VaktError(_l("value is required."), field="value")
     now = _now(request)
     settings = request.state.settings
-    result = await service.save_answer(
+    result = await saves.save_answer(
         db(request),
         attempt_part_id=int(request.path_params["part_id"]),
         candidate=current_user(request),
@@ -197,7 +197,7 @@ async def submit(request: Request) -> Response:
     if owned is None:
         raise NotFound(_l("No such part."))
     await _own_attempt(request, owned.attempt_id)
-    part = await service.submit_part(
+    part = await handin.submit_part(
         db(request),
         attempt_part_id=int(request.path_params["part_id"]),
         candidate=current_user(request),
@@ -216,9 +216,9 @@ async def server_time(request: Request) -> Response:
 
 async def part_clock(request: Request) -> Response:
     """GET /api/parts/{part_id}/clock: the server's clock and the part's deadline; the exam page
-    asks about once a minute, which is also its sign of life (``service.record_contact``)."""
+    asks about once a minute, which is also its sign of life (``saves.record_contact``)."""
     now = _now(request)
-    part = await service.record_contact(
+    part = await saves.record_contact(
         db(request),
         attempt_part_id=int(request.path_params["part_id"]),
         candidate=current_user(request),

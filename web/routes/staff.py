@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import service
+from exam import accommodations, devices, handin, lookups, registrations, results
 from exam.models import (
     Accommodation,
     Application,
@@ -124,7 +124,7 @@ async def create_sitting(request: Request) -> Response:
     async def action() -> str:
         if not values["blueprint_id"].isdigit():
             raise VaktError(_l("Choose the exam (blueprint)."), field="blueprint_id")
-        sitting = await service.create_sitting(
+        sitting = await registrations.create_sitting(
             db(request),
             blueprint_id=int(values["blueprint_id"]),
             name=values["name"],
@@ -144,7 +144,7 @@ async def _render_sitting(
     request: Request, sitting_id: int, *, error: str | None = None, status_code: int = 200
 ) -> Response:
     session = db(request)
-    sitting = await service.get_sitting(session, sitting_id)
+    sitting = await lookups.get_sitting(session, sitting_id)
     scheme = await session.get(Scheme, sitting.scheme_id)
     blueprint = await blueprints.get_blueprint(session, sitting.blueprint_id)
     definition = blueprints.BlueprintDefinition.model_validate(blueprint.definition)
@@ -174,7 +174,7 @@ async def _render_sitting(
                 "registration": registration,
                 "candidate": candidate,
                 "attempt": attempt,
-                "parts": await service.parts_of(session, attempt.id) if attempt else [],
+                "parts": await lookups.parts_of(session, attempt.id) if attempt else [],
                 "accommodations": accommodations,
             }
         )
@@ -234,7 +234,7 @@ async def register_candidate(request: Request) -> Response:
         candidate = await db(request).scalar(select(User).where(User.username == username))
         if candidate is None:
             raise VaktError(_l("There is no user {username}."), field="username", username=username)
-        await service.register(
+        await registrations.register(
             db(request), sitting_id=sitting_id, candidate=candidate, actor=current_user(request)
         )
         return f"/staff/sittings/{sitting_id}"
@@ -256,7 +256,7 @@ async def decide_accommodation(request: Request) -> Response:
         decision = form_str(form, "decision")
         if decision not in ("approve", "reject"):
             raise VaktError(_l("Choose approve or reject."), field="decision")
-        await service.decide_accommodation(
+        await accommodations.decide_accommodation(
             session,
             accommodation_id=accommodation.id,
             approve=decision == "approve",
@@ -280,7 +280,7 @@ async def allow_resume(request: Request) -> Response:
     form = await request.form()
 
     async def action() -> str:
-        await service.allow_resume(
+        await devices.allow_resume(
             session,
             attempt_id=attempt.id,
             actor=current_user(request),
@@ -318,7 +318,7 @@ async def record_result(request: Request) -> Response:
         outcome = form_str(form, "passed")
         if outcome not in ("yes", "no"):
             raise VaktError(_l("Choose passed or not passed."), field="passed")
-        await service.record_part_result(
+        await results.record_part_result(
             session,
             attempt_part_id=part.id,
             passed=outcome == "yes",
@@ -340,7 +340,7 @@ async def release_results(request: Request) -> Response:
     )
 
     async def action() -> str:
-        await service.release_results(
+        await results.release_results(
             session, attempt_id=attempt.id, actor=current_user(request), now=_now(request)
         )
         return f"/staff/sittings/{registration.sitting_id}"
@@ -354,7 +354,7 @@ async def verify_receipt(request: Request) -> Response:
     """GET /staff/parts/{id}/receipt: recompute a part's receipt from the stored answers."""
     session = db(request)
     part_id = int(request.path_params["part_id"])
-    intact = await service.verify_receipt(session, part_id)
+    intact = await handin.verify_receipt(session, part_id)
     part = await session.get(AttemptPart, part_id)
     return render(request, "staff/receipt.html", {"part": part, "intact": intact})
 
@@ -412,7 +412,7 @@ async def decide_application(request: Request) -> Response:
             raise VaktError(_l("Choose a candidate and a scheme."))
         if await db(request).get(Scheme, int(scheme_id)) is None:
             raise VaktError(_l("Choose a candidate and a scheme."))
-        await service.decide_application(
+        await registrations.decide_application(
             db(request),
             candidate_id=candidate.id,
             scheme_id=int(scheme_id),
