@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import timing
 from exam.accommodations import approved_extra_time
-from exam.checkin import CheckIn
+from exam.checkin import CheckIn, PartStart
 from exam.lookups import (
     definition_of,
     get_sitting,
@@ -152,7 +152,7 @@ async def start_part(
     session: AsyncSession, *, attempt_id: int, candidate: User, now: datetime, checkin: CheckIn
 ) -> AttemptPart:
     """Start the next part: parts go in order, each after the break that follows the one before,
-    and never before the check-in is done."""
+    and never before the check-in is done and every part gate lets it (``checkin``)."""
     attempt, registration = await own_attempt(session, attempt_id, candidate)
     if attempt.status != AttemptStatus.IN_PROGRESS.value:
         raise Conflict(_l("This attempt has ended."))
@@ -165,10 +165,12 @@ async def start_part(
         raise Conflict(_l("Every part has been handed in."))
     await checkin.require(session, registration)
     index = order[len(started)]
+    part = definition.parts[index]
+    start = PartStart(registration=registration, attempt=attempt, part=part, part_index=index)
+    await checkin.before_part(session, start)
     opens = break_ends(definition, started)
     if opens is not None and now < opens:
         raise Conflict(_l("The break lasts until {time}."), time=Moment(opens, "time"))
-    part = definition.parts[index]
     attempt_part = AttemptPart(
         attempt_id=attempt.id,
         part_index=index,
@@ -188,4 +190,5 @@ async def start_part(
         entity_id=attempt_part.id,
         after={"part": part.key, "deadline": attempt_part.deadline.isoformat()},
     )
+    await checkin.part_started(session, start, attempt_part)
     return attempt_part

@@ -8,12 +8,16 @@ is skipped. A failed or doubtful match does not block by itself: the check repor
 and the candidate goes on while a proctor decides.
 
 ``CheckIn`` holds the rule once; the services that start an attempt or a part ask it, so the
-exam pages and the JSON API cannot differ.
+exam pages and the JSON API cannot differ. Other domains add what each part needs through a
+``PartGate`` (proctoring: the camera and microphone live, the recording opened), wired in
+``web.app.create_app``.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -22,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import declarations
 from exam.lookups import own_registration
-from exam.models import Declaration, Registration
+from exam.models import Attempt, AttemptPart, Declaration, Registration
+from itembank.blueprints import BlueprintPart
 from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Conflict
@@ -82,11 +87,53 @@ class CheckInMissing(Conflict):
         return (CheckInMissing, (self.step,))
 
 
-class CheckIn:
-    """The check-in rule: declarations accepted, then the identity check (when there is one)."""
+@dataclass(frozen=True)
+class PartStart:
+    """A part about to start, or just started: what a gate needs to know about it, so that no
+    gate reads the attempt, its form and its blueprint again."""
 
-    def __init__(self, identity_check: IdentityCheck | None) -> None:
+    registration: Registration
+    attempt: Attempt
+    part: BlueprintPart
+    part_index: int
+
+
+class PartGate(Protocol):
+    """What another domain requires before each part starts, and does when it starts (proctoring:
+    live camera and microphone before, the part's recording opened when it starts)."""
+
+    async def before_part(self, session: AsyncSession, start: PartStart) -> None:
+        """Refuse (a ``VaktError``) while the part may not start."""
+        ...
+
+    async def part_started(
+        self, session: AsyncSession, start: PartStart, attempt_part: AttemptPart
+    ) -> None:
+        """Act on the start, in the same transaction."""
+        ...
+
+
+class CheckIn:
+    """The check-in rule: declarations accepted, then the identity check (when there is one),
+    and before every part what the part gates require (``part_gates``)."""
+
+    def __init__(
+        self, identity_check: IdentityCheck | None, part_gates: Sequence[PartGate] = ()
+    ) -> None:
         self.identity_check = identity_check
+        self.part_gates = tuple(part_gates)
+
+    async def before_part(self, session: AsyncSession, start: PartStart) -> None:
+        """Refuse while a part gate refuses."""
+        for gate in self.part_gates:
+            await gate.before_part(session, start)
+
+    async def part_started(
+        self, session: AsyncSession, start: PartStart, attempt_part: AttemptPart
+    ) -> None:
+        """Tell every part gate that the part started."""
+        for gate in self.part_gates:
+            await gate.part_started(session, start, attempt_part)
 
     async def has_declaration(self, session: AsyncSession, registration_id: int) -> bool:
         """True when the candidate accepted the current version of the texts."""

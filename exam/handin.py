@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exam import timing
+from exam.events import AttemptEnded, PartHandedIn, publish
 from exam.lookups import definition_of, own_attempt, parts_of, registered_part_indexes
 from exam.models import (
     Answer,
@@ -82,10 +83,11 @@ async def _close_part(
     definition = await definition_of(session, attempt)
     registration = await session.get(Registration, attempt.registration_id)
     assert registration is not None
-    if (
+    finished = (
         attempt_part.part_index == registered_part_indexes(definition, registration)[-1]
         and attempt.status == AttemptStatus.IN_PROGRESS.value
-    ):
+    )
+    if finished:
         attempt.status, attempt.ended_at = AttemptStatus.FINISHED.value, attempt_part.submitted_at
     await audit.record(
         session,
@@ -99,6 +101,29 @@ async def _close_part(
             "answers": len(answers),
         },
     )
+    await publish(
+        session,
+        PartHandedIn(
+            registration_id=registration.id,
+            attempt_id=attempt.id,
+            attempt_part_id=attempt_part.id,
+            part_key=attempt_part.part_key,
+            kind=definition.parts[attempt_part.part_index].kind.value,
+            submitted_by=how.value,
+            submitted_at=submitted_at,
+        ),
+    )
+    if finished:
+        await publish(
+            session,
+            AttemptEnded(
+                registration_id=registration.id,
+                attempt_id=attempt.id,
+                status=AttemptStatus.FINISHED.value,
+                ended_at=submitted_at,
+                reason="",
+            ),
+        )
     return True
 
 
@@ -284,5 +309,15 @@ async def terminate_for_cheating(
         entity_type="attempt",
         entity_id=attempt.id,
         after={"reason": reason.strip(), "result": "Ikke bestått"},
+    )
+    await publish(
+        session,
+        AttemptEnded(
+            registration_id=attempt.registration_id,
+            attempt_id=attempt.id,
+            status=AttemptStatus.TERMINATED.value,
+            ended_at=now,
+            reason=reason.strip(),
+        ),
     )
     return attempt

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exam.events import ResultsReleased, publish
 from exam.lookups import parts_of
 from exam.models import (
     Attempt,
@@ -64,6 +65,12 @@ async def release_results(
             action="attempt.release_results",
             entity_type="attempt",
             entity_id=attempt.id,
+        )
+        await publish(
+            session,
+            ResultsReleased(
+                registration_id=attempt.registration_id, attempt_id=attempt.id, released_at=now
+            ),
         )
     return attempt
 

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import timing
 from exam.devices import OPEN_ELSEWHERE, device_digest
-from exam.events import ExamEvents, LateAnswersDelivered
+from exam.events import LateAnswersDelivered, publish
 from exam.handin import reissue_receipt
 from exam.lookups import own_attempt
 from exam.models import (
@@ -84,7 +84,6 @@ async def save_answer(
     device: str | None = None,
     changed_at: datetime | None = None,
     late_window: timedelta = timedelta(0),
-    events: ExamEvents | None = None,
 ) -> SaveResult:
     """Save one answer. Idempotent: a repeated or older sequence number never overwrites a newer
     answer. Every save is kept. Refused once the part is handed in before its time, from another
@@ -96,7 +95,7 @@ async def save_answer(
     ``late_window`` of the deadline and of the candidate's last contact: a connection lost in
     the last minutes must not cost what was typed. It is recorded as delivered late with both
     times, the part's receipt is issued again over the final answers, and subscribers of
-    ``events`` hear of it (proctoring flags the network loss).
+    the exam's events hear of it (proctoring flags the network loss).
     """
     target = await _save_target(session, attempt_part_id, candidate, item_version_id)
     if device is not None and target.device_digest not in (None, device_digest(device)):
@@ -125,7 +124,6 @@ async def save_answer(
             now=now,
             changed_at=changed_at,
             late_window=late_window,
-            events=events,
         )
     if now > target.deadline:
         # Accepted within the grace for requests in flight; answer_save keeps the time too.
@@ -197,7 +195,6 @@ async def _save_late(
     now: datetime,
     changed_at: datetime | None,
     late_window: timedelta,
-    events: ExamEvents | None,
 ) -> SaveResult:
     """An answer that arrived after the deadline (see ``save_answer``): kept whatever happens,
     applied only when typed in time and delivered within the window."""
@@ -274,19 +271,18 @@ async def _save_late(
     assert attempt_part is not None
     if attempt_part.submitted_at is not None:
         await reissue_receipt(session, attempt_part, now=now, actor_id=target.candidate_id)
-    if events is not None:
-        await events.publish(
-            session,
-            LateAnswersDelivered(
-                registration_id=target.registration_id,
-                attempt_id=target.attempt_id,
-                attempt_part_id=attempt_part_id,
-                deadline=target.deadline,
-                last_contact_at=last_contact,
-                delivered_at=now,
-                answers=1,
-            ),
-        )
+    await publish(
+        session,
+        LateAnswersDelivered(
+            registration_id=target.registration_id,
+            attempt_id=target.attempt_id,
+            attempt_part_id=attempt_part_id,
+            deadline=target.deadline,
+            last_contact_at=last_contact,
+            delivered_at=now,
+            answers=1,
+        ),
+    )
     return SaveResult(applied=True, sequence=sequence, delivered_late=True)
 
 

@@ -91,9 +91,12 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     return engine
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded objects usable after commit."""
-    return async_sessionmaker(engine, expire_on_commit=False)
+def create_sessionmaker(
+    engine: AsyncEngine, info: dict[str, Any] | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit; ``info`` is given to each (what
+    the application wires into every session, such as the subscribers of domain events)."""
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 MODEL_MODULES = (

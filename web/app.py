@@ -21,10 +21,11 @@ from starlette.staticfiles import StaticFiles
 
 from exam.activity import AttemptInProgress
 from exam.checkin import CheckIn, IdentityCheck
-from exam.events import ExamEvents
+from exam.events import ExamEvents, with_events
 from exam.jobs import submit_overdue_forever
 from exam.timing import Clock, SystemClock
 from itembank.service import CandidateViews
+from proctoring.gate import ProctoredParts
 from proctoring.identity import PhotoIdentityCheck
 from proctoring.jobs import purge_forever, watch_forever
 from proctoring.runtime import create_live_hub
@@ -118,7 +119,7 @@ def create_app(
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
-        sessionmaker = create_sessionmaker(engine)
+        sessionmaker = create_sessionmaker(engine, info=with_events(exam_events))
         time_source = clock or SystemClock()
         analysis = ThreadPoolExecutor(
             max_workers=os.cpu_count() or 2, thread_name_prefix="vakt-analysis"
@@ -174,7 +175,7 @@ def create_app(
                 session_clock=session_clock or SystemClock(),
                 session_activity=activity,
                 oidc=create_oidc_client(settings),
-                checkin=CheckIn(check),
+                checkin=CheckIn(check, part_gates=[ProctoredParts()]),
                 exam_events=exam_events,
             )
         finally:

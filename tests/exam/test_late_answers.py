@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import attempts, handin, saves
-from exam.events import ExamEvents, LateAnswersDelivered
+from exam.events import ExamEvents, LateAnswersDelivered, with_events
 from exam.models import Answer, AnswerSave, AttemptPart, SubmittedBy
 from exam.timing import FixedClock
 from itembank.models import ExamForm
@@ -33,10 +33,12 @@ async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
 
 
 @pytest.fixture
-def events() -> ExamEvents:
-    """The exam's events with proctoring subscribed, as the application wires them."""
+def events(session: AsyncSession) -> ExamEvents:
+    """The exam's events with proctoring subscribed, wired to the session as the application
+    wires them to its own."""
     wired = ExamEvents()
     subscribe(wired)
+    session.info.update(with_events(wired))
     return wired
 
 
@@ -66,12 +68,11 @@ async def _save(
     sequence: int,
     now: datetime,
     changed_at: datetime | None,
-    events: ExamEvents,
 ) -> saves.SaveResult:
     return await saves.save_answer(
         session, attempt_part_id=part_id, candidate=exam.candidate, item_version_id=version_id,
         question_id="RESPONSE", sequence=sequence, value=value, now=now, changed_at=changed_at,
-        late_window=WINDOW, events=events,
+        late_window=WINDOW,
     )  # fmt: skip
 
 
@@ -84,7 +85,7 @@ async def test_an_answer_typed_in_time_counts_after_the_hand_in(
     deadline = OPENS + timedelta(minutes=30)
     clock.set(deadline - timedelta(minutes=2))
     await _save(session, exam, part_id, version_id, value="A", sequence=1, now=clock.now(),
-                changed_at=clock.now(), events=events)  # fmt: skip
+                changed_at=clock.now())  # fmt: skip
     await session.commit()
     # The connection drops; the candidate changes the answer 30 s before the deadline. The
     # deadline task hands the part in with what it has.
@@ -98,7 +99,7 @@ async def test_an_answer_typed_in_time_counts_after_the_hand_in(
     clock.set(deadline + timedelta(seconds=40))  # the connection is back
     typed_at = deadline - timedelta(seconds=30)
     result = await _save(session, exam, part_id, version_id, value="B", sequence=2,
-                         now=clock.now(), changed_at=typed_at, events=events)  # fmt: skip
+                         now=clock.now(), changed_at=typed_at)  # fmt: skip
     await session.commit()
     assert result.applied and result.delivered_late
 
@@ -137,19 +138,19 @@ async def test_what_was_typed_after_the_deadline_or_arrives_too_late_is_refused_
 
     with pytest.raises(Conflict) as after:
         await _save(session, exam, part_id, version_id, value="A", sequence=5, now=clock.now(),
-                    changed_at=deadline + timedelta(seconds=1), events=events)  # fmt: skip
+                    changed_at=deadline + timedelta(seconds=1))  # fmt: skip
     assert after.value.keeps_writes
     with pytest.raises(Conflict):  # no stamp: nothing says it was typed in time
         await _save(session, exam, part_id, version_id, value="A", sequence=6, now=clock.now(),
-                    changed_at=None, events=events)  # fmt: skip
+                    changed_at=None)  # fmt: skip
     with pytest.raises(Conflict):  # a stamp before the part even started is no stamp
         await _save(session, exam, part_id, version_id, value="A", sequence=7, now=clock.now(),
-                    changed_at=OPENS - timedelta(hours=1), events=events)  # fmt: skip
+                    changed_at=OPENS - timedelta(hours=1))  # fmt: skip
 
     # The last contact was the part's start, 31 minutes ago: the window counts from there.
     with pytest.raises(Conflict) as beyond:
         await _save(session, exam, part_id, version_id, value="A", sequence=8, now=clock.now(),
-                    changed_at=deadline - timedelta(seconds=5), events=events)  # fmt: skip
+                    changed_at=deadline - timedelta(seconds=5))  # fmt: skip
     assert "15 minutes" in str(beyond.value.params) or beyond.value.params["minutes"] == 15
     await session.commit()
 
@@ -184,12 +185,12 @@ async def test_the_window_counts_from_the_deadline_and_from_the_last_contact(
     typed = deadline - timedelta(seconds=20)
     clock.set(deadline - timedelta(minutes=1) + WINDOW)  # just inside
     inside = await _save(session, exam, part_id, version_id, value="A", sequence=1,
-                         now=clock.now(), changed_at=typed, events=events)  # fmt: skip
+                         now=clock.now(), changed_at=typed)  # fmt: skip
     assert inside.applied
     clock.advance(timedelta(seconds=1))  # just outside
     with pytest.raises(Conflict):
         await _save(session, exam, part_id, version_id, value="B", sequence=2, now=clock.now(),
-                    changed_at=typed, events=events)  # fmt: skip
+                    changed_at=typed)  # fmt: skip
 
 
 @pytest.mark.asyncio
@@ -206,7 +207,7 @@ async def test_a_part_handed_in_early_takes_no_late_answers(
     clock.advance(timedelta(minutes=26))
     with pytest.raises(Conflict) as refused:
         await _save(session, exam, part_id, version_id, value="A", sequence=1, now=clock.now(),
-                    changed_at=OPENS + timedelta(minutes=4), events=events)  # fmt: skip
+                    changed_at=OPENS + timedelta(minutes=4))  # fmt: skip
     assert not refused.value.keeps_writes
     assert "handed in" in str(refused.value.message)
 
@@ -231,7 +232,7 @@ async def test_late_answers_before_the_deadline_task_are_in_its_receipt(
 
     events.subscribe(LateAnswersDelivered, listen)
     await _save(session, exam, part_id, version_id, value="C", sequence=1, now=clock.now(),
-                changed_at=deadline - timedelta(seconds=3), events=events)  # fmt: skip
+                changed_at=deadline - timedelta(seconds=3))  # fmt: skip
     assert await handin.submit_overdue_parts(session, now=clock.now()) == 1
     part = await session.get(AttemptPart, part_id)
     assert part is not None and part.receipt_reissued_at is None

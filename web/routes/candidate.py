@@ -633,15 +633,13 @@ async def start_next_part(request: Request) -> Response:
     session, candidate, now = db(request), current_user(request), _now(request)
     checkin = request.state.checkin
     try:
-        proctoring_context = await proctoring.before_part_start(request, registration)
         attempt = await attempts.start_attempt(
             session, registration_id=registration.id, candidate=candidate, now=now, checkin=checkin
         )
         await bind_this_browser(request, attempt)
-        part = await attempts.start_part(
+        await attempts.start_part(
             session, attempt_id=attempt.id, candidate=candidate, now=now, checkin=checkin
         )
-        await proctoring.after_part_start(request, proctoring_context, part)
     except NotFound:
         raise
     except VaktError as exc:

@@ -23,7 +23,6 @@ from web.device import DEVICE_COOKIE, bind_this_browser
 from web.endpoints import api, current_user, db
 from web.inputs import json_object
 from web.openapi import openapi_json
-from web.routes import proctoring
 
 CANDIDATES = (Role.CANDIDATE,)
 
@@ -128,8 +127,7 @@ async def start_attempt(request: Request) -> Response:
 
 async def start_part(request: Request) -> Response:
     """POST /api/attempts/{attempt_id}/parts/next: start the next part (after its break)."""
-    attempt, registration = await _own_attempt(request, int(request.path_params["attempt_id"]))
-    proctoring_context = await proctoring.before_part_start(request, registration)
+    attempt, _registration = await _own_attempt(request, int(request.path_params["attempt_id"]))
     part = await attempts.start_part(
         db(request),
         attempt_id=attempt.id,
@@ -137,7 +135,6 @@ async def start_part(request: Request) -> Response:
         now=_now(request),
         checkin=request.state.checkin,
     )
-    await proctoring.after_part_start(request, proctoring_context, part)
     return JSONResponse({"id": part.id, "deadline": part.deadline.isoformat()}, status_code=201)
 
 
@@ -163,7 +160,6 @@ async def save(request: Request) -> Response:
         device=request.cookies.get(DEVICE_COOKIE) or "",
         changed_at=_changed_at(body.get("changed_at")),
         late_window=settings.late_save_window,
-        events=request.state.exam_events,
     )
     return JSONResponse(
         {

@@ -18,8 +18,7 @@ from starlette.routing import BaseRoute
 
 from exam.checkin import IdentityStatus
 from exam.models import Attempt, AttemptPart, Registration, Sitting
-from itembank import blueprints
-from itembank.models import ExamForm, Scheme
+from itembank.models import Scheme
 from proctoring import flags, identity, recordings, service
 from proctoring.live import LiveConfig, LiveKey
 from proctoring.models import (
@@ -609,31 +608,6 @@ def routes() -> list[BaseRoute]:
 
 
 # ---- what the exam pages need from proctoring --------------------------------------------------
-
-
-async def before_part_start(request: Request, registration: Registration) -> service.Context:
-    """Refuse to start a part of a proctored exam while the camera and microphone are not live."""
-    context = await service.context_of(db(request), registration.id)
-    await service.require_live_media(db(request), context)
-    return context
-
-
-async def after_part_start(request: Request, context: service.Context, part: AttemptPart) -> None:
-    """Open the part's recording (the oral part's recording is its answer)."""
-    if not context.policy.enabled:
-        return
-    session = db(request)
-    attempt = await session.get(Attempt, part.attempt_id)
-    assert attempt is not None
-    form = await session.get(ExamForm, attempt.form_id)
-    assert form is not None
-    definition = blueprints.BlueprintDefinition.model_validate(form.blueprint_snapshot)
-    await recordings.prepare_recording(
-        session,
-        part=part,
-        is_answer=definition.parts[part.part_index].kind == blueprints.PartKind.ORAL,
-        now=_now(request),
-    )
 
 
 def _live_messages(request: Request) -> dict[str, str]:
