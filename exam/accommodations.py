@@ -8,13 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.lookups import get_sitting, own_registration
-from exam.models import (
-    Accommodation,
-    DecisionStatus,
-)
+from exam.models import Accommodation, DecisionStatus, Sitting
+from exam.roles import EXAM_ADMINISTRATORS, require
 from vakt import audit
-from vakt.accounts import Role, User
-from vakt.errors import Conflict, Forbidden, NotFound, VaktError
+from vakt.accounts import User
+from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import Moment, _l
 
 ACCOMMODATION_NOTICE = timedelta(days=7)
@@ -37,13 +35,13 @@ async def request_accommodation(
     """A candidate asks for accommodation; refused later than 7 days before the sitting opens."""
     registration = await own_registration(session, registration_id, candidate)
     sitting = await get_sitting(session, registration.sitting_id)
-    if now > sitting.opens_at - ACCOMMODATION_NOTICE:
+    if not may_still_request(sitting, now):
         raise Conflict(
             _l(
                 "Requests for accommodation must arrive at least 7 days before the sitting "
                 "(by {deadline})."
             ),
-            deadline=Moment(sitting.opens_at - ACCOMMODATION_NOTICE),
+            deadline=Moment(request_deadline(sitting)),
         )
     if not 0 <= extra_time_percent <= MAX_EXTRA_TIME_PERCENT:
         raise VaktError(
@@ -87,8 +85,11 @@ async def decide_accommodation(
     note: str = "",
 ) -> Accommodation:
     """Staff approve or reject a request for accommodation."""
-    if not actor.has_any(Role.ADMINISTRATOR):
-        raise Forbidden(_l("Only the certification body's staff decide on accommodations."))
+    require(
+        actor,
+        EXAM_ADMINISTRATORS,
+        _l("Only the certification body's staff decide on accommodations."),
+    )
     accommodation = await session.get(Accommodation, accommodation_id)
     if accommodation is None:
         raise NotFound(_l("No such request."))
@@ -121,3 +122,14 @@ async def approved_extra_time(session: AsyncSession, registration_id: int) -> in
         )
     ).all()
     return max(values, default=0)
+
+
+def request_deadline(sitting: Sitting) -> datetime:
+    """The last moment a request for accommodation for this sitting is taken."""
+    deadline: datetime = sitting.opens_at - ACCOMMODATION_NOTICE
+    return deadline
+
+
+def may_still_request(sitting: Sitting, now: datetime) -> bool:
+    """True until the deadline for requests for accommodation."""
+    return now <= request_deadline(sitting)

@@ -27,7 +27,7 @@ from exam.models import (
     AttemptStatus,
     Registration,
 )
-from exam.registrations import retake_window_end
+from exam.registrations import retake_window_end, sitting_is_open
 from itembank import blueprints
 from itembank.models import ExamFormItem, ItemVersion
 from vakt import audit
@@ -56,7 +56,7 @@ async def start_attempt(
     if existing is not None:
         return existing
     sitting = await get_sitting(session, registration.sitting_id)
-    if not sitting.opens_at <= now <= sitting.closes_at:
+    if not sitting_is_open(sitting, now):
         raise Conflict(
             _l("The sitting can be started between {opens} and {closes}."),
             opens=Moment(sitting.opens_at),

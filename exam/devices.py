@@ -13,8 +13,9 @@ from exam.models import (
     AttemptStatus,
     ResumePermission,
 )
+from exam.roles import COMPUTER_CHANGERS, require
 from vakt import audit
-from vakt.accounts import Role, User
+from vakt.accounts import User
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
 from vakt.i18n import _l
 
@@ -86,8 +87,7 @@ async def allow_resume(
     session: AsyncSession, *, attempt_id: int, actor: User, reason: str, now: datetime
 ) -> ResumePermission:
     """Staff let the candidate continue the attempt on another computer (once)."""
-    if not actor.has_any(Role.ADMINISTRATOR, Role.PROCTOR):
-        raise Forbidden(_l("Only exam staff can let a candidate change computer."))
+    require(actor, COMPUTER_CHANGERS, _l("Only exam staff can let a candidate change computer."))
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(_l("No such attempt."))

@@ -25,12 +25,13 @@ from exam.models import (
     Registration,
     SubmittedBy,
 )
+from exam.roles import CHEATING_DECIDERS, require
 from itembank.models import ExamForm, ItemVersion
 from itembank.schemas import ItemDocument, MultipleResponseQuestion, SingleChoiceQuestion
 from itembank.scoring import score_multiple_response, score_single_choice
 from vakt import audit
-from vakt.accounts import Role, User
-from vakt.errors import Forbidden, NotFound, VaktError
+from vakt.accounts import User
+from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
 
 logger = logging.getLogger(__name__)
@@ -275,8 +276,7 @@ async def terminate_for_cheating(
     session: AsyncSession, *, attempt_id: int, actor: User, reason: str, now: datetime
 ) -> Attempt:
     """A proctor's decision of cheating ends the attempt at once with the result "Ikke bestått"."""
-    if not actor.has_any(Role.PROCTOR, Role.ADMINISTRATOR):
-        raise Forbidden(_l("Only proctors decide that a candidate cheated."))
+    require(actor, CHEATING_DECIDERS, _l("Only proctors decide that a candidate cheated."))
     if not reason.strip():
         raise VaktError(_l("Say what happened."), field="reason")
     attempt = await session.get(Attempt, attempt_id)

@@ -19,11 +19,17 @@ from exam.models import (
     Registration,
     Sitting,
 )
+from exam.roles import EXAM_ADMINISTRATORS, require
 from itembank import blueprints
+from itembank.models import Scheme
 from vakt import audit
 from vakt.accounts import Role, User
 from vakt.errors import Conflict, VaktError
 from vakt.i18n import _l
+
+STAFF_ONLY = _l(
+    "Only the certification body's staff manage applications, sittings and registrations."
+)
 
 
 async def decide_application(
@@ -37,6 +43,14 @@ async def decide_application(
     note: str = "",
 ) -> Application:
     """Record the staff's document review of a candidate's application (approve or reject)."""
+    require(actor, EXAM_ADMINISTRATORS, STAFF_ONLY)
+    candidate = await session.get(User, candidate_id)
+    if (
+        candidate is None
+        or not candidate.has_any(Role.CANDIDATE)
+        or await session.get(Scheme, scheme_id) is None
+    ):
+        raise VaktError(_l("Choose a candidate and a scheme."))
     application = await session.scalar(
         select(Application).where(
             Application.candidate_id == candidate_id, Application.scheme_id == scheme_id
@@ -75,6 +89,7 @@ async def create_sitting(
     actor: User,
 ) -> Sitting:
     """Schedule a sitting of a blueprint with the window in which candidates may start."""
+    require(actor, EXAM_ADMINISTRATORS, STAFF_ONLY)
     blueprint = await blueprints.get_blueprint(session, blueprint_id)
     if not name.strip():
         raise VaktError(_l("A sitting needs a name."), field="name")
@@ -133,6 +148,9 @@ class Cycle:
 
 
 RETAKE_WINDOW_MONTHS = 12
+STAFF_ONLY = _l(
+    "Only the certification body's staff manage applications, sittings and registrations."
+)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -199,6 +217,7 @@ async def register(
     is a retake and covers only the parts not yet passed; after the window a new process starts
     with every part.
     """
+    require(actor, EXAM_ADMINISTRATORS, STAFF_ONLY)
     sitting = await get_sitting(session, sitting_id)
     if not candidate.has_any(Role.CANDIDATE):
         raise VaktError(_l("Only candidates can be registered for a sitting."))
@@ -218,7 +237,7 @@ async def register(
     ):
         raise Conflict(_l("The candidate is registered for this sitting already."))
     blueprint = await blueprints.get_blueprint(session, sitting.blueprint_id)
-    definition = blueprints.BlueprintDefinition.model_validate(blueprint.definition)
+    definition = blueprints.definition_of(blueprint)
     sitting_parts = [p.key for p in definition.parts]
     part_keys, retake_of = sitting_parts, None
     cycle = await certification_cycle(
@@ -265,6 +284,18 @@ async def register(
     return registration
 
 
+async def register_by_username(
+    session: AsyncSession, *, sitting_id: int, username: str, actor: User
+) -> Registration:
+    """Register the user with this username for a sitting (``register``)."""
+    candidate = await session.scalar(select(User).where(User.username == username.strip()))
+    if candidate is None:
+        raise VaktError(
+            _l("There is no user {username}."), field="username", username=username.strip()
+        )
+    return await register(session, sitting_id=sitting_id, candidate=candidate, actor=actor)
+
+
 async def retake_window_end(session: AsyncSession, registration: Registration) -> datetime | None:
     """When a retake registration stops being valid (12 months after the first attempt)."""
     if registration.retake_of_id is None:
@@ -273,3 +304,8 @@ async def retake_window_end(session: AsyncSession, registration: Registration) -
         select(Attempt.started_at).where(Attempt.registration_id == registration.retake_of_id)
     )
     return add_months(first_attempt, RETAKE_WINDOW_MONTHS) if first_attempt else None
+
+
+def sitting_is_open(sitting: Sitting, now: datetime) -> bool:
+    """True while candidates may start the sitting."""
+    return sitting.opens_at <= now <= sitting.closes_at

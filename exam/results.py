@@ -13,9 +13,10 @@ from exam.models import (
     AttemptPart,
     AttemptStatus,
 )
+from exam.roles import EXAM_ADMINISTRATORS, require
 from vakt import audit
-from vakt.accounts import Role, User
-from vakt.errors import Conflict, Forbidden, NotFound
+from vakt.accounts import User
+from vakt.errors import Conflict, NotFound
 from vakt.i18n import _l
 
 
@@ -23,8 +24,7 @@ async def record_part_result(
     session: AsyncSession, *, attempt_part_id: int, passed: bool, actor: User, now: datetime
 ) -> AttemptPart:
     """Record a handed-in part's result (grading calls this once the grades are final)."""
-    if not actor.has_any(Role.ADMINISTRATOR, Role.DECISION_MAKER):
-        raise Forbidden(_l("Only the certification body's staff record results."))
+    require(actor, EXAM_ADMINISTRATORS, _l("Only the certification body's staff record results."))
     attempt_part = await session.get(AttemptPart, attempt_part_id)
     if attempt_part is None:
         raise NotFound(_l("No such part."))
@@ -48,8 +48,7 @@ async def release_results(
     session: AsyncSession, *, attempt_id: int, actor: User, now: datetime
 ) -> Attempt:
     """Show the candidate the results of an ended attempt whose every part has a result."""
-    if not actor.has_any(Role.ADMINISTRATOR, Role.DECISION_MAKER):
-        raise Forbidden(_l("Only the certification body's staff release results."))
+    require(actor, EXAM_ADMINISTRATORS, _l("Only the certification body's staff release results."))
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(_l("No such attempt."))

@@ -1,35 +1,51 @@
-"""The shapes of the candidate's exam API (documented in the OpenAPI description)."""
+"""The shapes of the candidate's exam API: the routes build every answer from these models, and
+the OpenAPI description (``/api/openapi.json``) is generated from them, so the two cannot differ.
+
+Every model refuses fields it does not describe, so a test that reads real answers back through
+them notices an answer that says more than the description.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from itembank.schemas import CandidateItem
 
+Timestamp = Annotated[
+    datetime, PlainSerializer(lambda moment: moment.isoformat(), return_type=str, when_used="json")
+]
+"""A time on the wire: ISO 8601 with its UTC offset, as Python writes it (``+00:00``)."""
 
-class ServerTime(BaseModel):
+
+class ApiModel(BaseModel):
+    """A shape of the API: nothing beyond what it describes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerTime(ApiModel):
     """The server's clock; every countdown follows it."""
 
-    server_time: datetime
+    server_time: Timestamp
 
 
-class AttemptStarted(BaseModel):
+class AttemptStarted(ApiModel):
     """The attempt that was started or resumed."""
 
     attempt_id: int
 
 
-class PartStarted(BaseModel):
+class PartStarted(ApiModel):
     """The part that was started, and its server-side deadline."""
 
     id: int
-    deadline: datetime
+    deadline: Timestamp
 
 
-class SaveRequest(BaseModel):
+class SaveRequest(ApiModel):
     """One answer. ``value``: an option id or null (single choice), a list of option ids
     (multiple response) or text of at most 100,000 characters (essay)."""
 
@@ -39,7 +55,7 @@ class SaveRequest(BaseModel):
         "milliseconds plus 10 minutes (a counter 1, 2, 3 … is always fine)",
     )
     value: Any
-    changed_at: datetime | None = Field(
+    changed_at: Timestamp | None = Field(
         default=None,
         description="When the candidate made the change, by the server-synced clock. An answer "
         "that arrives after the deadline counts only with a time before it, within the late "
@@ -47,34 +63,34 @@ class SaveRequest(BaseModel):
     )
 
 
-class SaveResult(BaseModel):
+class SaveResult(ApiModel):
     """What a save did: ``applied`` is false when a newer sequence was stored already."""
 
     applied: bool
     sequence: int = Field(description="The newest sequence the server holds for this answer")
-    saved_at: datetime
+    saved_at: Timestamp
     delivered_late: bool = Field(
         description="It arrived after the deadline and counts (typed before it); the part's "
         "receipt is issued again over it"
     )
 
 
-class PartClock(BaseModel):
+class PartClock(ApiModel):
     """The server's clock and the part's deadline; asking is the exam page's sign of life."""
 
-    server_time: datetime
-    deadline: datetime
-    submitted_at: datetime | None
+    server_time: Timestamp
+    deadline: Timestamp
+    submitted_at: Timestamp | None
 
 
-class Receipt(BaseModel):
+class Receipt(ApiModel):
     """The hand-in receipt: a SHA-256 digest of the part's final answers."""
 
     receipt: str = Field(pattern="^[0-9a-f]{64}$")
-    submitted_at: datetime
+    submitted_at: Timestamp
 
 
-class PartState(BaseModel):
+class PartState(ApiModel):
     """One registered part of the attempt."""
 
     key: str
@@ -83,33 +99,35 @@ class PartState(BaseModel):
     duration_minutes: int
     break_after_minutes: int
     id: int | None
-    started_at: datetime | None
-    deadline: datetime | None
-    submitted_at: datetime | None
+    started_at: Timestamp | None
+    deadline: Timestamp | None
+    submitted_at: Timestamp | None
     receipt: str | None
 
 
-class SavedAnswer(BaseModel):
+class SavedAnswer(ApiModel):
     """The newest saved answer to a question."""
 
     value: Any
     sequence: int
-    saved_at: datetime
+    saved_at: Timestamp
 
 
 class StateItem(CandidateItem):
     """An item of the current part as the candidate sees it (no key, no grading guide)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     item_version_id: int
 
 
-class AttemptState(BaseModel):
+class AttemptState(ApiModel):
     """Everything the exam page needs: parts, deadlines, the current part's items and answers."""
 
     attempt_id: int
     status: str = Field(description="in_progress, finished or terminated")
     ended_reason: str | None
-    server_time: datetime
+    server_time: Timestamp
     extra_time_percent: int
     allowed_aids: str
     parts: list[PartState]
@@ -120,7 +138,7 @@ class AttemptState(BaseModel):
     )
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(ApiModel):
     """A refusal, in the caller's language."""
 
     code: str
@@ -129,7 +147,7 @@ class ErrorDetail(BaseModel):
     details: list[str] | None = None
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(ApiModel):
     """Every 4xx answer of the API."""
 
     error: ErrorDetail

@@ -159,6 +159,16 @@ async def get_blueprint(session: AsyncSession, blueprint_id: int) -> Blueprint:
     return blueprint
 
 
+def definition_of(blueprint: Blueprint) -> BlueprintDefinition:
+    """A stored blueprint's definition (an exam form keeps its own copy: ``form_definition``)."""
+    return BlueprintDefinition.model_validate(blueprint.definition)
+
+
+def form_definition(form: ExamForm) -> BlueprintDefinition:
+    """The definition an exam form was assembled from, as it was then."""
+    return BlueprintDefinition.model_validate(form.blueprint_snapshot)
+
+
 _Candidate = Row[int, int, float]
 """A pool entry: (version id, item id, points)."""
 
@@ -252,7 +262,7 @@ async def assemble_form(
     the bank cannot satisfy.
     """
     blueprint = await get_blueprint(session, blueprint_id)
-    definition = BlueprintDefinition.model_validate(blueprint.definition)
+    definition = definition_of(blueprint)
     seed = secrets.randbelow(2**62) if seed is None else seed
     rng = random.Random(seed)
     used_items: set[int] = set(exclude_items)

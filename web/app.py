@@ -46,14 +46,15 @@ from web.routes import (
     auth,
     bank,
     blueprints,
-    candidate,
-    exam_api,
     home,
     oidc,
     proctoring,
-    staff,
     users,
 )
+from web.routes.exam import api as exam_api
+from web.routes.exam import checkin as exam_checkin
+from web.routes.exam import exam_page, my_page
+from web.routes.exam import staff as exam_staff
 from web.state import AppState
 
 
@@ -76,8 +77,10 @@ def routes() -> list[BaseRoute]:
         *bank.routes(),
         *blueprints.routes(),
         *exam_api.routes(),
-        *candidate.routes(),
-        *staff.routes(),
+        *my_page.routes(),
+        *exam_checkin.routes(),
+        *exam_page.routes(),
+        *exam_staff.routes(),
         *users.routes(),
         *account.routes(),
         *proctoring.routes(),

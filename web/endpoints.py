@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -45,6 +46,17 @@ def db(request: Request) -> AsyncSession:
     """The request's database session."""
     session: AsyncSession = request.state.db
     return session
+
+
+def now(request: Request) -> datetime:
+    """The application's time for this request (a clock tests can move)."""
+    moment: datetime = request.state.clock.now()
+    return moment
+
+
+def path_id(request: Request, name: str) -> int:
+    """A ``{name:id}`` path parameter (the route's convertor made it an id already)."""
+    return int(request.path_params[name])
 
 
 def current_user(request: Request) -> User:

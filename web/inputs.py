@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
+from vakt.db import MAX_ROW_ID
 from vakt.errors import VaktError
-from vakt.i18n import _l
+from vakt.i18n import LazyText, _l
 from vakt.text import UNSTORABLE_TEXT, unstorable_text
 from vakt.validation import error_messages
 
@@ -121,3 +122,17 @@ def check_request_text(request: Request) -> None:
     for name, value in request.path_params.items():
         if isinstance(value, str):
             check_text(value, field=name)
+
+
+def form_id(form: Any, name: str, refusal: LazyText) -> int:
+    """A row id chosen in a form (a select's value): a whole number no larger than any id can
+    be, else a 400 with ``refusal`` at the field."""
+    value = form.get(name)
+    if (
+        not isinstance(value, str)
+        or not value.isdigit()
+        or len(value) > len(str(MAX_ROW_ID))
+        or int(value) > MAX_ROW_ID
+    ):
+        raise VaktError(refusal, field=name)
+    return int(value)

@@ -35,6 +35,7 @@ EXAMPLES = 100
 
 
 def _schemathesis(base: str, headers: dict[str, str], config: Path, *extra: str) -> str:
+    # Run in the test's own folder: schemathesis keeps a cache where it runs.
     """Run ``st run`` and return its report; fail the test with it when a check failed."""
     command = [
         sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run",
@@ -44,9 +45,13 @@ def _schemathesis(base: str, headers: dict[str, str], config: Path, *extra: str)
     ]  # fmt: skip
     for name, value in headers.items():
         command += ["--header", f"{name}: {value}"]
-    environment = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.web.api_fuzz_hooks"}
+    environment = {
+        **os.environ,
+        "SCHEMATHESIS_HOOKS": "tests.web.api_fuzz_hooks",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=900, env=environment, cwd=ROOT
+        command, capture_output=True, text=True, timeout=900, env=environment, cwd=config.parent
     )
     report = result.stdout + result.stderr
     assert result.returncode == 0, report

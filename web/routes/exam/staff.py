@@ -1,5 +1,6 @@
-"""The certification body's staff pages: sittings, registrations, applications, accommodations,
-changing computer during an exam, part results and receipt checks."""
+"""The certification body's staff pages for exam delivery: sittings, registrations,
+applications, accommodations, changing computer during an exam, part results and receipt
+checks."""
 
 from __future__ import annotations
 
@@ -8,36 +9,18 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import accommodations, devices, handin, lookups, registrations, results
-from exam.models import (
-    Accommodation,
-    Application,
-    Attempt,
-    AttemptPart,
-    Registration,
-    Sitting,
-)
-from itembank import blueprints
-from itembank.models import Blueprint, Scheme
-from vakt.accounts import Role, User, UserRole
+from exam import accommodations, devices, handin, queries, registrations, results
+from exam.roles import COMPUTER_CHANGERS, EXAM_ADMINISTRATORS
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
-from web.endpoints import current_user, db, form_str, page
+from web.endpoints import current_user, db, form_str, now, page, path_id
 from web.i18n import translate
+from web.inputs import form_id
 from web.rendering import render
-
-STAFF = (Role.ADMINISTRATOR,)
-EXAM_STAFF = (Role.ADMINISTRATOR, Role.PROCTOR)
-
-
-def _now(request: Request) -> datetime:
-    now: datetime = request.state.clock.now()
-    return now
 
 
 def _local_input(request: Request, form: Any, name: str) -> datetime:
@@ -76,33 +59,13 @@ async def _render_sittings(
     request: Request, *, error: str | None = None, values: Any = None, status_code: int = 200
 ) -> Response:
     session = db(request)
-    counts = (
-        select(Registration.sitting_id, func.count(Registration.id).label("registered"))
-        .group_by(Registration.sitting_id)
-        .subquery()
-    )
-    sittings = (
-        await session.execute(
-            select(Sitting, Scheme, func.coalesce(counts.c.registered, 0))
-            .join(Scheme, Scheme.id == Sitting.scheme_id)
-            .outerjoin(counts, counts.c.sitting_id == Sitting.id)
-            .order_by(Sitting.opens_at.desc())
-        )
-    ).all()
-    blueprint_rows = (
-        await session.execute(
-            select(Blueprint, Scheme)
-            .join(Scheme, Scheme.id == Blueprint.scheme_id)
-            .order_by(Scheme.code, Blueprint.code)
-        )
-    ).all()
     return render(
         request,
         "staff/sittings.html",
         {
-            "sittings": sittings,
-            "blueprints": blueprint_rows,
-            "schemes": list(await session.scalars(select(Scheme).order_by(Scheme.code))),
+            "sittings": await queries.sittings_overview(session),
+            "blueprints": await queries.blueprints_with_schemes(session),
+            "schemes": await queries.schemes(session),
             "error": error,
             "values": values or {},
             "timezone": request.state.settings.timezone,
@@ -122,11 +85,9 @@ async def create_sitting(request: Request) -> Response:
     values = {k: form_str(form, k) for k in ("blueprint_id", "name", "opens_at", "closes_at")}
 
     async def action() -> str:
-        if not values["blueprint_id"].isdigit():
-            raise VaktError(_l("Choose the exam (blueprint)."), field="blueprint_id")
         sitting = await registrations.create_sitting(
             db(request),
-            blueprint_id=int(values["blueprint_id"]),
+            blueprint_id=form_id(form, "blueprint_id", _l("Choose the exam (blueprint).")),
             name=values["name"],
             opens_at=_local_input(request, form, "opens_at"),
             closes_at=_local_input(request, form, "closes_at"),
@@ -143,66 +104,18 @@ async def create_sitting(request: Request) -> Response:
 async def _render_sitting(
     request: Request, sitting_id: int, *, error: str | None = None, status_code: int = 200
 ) -> Response:
-    session = db(request)
-    sitting = await lookups.get_sitting(session, sitting_id)
-    scheme = await session.get(Scheme, sitting.scheme_id)
-    blueprint = await blueprints.get_blueprint(session, sitting.blueprint_id)
-    definition = blueprints.BlueprintDefinition.model_validate(blueprint.definition)
-    titles = {part.key: part.title for part in definition.parts}
-    rows = (
-        await session.execute(
-            select(Registration, User)
-            .join(User, User.id == Registration.candidate_id)
-            .where(Registration.sitting_id == sitting.id)
-            .order_by(User.full_name)
-        )
-    ).all()
-    registrations = []
-    for registration, candidate in rows:
-        attempt = await session.scalar(
-            select(Attempt).where(Attempt.registration_id == registration.id)
-        )
-        accommodations = (
-            await session.scalars(
-                select(Accommodation)
-                .where(Accommodation.registration_id == registration.id)
-                .order_by(Accommodation.id)
-            )
-        ).all()
-        registrations.append(
-            {
-                "registration": registration,
-                "candidate": candidate,
-                "attempt": attempt,
-                "parts": await lookups.parts_of(session, attempt.id) if attempt else [],
-                "accommodations": accommodations,
-            }
-        )
-    eligible = (
-        await session.execute(
-            select(User)
-            .join(Application, Application.candidate_id == User.id)
-            .where(
-                Application.scheme_id == sitting.scheme_id,
-                Application.status == "approved",
-                User.id.not_in(select(Registration.candidate_id).where(
-                    Registration.sitting_id == sitting.id
-                )),
-            )
-            .order_by(User.full_name)
-        )
-    ).scalars().all()  # fmt: skip
+    shown = await queries.sitting_page(db(request), sitting_id)
     return render(
         request,
         "staff/sitting.html",
         {
-            "sitting": sitting,
-            "scheme": scheme,
-            "titles": titles,
-            "registrations": registrations,
-            "eligible": eligible,
+            "sitting": shown.sitting,
+            "scheme": shown.scheme,
+            "titles": shown.titles,
+            "registrations": shown.registrations,
+            "eligible": shown.eligible,
             "error": error,
-            "now": _now(request),
+            "now": now(request),
         },
         status_code=status_code,
     )
@@ -221,21 +134,20 @@ def _back_to_sitting(
 
 async def sitting_detail(request: Request) -> Response:
     """GET /staff/sittings/{id}: registrations, accommodations, attempts and receipts."""
-    return await _render_sitting(request, int(request.path_params["sitting_id"]))
+    return await _render_sitting(request, path_id(request, "sitting_id"))
 
 
 async def register_candidate(request: Request) -> Response:
     """POST /staff/sittings/{id}/registrations: register a candidate (a retake where it is one)."""
-    sitting_id = int(request.path_params["sitting_id"])
+    sitting_id = path_id(request, "sitting_id")
     form = await request.form()
 
     async def action() -> str:
-        username = form_str(form, "username").strip()
-        candidate = await db(request).scalar(select(User).where(User.username == username))
-        if candidate is None:
-            raise VaktError(_l("There is no user {username}."), field="username", username=username)
-        await registrations.register(
-            db(request), sitting_id=sitting_id, candidate=candidate, actor=current_user(request)
+        await registrations.register_by_username(
+            db(request),
+            sitting_id=sitting_id,
+            username=form_str(form, "username"),
+            actor=current_user(request),
         )
         return f"/staff/sittings/{sitting_id}"
 
@@ -245,11 +157,9 @@ async def register_candidate(request: Request) -> Response:
 async def decide_accommodation(request: Request) -> Response:
     """POST /staff/accommodations/{id}: approve or reject a request."""
     session = db(request)
-    accommodation = await session.get(Accommodation, int(request.path_params["accommodation_id"]))
-    if accommodation is None:
-        raise NotFound(_l("No such request."))
-    registration = await session.get(Registration, accommodation.registration_id)
-    assert registration is not None
+    accommodation, registration = await queries.accommodation_with_registration(
+        session, path_id(request, "accommodation_id")
+    )
     form = await request.form()
 
     async def action() -> str:
@@ -261,7 +171,7 @@ async def decide_accommodation(request: Request) -> Response:
             accommodation_id=accommodation.id,
             approve=decision == "approve",
             actor=current_user(request),
-            now=_now(request),
+            now=now(request),
             note=form_str(form, "note").strip(),
         )
         return f"/staff/sittings/{registration.sitting_id}"
@@ -274,8 +184,8 @@ async def decide_accommodation(request: Request) -> Response:
 async def allow_resume(request: Request) -> Response:
     """POST /staff/attempts/{id}/resume: let the candidate continue on another computer."""
     session = db(request)
-    attempt, registration = await _attempt_and_registration(
-        request, int(request.path_params["attempt_id"])
+    attempt, registration = await queries.attempt_with_registration(
+        session, path_id(request, "attempt_id")
     )
     form = await request.form()
 
@@ -285,7 +195,7 @@ async def allow_resume(request: Request) -> Response:
             attempt_id=attempt.id,
             actor=current_user(request),
             reason=form_str(form, "reason"),
-            now=_now(request),
+            now=now(request),
         )
         return f"/staff/sittings/{registration.sitting_id}"
 
@@ -294,24 +204,10 @@ async def allow_resume(request: Request) -> Response:
     )
 
 
-async def _attempt_and_registration(
-    request: Request, attempt_id: int
-) -> tuple[Attempt, Registration]:
-    """An attempt and its registration, or a 404."""
-    attempt = await db(request).get(Attempt, attempt_id)
-    registration = await db(request).get(Registration, attempt.registration_id) if attempt else None
-    if attempt is None or registration is None:
-        raise NotFound(_l("No such attempt."))
-    return attempt, registration
-
-
 async def record_result(request: Request) -> Response:
     """POST /staff/parts/{id}/result: record a handed-in part's result (until grading does)."""
     session = db(request)
-    part = await session.get(AttemptPart, int(request.path_params["part_id"]))
-    if part is None:
-        raise NotFound(_l("No such part."))
-    _attempt, registration = await _attempt_and_registration(request, part.attempt_id)
+    part, registration = await queries.part_with_registration(session, path_id(request, "part_id"))
     form = await request.form()
 
     async def action() -> str:
@@ -323,7 +219,7 @@ async def record_result(request: Request) -> Response:
             attempt_part_id=part.id,
             passed=outcome == "yes",
             actor=current_user(request),
-            now=_now(request),
+            now=now(request),
         )
         return f"/staff/sittings/{registration.sitting_id}"
 
@@ -335,13 +231,13 @@ async def record_result(request: Request) -> Response:
 async def release_results(request: Request) -> Response:
     """POST /staff/attempts/{id}/release: show the candidate the results."""
     session = db(request)
-    attempt, registration = await _attempt_and_registration(
-        request, int(request.path_params["attempt_id"])
+    attempt, registration = await queries.attempt_with_registration(
+        session, path_id(request, "attempt_id")
     )
 
     async def action() -> str:
         await results.release_results(
-            session, attempt_id=attempt.id, actor=current_user(request), now=_now(request)
+            session, attempt_id=attempt.id, actor=current_user(request), now=now(request)
         )
         return f"/staff/sittings/{registration.sitting_id}"
 
@@ -353,9 +249,9 @@ async def release_results(request: Request) -> Response:
 async def verify_receipt(request: Request) -> Response:
     """GET /staff/parts/{id}/receipt: recompute a part's receipt from the stored answers."""
     session = db(request)
-    part_id = int(request.path_params["part_id"])
+    part_id = path_id(request, "part_id")
     intact = await handin.verify_receipt(session, part_id)
-    part = await session.get(AttemptPart, part_id)
+    part, _registration = await queries.part_with_registration(session, part_id)
     return render(request, "staff/receipt.html", {"part": part, "intact": intact})
 
 
@@ -365,26 +261,14 @@ async def verify_receipt(request: Request) -> Response:
 async def _render_applications(
     request: Request, *, error: str | None = None, status_code: int = 200
 ) -> Response:
-    session = db(request)
-    candidates = (
-        await session.scalars(
-            select(User)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role == Role.CANDIDATE.value)
-            .order_by(User.full_name)
-        )
-    ).all()
-    schemes = (await session.scalars(select(Scheme).order_by(Scheme.code))).all()
-    applications = {
-        (a.candidate_id, a.scheme_id): a for a in (await session.scalars(select(Application)))
-    }
+    shown = await queries.applications_page(db(request))
     return render(
         request,
         "staff/applications.html",
         {
-            "candidates": candidates,
-            "schemes": schemes,
-            "applications": applications,
+            "candidates": shown.candidates,
+            "schemes": shown.schemes,
+            "applications": shown.applications,
             "error": error,
         },
         status_code=status_code,
@@ -401,24 +285,19 @@ async def decide_application(request: Request) -> Response:
     form = await request.form()
 
     async def action() -> str:
-        candidate_id, scheme_id = form_str(form, "candidate_id"), form_str(form, "scheme_id")
+        choose = _l("Choose a candidate and a scheme.")
+        candidate_id = form_id(form, "candidate_id", choose)
+        scheme_id = form_id(form, "scheme_id", choose)
         decision = form_str(form, "decision")
-        if not candidate_id.isdigit() or not scheme_id.isdigit():
-            raise VaktError(_l("Choose a candidate and a scheme."))
         if decision not in ("approve", "reject"):
             raise VaktError(_l("Choose approve or reject."), field="decision")
-        candidate = await db(request).get(User, int(candidate_id))
-        if candidate is None or not candidate.has_any(Role.CANDIDATE):
-            raise VaktError(_l("Choose a candidate and a scheme."))
-        if await db(request).get(Scheme, int(scheme_id)) is None:
-            raise VaktError(_l("Choose a candidate and a scheme."))
         await registrations.decide_application(
             db(request),
-            candidate_id=candidate.id,
-            scheme_id=int(scheme_id),
+            candidate_id=candidate_id,
+            scheme_id=scheme_id,
             approve=decision == "approve",
             actor=current_user(request),
-            now=_now(request),
+            now=now(request),
             note=form_str(form, "note").strip(),
         )
         return "/staff/applications"
@@ -431,48 +310,49 @@ async def decide_application(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     """Staff routes."""
+    staff = EXAM_ADMINISTRATORS
     return [
-        page("/staff/sittings", sittings, roles=STAFF),
+        page("/staff/sittings", sittings, roles=staff),
         page(
             "/staff/sittings",
             create_sitting,
             methods=["POST"],
-            roles=STAFF,
+            roles=staff,
             name="create_sitting",
         ),
-        page("/staff/sittings/{sitting_id:id}", sitting_detail, roles=STAFF),
+        page("/staff/sittings/{sitting_id:id}", sitting_detail, roles=staff),
         page(
             "/staff/sittings/{sitting_id:id}/registrations",
             register_candidate,
             methods=["POST"],
-            roles=STAFF,
+            roles=staff,
         ),
         page(
             "/staff/accommodations/{accommodation_id:id}",
             decide_accommodation,
             methods=["POST"],
-            roles=STAFF,
+            roles=staff,
         ),
         page(
             "/staff/attempts/{attempt_id:id}/resume",
             allow_resume,
             methods=["POST"],
-            roles=EXAM_STAFF,
+            roles=COMPUTER_CHANGERS,
         ),
         page(
             "/staff/attempts/{attempt_id:id}/release",
             release_results,
             methods=["POST"],
-            roles=STAFF,
+            roles=staff,
         ),
-        page("/staff/parts/{part_id:id}/result", record_result, methods=["POST"], roles=STAFF),
-        page("/staff/parts/{part_id:id}/receipt", verify_receipt, roles=STAFF),
-        page("/staff/applications", applications, roles=STAFF),
+        page("/staff/parts/{part_id:id}/result", record_result, methods=["POST"], roles=staff),
+        page("/staff/parts/{part_id:id}/receipt", verify_receipt, roles=staff),
+        page("/staff/applications", applications, roles=staff),
         page(
             "/staff/applications",
             decide_application,
             methods=["POST"],
-            roles=STAFF,
+            roles=staff,
             name="decide_application_submit",
         ),
     ]
