@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -27,7 +28,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
-from exam.timing import Clock
+from exam.timing import Clock, FixedClock
+from tests.exam.factories import OPENS, Exam, build_exam
 from vakt.accounts import Role, User, create_user
 from vakt.db import create_engine, create_sessionmaker
 from vakt.dbadmin import upgrade
@@ -152,11 +154,25 @@ async def users(session: AsyncSession) -> dict[str, User]:
 
 
 @pytest.fixture
-def app(settings: Settings) -> Starlette:
+def clock() -> FixedClock:
+    """The exams' clock in the served app: a minute after the test sittings open; a test moves it
+    instead of waiting (sessions and sign-in keep the real time)."""
+    return FixedClock(OPENS + timedelta(minutes=1))
+
+
+@pytest.fixture
+def app(settings: Settings, clock: FixedClock) -> Starlette:
     """The application (its lifespan is run by the ``client`` fixture)."""
     from web.app import create_app
 
-    return create_app(settings)
+    return create_app(settings, clock=clock)
+
+
+@pytest_asyncio.fixture
+async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
+    """A scheme with a two-part exam, a sitting and two registered candidates (not proctored);
+    see ``tests.exam.factories.build_exam``."""
+    return await build_exam(session, users)
 
 
 @pytest_asyncio.fixture

@@ -5,23 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import attempts
 from exam.activity import AttemptInProgress
 from exam.models import AttemptStatus
-from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_exam
+from tests.exam.factories import CHECKED_IN, OPENS, Exam
 from vakt.accounts import User
 from vakt.sessions import SessionPolicy, resolve_session, start_session
 
 POLICY = SessionPolicy(idle=timedelta(minutes=30), lifetime=timedelta(hours=8))
 STARTED = OPENS + timedelta(minutes=1)
-
-
-@pytest_asyncio.fixture
-async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
-    return await build_exam(session, users)
 
 
 async def _sign_in(session: AsyncSession, user: User) -> str:

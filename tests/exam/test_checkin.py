@@ -5,14 +5,12 @@ on, whoever asks (the pages, the API, a script)."""
 from __future__ import annotations
 
 import pytest
-import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import attempts, declarations
 from exam.checkin import CheckIn, CheckInMissing, CheckInStep, IdentityStatus, accept_declaration
 from exam.models import Registration
-from tests.exam.factories import OPENS, Exam, build_exam
-from vakt.accounts import User
+from tests.exam.factories import OPENS, Exam
 
 
 class FixedIdentity:
@@ -27,11 +25,6 @@ class FixedIdentity:
 
     def page_url(self, registration: Registration) -> str:
         return f"/exam/{registration.id}/identity"
-
-
-@pytest_asyncio.fixture
-async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
-    return await build_exam(session, users)
 
 
 @pytest.mark.asyncio

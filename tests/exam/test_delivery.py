@@ -8,7 +8,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -16,16 +15,11 @@ from exam import accommodations, attempts, handin, models, registrations, saves
 from exam.models import AnswerSave, AttemptStatus
 from exam.timing import FixedClock
 from itembank.models import ExamForm, ItemVersion
-from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_exam
+from tests.exam.factories import CHECKED_IN, OPENS, Exam
 from vakt.accounts import Role, User, create_user
 from vakt.db import create_sessionmaker
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
 from vakt.i18n import Moment
-
-
-@pytest_asyncio.fixture
-async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
-    return await build_exam(session, users)
 
 
 @pytest.mark.asyncio

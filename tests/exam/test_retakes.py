@@ -5,22 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import attempts, handin, lookups, registrations, results
 from exam.models import Attempt, AttemptStatus, Sitting
 from itembank.models import ExamFormItem, ItemVersion
-from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_exam
-from vakt.accounts import User
+from tests.exam.factories import CHECKED_IN, OPENS, Exam
 from vakt.errors import Conflict
 from vakt.i18n import Moment
-
-
-@pytest_asyncio.fixture
-async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
-    return await build_exam(session, users)
 
 
 async def _take_whole_exam(session: AsyncSession, exam: Exam, registration_id: int) -> int:

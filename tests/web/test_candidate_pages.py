@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import pytest_asyncio
 from asgi_lifespan import LifespanManager
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +22,10 @@ from itembank.models import ExamForm, ItemVersion
 from itembank.schemas import MultipleResponseQuestion, SingleChoiceQuestion, candidate_view
 from itembank.scoring import score_multiple_response, score_single_choice
 from itembank.shuffling import option_order
-from tests.exam.factories import OPENS, Exam, build_exam
+from tests.exam.factories import OPENS, Exam
 from tests.web.helpers import accept_rules, csrf, csrf_from, sign_in
 from vakt.accounts import User
 from vakt.audit import AuditEntry
-from vakt.settings import Settings
 
 SECRETS = ('"correct"', '"mapping"', '"guide"', "Hemmelig sensorveiledning")
 
@@ -35,18 +33,6 @@ SECRETS = ('"correct"', '"mapping"', '"guide"', "Hemmelig sensorveiledning")
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(OPENS - timedelta(days=10))
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FixedClock) -> Starlette:
-    from web.app import create_app
-
-    return create_app(settings, clock=clock)
-
-
-@pytest_asyncio.fixture
-async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
-    return await build_exam(session, users)
 
 
 @pytest.mark.asyncio

@@ -11,31 +11,11 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.applications import Starlette
 
 from exam.models import AnswerSave
 from exam.timing import FixedClock
-from tests.exam.factories import OPENS, Exam, build_exam
+from tests.exam.factories import Exam
 from tests.web.helpers import accept_rules, csrf, sign_in
-from vakt.accounts import User
-from vakt.settings import Settings
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(OPENS + timedelta(minutes=1))
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FixedClock) -> Starlette:
-    from web.app import create_app
-
-    return create_app(settings, clock=clock)
-
-
-@pytest_asyncio.fixture
-async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
-    return await build_exam(session, users)
 
 
 @pytest_asyncio.fixture

@@ -6,15 +6,12 @@ from datetime import timedelta
 
 import httpx
 import pytest
-import pytest_asyncio
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from exam import schemas
 from exam.timing import FixedClock
-from tests.exam.factories import OPENS, Exam, build_exam
+from tests.exam.factories import OPENS, Exam
 from tests.web.helpers import accept_rules, csrf, sign_in
-from vakt.accounts import User
 from vakt.settings import Settings
 
 
@@ -23,11 +20,6 @@ def app(settings: Settings) -> Starlette:
     from web.app import create_app
 
     return create_app(settings, clock=FixedClock(OPENS + timedelta(minutes=1)))
-
-
-@pytest_asyncio.fixture
-async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
-    return await build_exam(session, users)
 
 
 @pytest.mark.asyncio

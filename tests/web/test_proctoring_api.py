@@ -29,7 +29,7 @@ from proctoring.flags import raise_flag
 from proctoring.models import Flag, FlagType, IdentityVerification, Recording, RecordingChunk
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
-from tests.exam.factories import OPENS, Exam, build_exam
+from tests.exam.factories import Exam, build_exam
 from tests.proctoring.test_live import CameraTrack, MicrophoneTrack, face_image
 from tests.proctoring.webm_sample import make_webm, split
 from tests.web.helpers import accept_rules, csrf, sign_in
@@ -45,11 +45,6 @@ PIECES = split(SAMPLE, [len(SAMPLE) // 5] * 4)
 def chunk(index: int) -> bytes:
     """Piece ``index`` of a real WebM, cut as MediaRecorder cuts (anywhere)."""
     return PIECES[index]
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(OPENS + timedelta(minutes=1))
 
 
 @pytest.fixture

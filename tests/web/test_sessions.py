@@ -11,14 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from exam.timing import FixedClock
-from tests.exam.factories import OPENS, Exam, build_exam
+from tests.exam.factories import OPENS, Exam
 from tests.web.helpers import accept_rules, browsers, csrf, sign_in
 from vakt.accounts import User
 from vakt.audit import AuditEntry
@@ -51,11 +50,6 @@ def app(settings: Settings, clock: FixedClock) -> Starlette:
     from web.app import create_app
 
     return create_app(settings, clock=clock, session_clock=clock)
-
-
-@pytest_asyncio.fixture
-async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
-    return await build_exam(session, users)
 
 
 def _cookie_content(client: httpx.AsyncClient) -> dict[str, Any]:

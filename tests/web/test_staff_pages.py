@@ -7,35 +7,20 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.applications import Starlette
 
 from exam import accommodations
 from exam.models import Accommodation, Application, Registration, Sitting
 from exam.timing import FixedClock
-from tests.exam.factories import OPENS, Exam, build_exam
+from tests.exam.factories import OPENS, Exam
 from tests.web.helpers import csrf, csrf_from, sign_in
 from vakt.accounts import Role, User, create_user
-from vakt.settings import Settings
 
 
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(OPENS - timedelta(days=20))
-
-
-@pytest.fixture
-def app(settings: Settings, clock: FixedClock) -> Starlette:
-    from web.app import create_app
-
-    return create_app(settings, clock=clock)
-
-
-@pytest_asyncio.fixture
-async def exam(session: AsyncSession, users: dict[str, User]) -> Exam:
-    return await build_exam(session, users)
 
 
 @pytest.mark.asyncio
