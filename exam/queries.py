@@ -1,5 +1,5 @@
-"""What the exam's pages and the candidate's API show, read in the domain: "My page", the exam
-page and the attempt's state, and the staff's sitting and application pages. The web layer only
+"""What the candidate's pages and API show, read in the domain: "My page", the exam page and the
+attempt's state (the staff's pages read through ``exam.staff_queries``). The web layer only
 renders what these return."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,6 @@ from exam.models import (
     Accommodation,
     Answer,
     Application,
-    ApplicationStatus,
     Attempt,
     AttemptPart,
     AttemptStatus,
@@ -24,11 +23,11 @@ from exam.models import (
     Sitting,
 )
 from itembank import blueprints
-from itembank.models import Blueprint, ExamForm, Scheme
+from itembank.models import ExamForm, Scheme
 from itembank.schemas import CandidateItem
 from itembank.service import CandidateViews, read_file
 from itembank.shuffling import shuffled_view
-from vakt.accounts import Role, User, UserRole
+from vakt.accounts import User
 from vakt.errors import NotFound
 from vakt.i18n import _l
 
@@ -352,184 +351,3 @@ async def current_part_file(
     ):
         raise NotFound(_l("No such file."))
     return await read_file(session, version_id, name)
-
-
-# ---- the staff's pages --------------------------------------------------------------------------
-
-
-@dataclass
-class SittingRow:
-    """A sitting in the staff's list, with its scheme and how many are registered."""
-
-    sitting: Sitting
-    scheme: Scheme
-    registered: int
-
-
-async def sittings_overview(session: AsyncSession) -> list[SittingRow]:
-    """Every sitting, newest first."""
-    counts = (
-        select(Registration.sitting_id, func.count(Registration.id).label("registered"))
-        .group_by(Registration.sitting_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(Sitting, Scheme, func.coalesce(counts.c.registered, 0))
-        .join(Scheme, Scheme.id == Sitting.scheme_id)
-        .outerjoin(counts, counts.c.sitting_id == Sitting.id)
-        .order_by(Sitting.opens_at.desc())
-    )
-    return [SittingRow(sitting, scheme, int(registered)) for sitting, scheme, registered in rows]
-
-
-async def blueprints_with_schemes(
-    session: AsyncSession,
-) -> list[Row[Blueprint, Scheme]]:
-    """The blueprints a sitting can be scheduled from, by scheme."""
-    return list(
-        (
-            await session.execute(
-                select(Blueprint, Scheme)
-                .join(Scheme, Scheme.id == Blueprint.scheme_id)
-                .order_by(Scheme.code, Blueprint.code)
-            )
-        ).all()
-    )
-
-
-async def schemes(session: AsyncSession) -> list[Scheme]:
-    """Every scheme, by code."""
-    return list(await session.scalars(select(Scheme).order_by(Scheme.code)))
-
-
-@dataclass
-class RegistrationRow:
-    """A registered candidate on the staff's sitting page."""
-
-    registration: Registration
-    candidate: User
-    attempt: Attempt | None
-    parts: list[AttemptPart]
-    accommodations: list[Accommodation]
-
-
-@dataclass
-class SittingPage:
-    """A sitting with its registrations, and who may still be registered."""
-
-    sitting: Sitting
-    scheme: Scheme | None
-    titles: dict[str, str]
-    registrations: list[RegistrationRow]
-    eligible: list[User]
-
-
-async def sitting_page(session: AsyncSession, sitting_id: int) -> SittingPage:
-    """What the staff's page of a sitting shows."""
-    sitting = await lookups.get_sitting(session, sitting_id)
-    definition = blueprints.definition_of(
-        await blueprints.get_blueprint(session, sitting.blueprint_id)
-    )
-    rows = (
-        await session.execute(
-            select(Registration, User)
-            .join(User, User.id == Registration.candidate_id)
-            .where(Registration.sitting_id == sitting.id)
-            .order_by(User.full_name)
-        )
-    ).all()
-    registered = []
-    for registration, candidate in rows:
-        attempt = await attempt_of(session, registration.id)
-        registered.append(
-            RegistrationRow(
-                registration=registration,
-                candidate=candidate,
-                attempt=attempt,
-                parts=await lookups.parts_of(session, attempt.id) if attempt else [],
-                accommodations=await accommodation_requests(session, registration.id),
-            )
-        )
-    eligible = (
-        await session.scalars(
-            select(User)
-            .join(Application, Application.candidate_id == User.id)
-            .where(
-                Application.scheme_id == sitting.scheme_id,
-                Application.status == ApplicationStatus.APPROVED.value,
-                User.id.not_in(
-                    select(Registration.candidate_id).where(Registration.sitting_id == sitting.id)
-                ),
-            )
-            .order_by(User.full_name)
-        )
-    ).all()
-    return SittingPage(
-        sitting=sitting,
-        scheme=await session.get(Scheme, sitting.scheme_id),
-        titles={part.key: part.title for part in definition.parts},
-        registrations=registered,
-        eligible=list(eligible),
-    )
-
-
-async def attempt_with_registration(
-    session: AsyncSession, attempt_id: int
-) -> tuple[Attempt, Registration]:
-    """An attempt and its registration, or a 404."""
-    attempt = await session.get(Attempt, attempt_id)
-    registration = await session.get(Registration, attempt.registration_id) if attempt else None
-    if attempt is None or registration is None:
-        raise NotFound(_l("No such attempt."))
-    return attempt, registration
-
-
-async def accommodation_with_registration(
-    session: AsyncSession, accommodation_id: int
-) -> tuple[Accommodation, Registration]:
-    """A request for accommodation and its registration, or a 404."""
-    accommodation = await session.get(Accommodation, accommodation_id)
-    if accommodation is None:
-        raise NotFound(_l("No such request."))
-    registration = await session.get(Registration, accommodation.registration_id)
-    assert registration is not None
-    return accommodation, registration
-
-
-async def part_with_registration(
-    session: AsyncSession, attempt_part_id: int
-) -> tuple[AttemptPart, Registration]:
-    """A part of an attempt and the registration it belongs to, or a 404."""
-    part = await session.get(AttemptPart, attempt_part_id)
-    if part is None:
-        raise NotFound(_l("No such part."))
-    _attempt, registration = await attempt_with_registration(session, part.attempt_id)
-    return part, registration
-
-
-@dataclass
-class ApplicationsPage:
-    """Candidates, schemes, and the application of each candidate in each scheme."""
-
-    candidates: list[User]
-    schemes: list[Scheme]
-    applications: dict[tuple[int, int], Application]
-
-
-async def applications_page(session: AsyncSession) -> ApplicationsPage:
-    """What the staff's page of applications shows."""
-    candidates = (
-        await session.scalars(
-            select(User)
-            .join(UserRole, UserRole.user_id == User.id)
-            .where(UserRole.role == Role.CANDIDATE.value)
-            .order_by(User.full_name)
-        )
-    ).all()
-    return ApplicationsPage(
-        candidates=list(candidates),
-        schemes=await schemes(session),
-        applications={
-            (a.candidate_id, a.scheme_id): a for a in await session.scalars(select(Application))
-        },
-    )

@@ -11,11 +11,9 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import timing
@@ -24,14 +22,17 @@ from exam.events import LateAnswersDelivered, publish
 from exam.handin import reissue_receipt
 from exam.lookups import own_attempt
 from exam.models import (
-    Answer,
     AnswerSave,
-    Attempt,
     AttemptPart,
     AttemptStatus,
-    Registration,
 )
-from itembank.models import ExamFormItem, ItemVersion
+from exam.save_statements import (
+    KEEP_SAVE,
+    NEWEST_SEQUENCE,
+    SaveTarget,
+    apply_save,
+    save_target,
+)
 from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
@@ -97,7 +98,7 @@ async def save_answer(
     times, the part's receipt is issued again over the final answers, and subscribers of
     the exam's events hear of it (proctoring flags the network loss).
     """
-    target = await _save_target(session, attempt_part_id, candidate, item_version_id)
+    target = await save_target(session, attempt_part_id, candidate, item_version_id)
     if device is not None and target.device_digest not in (None, device_digest(device)):
         raise Forbidden(OPEN_ELSEWHERE)
     if target.attempt_status == AttemptStatus.TERMINATED.value or (
@@ -132,7 +133,7 @@ async def save_answer(
             attempt_part_id,
             (now - target.deadline).total_seconds(),
         )
-    applied = await _apply_save(
+    applied = await apply_save(
         session, attempt_part_id, item_version_id, question_id, sequence, value, now
     )
     # Keep the save in the history, in the same statement checking that the part is still open:
@@ -141,7 +142,7 @@ async def save_answer(
     # already rules that out and the check costs nothing. When it refuses, the caller's rollback
     # undoes the upsert too.
     kept = await session.execute(
-        _KEEP_SAVE,
+        KEEP_SAVE,
         {
             "part_id": attempt_part_id,
             "item_version_id": item_version_id,
@@ -173,7 +174,7 @@ async def _newest_sequence(
     sequence: int,
 ) -> int:
     newest = await session.scalar(
-        _NEWEST_SEQUENCE,
+        NEWEST_SEQUENCE,
         {
             "part_id": attempt_part_id,
             "item_version_id": item_version_id,
@@ -185,7 +186,7 @@ async def _newest_sequence(
 
 async def _save_late(
     session: AsyncSession,
-    target: _SaveTarget,
+    target: SaveTarget,
     *,
     attempt_part_id: int,
     item_version_id: int,
@@ -235,7 +236,7 @@ async def _save_late(
             ),
             minutes=round(late_window.total_seconds() / 60),
         )
-    applied = await _apply_save(
+    applied = await apply_save(
         session, attempt_part_id, item_version_id, question_id, sequence, value, now
     )
     await session.execute(insert(AnswerSave).values(**history, applied=applied))
@@ -287,7 +288,7 @@ async def _save_late(
 
 
 async def _last_contact(
-    session: AsyncSession, attempt_part_id: int, target: _SaveTarget
+    session: AsyncSession, attempt_part_id: int, target: SaveTarget
 ) -> datetime:
     """The candidate's last contact with the server during the part before its deadline: the
     part's start, the exam page's clock requests, the saves that arrived in time."""
@@ -325,166 +326,6 @@ async def record_contact(
 
 CONTACT_RESOLUTION = timedelta(seconds=20)
 """A contact is written at most this often per part (the page asks the clock every minute)."""
-
-
-# A save is most of a sitting's requests, so its statements are built once, with bound
-# parameters, instead of for each save: building and cache-keying a statement costs more CPU than
-# running it. They use the tables, not the mapped classes: these rows need no ORM bookkeeping.
-_PART, _ATTEMPT, _REGISTRATION, _FORM_ITEM, _VERSION, _ANSWER, _ANSWER_SAVE = (
-    cast(Table, model.__table__)
-    for model in (AttemptPart, Attempt, Registration, ExamFormItem, ItemVersion, Answer, AnswerSave)
-)
-
-
-_SAVE_TARGET = (
-    select(
-        _PART.c.deadline,
-        _PART.c.submitted_at,
-        _PART.c.started_at,
-        _PART.c.last_contact_at,
-        _ATTEMPT.c.id,
-        _ATTEMPT.c.status,
-        _ATTEMPT.c.device_digest,
-        _REGISTRATION.c.id,
-        _REGISTRATION.c.candidate_id,
-        _VERSION.c.document,
-    )
-    .select_from(_PART)
-    .join(_ATTEMPT, _ATTEMPT.c.id == _PART.c.attempt_id)
-    .join(_REGISTRATION, _REGISTRATION.c.id == _ATTEMPT.c.registration_id)
-    .outerjoin(
-        _FORM_ITEM,
-        and_(
-            _FORM_ITEM.c.form_id == _ATTEMPT.c.form_id,
-            _FORM_ITEM.c.part_index == _PART.c.part_index,
-            _FORM_ITEM.c.item_version_id == bindparam("item_version_id"),
-        ),
-    )
-    .outerjoin(_VERSION, _VERSION.c.id == _FORM_ITEM.c.item_version_id)
-    .where(_PART.c.id == bindparam("part_id"))
-    .limit(1)
-    .with_for_update(of=_PART)
-)
-
-
-_KEEP_SAVE = insert(_ANSWER_SAVE).from_select(
-    ["attempt_part_id", "item_version_id", "question_id", "sequence", "value", "received_at",
-     "applied", "changed_at"],
-    select(
-        _PART.c.id,
-        *(
-            bindparam(name, type_=_ANSWER_SAVE.c[column].type)
-            for name, column in (
-                ("item_version_id", "item_version_id"), ("question_id", "question_id"),
-                ("sequence", "sequence"), ("value", "value"), ("now", "received_at"),
-                ("applied", "applied"), ("changed_at", "changed_at"),
-            )
-        ),
-    ).where(_PART.c.id == bindparam("part_id"), _PART.c.submitted_at.is_(None)),
-)  # fmt: skip
-
-
-_NEWEST_SEQUENCE = select(_ANSWER.c.sequence).where(
-    _ANSWER.c.attempt_part_id == bindparam("part_id"),
-    _ANSWER.c.item_version_id == bindparam("item_version_id"),
-    _ANSWER.c.question_id == bindparam("question_id"),
-)
-
-
-def _upsert(dialect_insert: Any) -> Any:
-    statement = dialect_insert(_ANSWER).values(
-        attempt_part_id=bindparam("part_id"),
-        item_version_id=bindparam("item_version_id"),
-        question_id=bindparam("question_id"),
-        sequence=bindparam("sequence"),
-        value=bindparam("value"),
-        saved_at=bindparam("now"),
-    )
-    return statement.on_conflict_do_update(
-        index_elements=[
-            _ANSWER.c.attempt_part_id,
-            _ANSWER.c.item_version_id,
-            _ANSWER.c.question_id,
-        ],
-        set_={
-            "sequence": statement.excluded.sequence,
-            "value": statement.excluded.value,
-            "saved_at": statement.excluded.saved_at,
-        },
-        where=_ANSWER.c.sequence < statement.excluded.sequence,
-    )
-
-
-_UPSERT_ANSWER = {"postgresql": _upsert(postgresql_insert), "sqlite": _upsert(sqlite_insert)}
-
-
-@dataclass(frozen=True)
-class _SaveTarget:
-    """What a save needs to know about its part, read in one round trip."""
-
-    deadline: datetime
-    submitted_at: datetime | None
-    started_at: datetime
-    last_contact_at: datetime | None
-    attempt_id: int
-    attempt_status: str
-    device_digest: str | None
-    registration_id: int
-    candidate_id: int
-    document: dict[str, Any] | None
-    """The item version's document when the form pins it to this part, else None."""
-
-
-async def _save_target(
-    session: AsyncSession, attempt_part_id: int, candidate: User, item_version_id: int
-) -> _SaveTarget:
-    """The part, checked to be the candidate's, with the item version if the part holds it.
-
-    One query instead of one per row (part, attempt, registration, form and its items, version):
-    saves are most of a sitting's requests. On PostgreSQL it locks the part's row (FOR UPDATE OF
-    attempt_part) so a hand-in cannot read the answers while this save is half done; SQLite
-    serialises writers anyway and is covered by the check in the history insert.
-    """
-    row = (
-        await session.execute(
-            _SAVE_TARGET, {"part_id": attempt_part_id, "item_version_id": item_version_id}
-        )
-    ).first()
-    if row is None:
-        raise NotFound(_l("No such part."))
-    target = _SaveTarget(*tuple(row))
-    # Another candidate's part is reported as missing: its existence is not theirs to know.
-    if target.candidate_id != candidate.id:
-        raise NotFound(_l("No such registration."))
-    return target
-
-
-async def _apply_save(
-    session: AsyncSession,
-    attempt_part_id: int,
-    item_version_id: int,
-    question_id: str,
-    sequence: int,
-    value: Any,
-    now: datetime,
-) -> bool:
-    """Make the save the newest answer unless a newer one is there.
-
-    One atomic upsert (INSERT ... ON CONFLICT DO UPDATE ... WHERE the stored sequence is older),
-    so two tabs saving at once cannot both win or both lose: the database decides.
-    """
-    result = await session.execute(
-        _UPSERT_ANSWER[session.get_bind().dialect.name],
-        {
-            "part_id": attempt_part_id,
-            "item_version_id": item_version_id,
-            "question_id": question_id,
-            "sequence": sequence,
-            "value": value,
-            "now": now,
-        },
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 MAX_TEXT_ANSWER = 100_000

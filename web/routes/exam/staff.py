@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import accommodations, devices, handin, queries, registrations, results
+from exam import accommodations, devices, handin, registrations, results
+from exam import staff_queries as queries
 from exam.roles import COMPUTER_CHANGERS, EXAM_ADMINISTRATORS
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l

@@ -1,0 +1,177 @@
+"""The statements of a save, built once with bound parameters: a save is most of a sitting's
+requests, and building and cache-keying a statement costs more CPU than running it. They use the
+tables, not the mapped classes: these rows need no ORM bookkeeping (docs/architecture.md, "Under
+load")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exam.models import Answer, AnswerSave, Attempt, AttemptPart, Registration
+from itembank.models import ExamFormItem, ItemVersion
+from vakt.accounts import User
+from vakt.errors import NotFound
+from vakt.i18n import _l
+
+_PART, _ATTEMPT, _REGISTRATION, _FORM_ITEM, _VERSION, _ANSWER, _ANSWER_SAVE = (
+    cast(Table, model.__table__)
+    for model in (AttemptPart, Attempt, Registration, ExamFormItem, ItemVersion, Answer, AnswerSave)
+)
+
+
+SAVE_TARGET = (
+    select(
+        _PART.c.deadline,
+        _PART.c.submitted_at,
+        _PART.c.started_at,
+        _PART.c.last_contact_at,
+        _ATTEMPT.c.id,
+        _ATTEMPT.c.status,
+        _ATTEMPT.c.device_digest,
+        _REGISTRATION.c.id,
+        _REGISTRATION.c.candidate_id,
+        _VERSION.c.document,
+    )
+    .select_from(_PART)
+    .join(_ATTEMPT, _ATTEMPT.c.id == _PART.c.attempt_id)
+    .join(_REGISTRATION, _REGISTRATION.c.id == _ATTEMPT.c.registration_id)
+    .outerjoin(
+        _FORM_ITEM,
+        and_(
+            _FORM_ITEM.c.form_id == _ATTEMPT.c.form_id,
+            _FORM_ITEM.c.part_index == _PART.c.part_index,
+            _FORM_ITEM.c.item_version_id == bindparam("item_version_id"),
+        ),
+    )
+    .outerjoin(_VERSION, _VERSION.c.id == _FORM_ITEM.c.item_version_id)
+    .where(_PART.c.id == bindparam("part_id"))
+    .limit(1)
+    .with_for_update(of=_PART)
+)
+
+
+KEEP_SAVE = insert(_ANSWER_SAVE).from_select(
+    ["attempt_part_id", "item_version_id", "question_id", "sequence", "value", "received_at",
+     "applied", "changed_at"],
+    select(
+        _PART.c.id,
+        *(
+            bindparam(name, type_=_ANSWER_SAVE.c[column].type)
+            for name, column in (
+                ("item_version_id", "item_version_id"), ("question_id", "question_id"),
+                ("sequence", "sequence"), ("value", "value"), ("now", "received_at"),
+                ("applied", "applied"), ("changed_at", "changed_at"),
+            )
+        ),
+    ).where(_PART.c.id == bindparam("part_id"), _PART.c.submitted_at.is_(None)),
+)  # fmt: skip
+
+
+NEWEST_SEQUENCE = select(_ANSWER.c.sequence).where(
+    _ANSWER.c.attempt_part_id == bindparam("part_id"),
+    _ANSWER.c.item_version_id == bindparam("item_version_id"),
+    _ANSWER.c.question_id == bindparam("question_id"),
+)
+
+
+def _upsert(dialect_insert: Any) -> Any:
+    statement = dialect_insert(_ANSWER).values(
+        attempt_part_id=bindparam("part_id"),
+        item_version_id=bindparam("item_version_id"),
+        question_id=bindparam("question_id"),
+        sequence=bindparam("sequence"),
+        value=bindparam("value"),
+        saved_at=bindparam("now"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[
+            _ANSWER.c.attempt_part_id,
+            _ANSWER.c.item_version_id,
+            _ANSWER.c.question_id,
+        ],
+        set_={
+            "sequence": statement.excluded.sequence,
+            "value": statement.excluded.value,
+            "saved_at": statement.excluded.saved_at,
+        },
+        where=_ANSWER.c.sequence < statement.excluded.sequence,
+    )
+
+
+UPSERT_ANSWER = {"postgresql": _upsert(postgresql_insert), "sqlite": _upsert(sqlite_insert)}
+
+
+@dataclass(frozen=True)
+class SaveTarget:
+    """What a save needs to know about its part, read in one round trip."""
+
+    deadline: datetime
+    submitted_at: datetime | None
+    started_at: datetime
+    last_contact_at: datetime | None
+    attempt_id: int
+    attempt_status: str
+    device_digest: str | None
+    registration_id: int
+    candidate_id: int
+    document: dict[str, Any] | None
+    """The item version's document when the form pins it to this part, else None."""
+
+
+async def save_target(
+    session: AsyncSession, attempt_part_id: int, candidate: User, item_version_id: int
+) -> SaveTarget:
+    """The part, checked to be the candidate's, with the item version if the part holds it.
+
+    One query instead of one per row (part, attempt, registration, form and its items, version):
+    saves are most of a sitting's requests. On PostgreSQL it locks the part's row (FOR UPDATE OF
+    attempt_part) so a hand-in cannot read the answers while this save is half done; SQLite
+    serialises writers anyway and is covered by the check in the history insert.
+    """
+    row = (
+        await session.execute(
+            SAVE_TARGET, {"part_id": attempt_part_id, "item_version_id": item_version_id}
+        )
+    ).first()
+    if row is None:
+        raise NotFound(_l("No such part."))
+    target = SaveTarget(*tuple(row))
+    # Another candidate's part is reported as missing: its existence is not theirs to know.
+    if target.candidate_id != candidate.id:
+        raise NotFound(_l("No such registration."))
+    return target
+
+
+async def apply_save(
+    session: AsyncSession,
+    attempt_part_id: int,
+    item_version_id: int,
+    question_id: str,
+    sequence: int,
+    value: Any,
+    now: datetime,
+) -> bool:
+    """Make the save the newest answer unless a newer one is there.
+
+    One atomic upsert (INSERT ... ON CONFLICT DO UPDATE ... WHERE the stored sequence is older),
+    so two tabs saving at once cannot both win or both lose: the database decides.
+    """
+    result = await session.execute(
+        UPSERT_ANSWER[session.get_bind().dialect.name],
+        {
+            "part_id": attempt_part_id,
+            "item_version_id": item_version_id,
+            "question_id": question_id,
+            "sequence": sequence,
+            "value": value,
+            "now": now,
+        },
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
