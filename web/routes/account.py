@@ -15,7 +15,7 @@ from web.dbsession import COMMIT_ON_ERROR
 from web.endpoints import current_session, current_user, db, form_str, page
 from web.i18n import translate
 from web.rendering import render
-from web.routes.auth import client_address
+from web.signin import client_address
 
 CHANGED = "changed"
 """Query flag on the page after a password change (the page then says it is done)."""

@@ -6,15 +6,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from vakt import sessions
-from vakt.accounts import LoginThrottle, SignInThrottled, User, authenticate
+from vakt.accounts import LoginThrottle, SignInThrottled, authenticate
 from vakt.errors import VaktError
 from vakt.i18n import LANGUAGES, _l
-from vakt.sessions import EndReason, SessionPolicy, end_session
+from vakt.sessions import EndReason, end_session
 from web.dbsession import COMMIT_ON_ERROR
 from web.endpoints import (
-    SESSION_ID,
-    csrf_token,
     current_session,
     current_user,
     db,
@@ -25,6 +22,7 @@ from web.endpoints import (
 from web.i18n import LANGUAGE_COOKIE, translate
 from web.oidc import eid_button_label
 from web.rendering import render
+from web.signin import client_address, start_session
 
 
 async def login_form(request: Request) -> Response:
@@ -37,11 +35,6 @@ async def login_form(request: Request) -> Response:
             "eid_label": eid_button_label(request),
         },
     )
-
-
-def client_address(request: Request) -> str:
-    """The network address the request came from."""
-    return request.client.host if request.client else "unknown"
 
 
 async def login(request: Request) -> Response:
@@ -79,40 +72,6 @@ async def login(request: Request) -> Response:
             response.headers["Retry-After"] = str(exc.retry_after_seconds)
         return response
     return await start_session(request, user, next_url)
-
-
-async def start_session(request: Request, user: User, next_url: str) -> Response:
-    """Sign ``user`` in with a fresh session and send them on to ``next_url``.
-
-    The browser gets a new random id (no fixation), and a session it held before is ended, so a
-    copy of the old cookie opens nothing. Every way of signing in (password, e-ID) ends here, so
-    sessions always look the same.
-    """
-    session = db(request)
-    now = request.state.session_clock.now()
-    previous = request.session.get(SESSION_ID)
-    if isinstance(previous, str):
-        # Found by its id again, not taken from the request's state: e-ID sign-in may have
-        # rolled the transaction back since, which leaves loaded rows unusable.
-        await sessions.end_session_with_token(
-            session, previous, now=now, reason=EndReason.SIGNED_IN_AGAIN, actor_id=user.id
-        )
-    token = await sessions.start_session(
-        session,
-        user,
-        now=now,
-        policy=SessionPolicy.from_settings(request.state.settings),
-        address=client_address(request),
-        user_agent=request.headers.get("user-agent", ""),
-    )
-    request.session.clear()
-    request.session[SESSION_ID] = token
-    csrf_token(request)
-    request.state.user = user
-    response = RedirectResponse(next_url, status_code=303)
-    if user.language and not request.cookies.get(LANGUAGE_COOKIE):
-        response.set_cookie(LANGUAGE_COOKIE, user.language, max_age=365 * 86400, samesite="lax")
-    return response
 
 
 async def logout(request: Request) -> Response:

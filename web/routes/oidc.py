@@ -32,7 +32,7 @@ from web.endpoints import db, page, safe_next
 from web.i18n import translate
 from web.oidc import eid_button_label
 from web.rendering import render
-from web.routes.auth import start_session
+from web.signin import start_session
 
 logger = logging.getLogger(__name__)
 
