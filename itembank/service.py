@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, insert, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from itembank.checks import document_errors
 from itembank.files import safe_file_name, sniff_media_type
 from itembank.models import (
     Blob,
@@ -28,9 +29,6 @@ from itembank.models import (
     Scheme,
 )
 from itembank.schemas import (
-    ERROR_MESSAGES,
-    FIELD_LABELS,
-    SKIPPED_LOCATIONS,
     STATUS_LABELS,
     CandidateItem,
     ItemDocument,
@@ -45,7 +43,6 @@ from vakt.db import utcnow
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
 from vakt.i18n import _l
 from vakt.text import UNSTORABLE_TEXT, unstorable_text
-from vakt.validation import error_messages
 
 BANK_ROLES = (Role.ITEM_WRITER, Role.ITEM_REVIEWER, Role.ADMINISTRATOR)
 """The only roles that may list the bank or see an item's key and guide."""
@@ -72,7 +69,7 @@ def invalid_document(exc: ValidationError) -> VaktError:
     """A user-facing error listing, field by field, where a document is wrong."""
     return VaktError(
         _l("The item is not valid."),
-        details=list(error_messages(exc, ERROR_MESSAGES, FIELD_LABELS, SKIPPED_LOCATIONS)),
+        details=list(document_errors(exc)),
     )
 
 

@@ -20,10 +20,10 @@ from babel.support import NullTranslations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import packages, qti, service, yamlformat
+from itembank import qti, service, yamlformat
 from itembank.files import safe_file_name, sniff_media_type
 from itembank.models import Item, ItemVersion
-from itembank.qti import ParsedItem, Problem
+from itembank.qti import ParsedItem, Problem, packages
 from itembank.schemas import ItemDocument, ItemStatus
 from vakt.errors import VaktError
 from vakt.i18n import LazyText, Message, _l
