@@ -11,13 +11,14 @@ import random
 import secrets
 from collections.abc import Collection, Sequence
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from itembank.models import Blueprint, ExamForm, ExamFormItem, Item, ItemVersion, ItemVersionTag
 from itembank.schemas import ItemStatus, ItemType
-from itembank.service import get_scheme
+from itembank.schemes import get_scheme
 from vakt import audit
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import LazyText, _l
@@ -112,6 +113,31 @@ def parse_blueprint(data: object) -> BlueprintDefinition:
             for error in exc.errors(include_url=False)
         ]
         raise VaktError(_l("The blueprint is not valid."), details=list(details)) from None
+
+
+def definition_from_yaml(text: str) -> BlueprintDefinition:
+    """Validate a blueprint definition written in YAML (the blueprint page's form)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise VaktError(
+            _l("The definition is not valid YAML (line {line})."),
+            field="definition",
+            line=(mark.line + 1) if mark else "?",
+        ) from None
+    return parse_blueprint(data)
+
+
+def definition_of(blueprint: Blueprint) -> BlueprintDefinition:
+    """The definition of a stored blueprint (validated when it was stored)."""
+    return BlueprintDefinition.model_validate(blueprint.definition)
+
+
+def definition_of_form(form: ExamForm) -> BlueprintDefinition:
+    """The definition a form was assembled from: the blueprint as it was then, whatever
+    became of it since."""
+    return BlueprintDefinition.model_validate(form.blueprint_snapshot)
 
 
 async def create_blueprint(
@@ -252,7 +278,7 @@ async def assemble_form(
     the bank cannot satisfy.
     """
     blueprint = await get_blueprint(session, blueprint_id)
-    definition = BlueprintDefinition.model_validate(blueprint.definition)
+    definition = definition_of(blueprint)
     seed = secrets.randbelow(2**62) if seed is None else seed
     rng = random.Random(seed)
     used_items: set[int] = set(exclude_items)

@@ -15,8 +15,9 @@ from pydantic import AfterValidator, ValidationError, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from itembank.html import clean_html, shows_something
+from vakt.errors import VaktError
 from vakt.i18n import LazyText, Message, _l
-from vakt.text import unstorable_text
+from vakt.text import UNSTORABLE_TEXT, unstorable_text
 from vakt.validation import error_messages
 
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,79}$")
@@ -88,6 +89,12 @@ def document_errors(exc: ValidationError) -> list[Message]:
     """One translatable message per place an item document fails validation, naming the field
     the way a person would."""
     return error_messages(exc, ERROR_MESSAGES, FIELD_LABELS, SKIPPED_LOCATIONS)
+
+
+def refuse_unstorable(value: str, field: str) -> None:
+    """Refuse text no database keeps as it is (``vakt.text``), naming the field it came in."""
+    if unstorable_text(value):
+        raise VaktError(UNSTORABLE_TEXT, field=field)
 
 
 def check_error(code: str, **context: object) -> PydanticCustomError:

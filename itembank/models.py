@@ -17,6 +17,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+# Loads the user_account table that the foreign keys below refer to: a command that uses only
+# the item bank (``vakt scheme add``) imports nothing else that would.
+import vakt.accounts  # noqa: F401
 from vakt.db import Base, JSONDocument, UTCDateTime, utcnow
 
 

@@ -43,8 +43,6 @@ from web.rendering import create_templates
 from web.routes import (
     account,
     auth,
-    bank,
-    blueprints,
     candidate,
     exam_api,
     home,
@@ -53,6 +51,8 @@ from web.routes import (
     staff,
     users,
 )
+from web.routes.itembank import api as bank_api
+from web.routes.itembank import blueprints, items, review, transfer
 from web.state import AppState
 
 
@@ -72,7 +72,10 @@ def routes() -> list[BaseRoute]:
         *home.routes(),
         *auth.routes(),
         *oidc.routes(),
-        *bank.routes(),
+        *items.routes(),
+        *review.routes(),
+        *transfer.routes(),
+        *bank_api.routes(),
         *blueprints.routes(),
         *exam_api.routes(),
         *candidate.routes(),

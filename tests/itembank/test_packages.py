@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import service, transfer
+from itembank import schemes, transfer
 from itembank.models import Item
 from itembank.qti import UnsafeXml, packages, write_item
 from itembank.qti.packages import (
@@ -144,7 +144,7 @@ BAD_UPLOADS: dict[str, Callable[[], tuple[bytes, str]]] = {
 async def test_bad_packages_are_refused_and_nothing_is_stored(
     session: AsyncSession, users: dict[str, User], case: str
 ) -> None:
-    scheme = await service.create_scheme(session, code="PKG", name="Packages", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="PKG", name="Packages", actor_id=None)
     data, filename = BAD_UPLOADS[case]()
     for skip in (False, True):
         with pytest.raises(VaktError) as caught:
