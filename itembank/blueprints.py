@@ -198,9 +198,9 @@ def _pool_statement(
         .join(Item, Item.id == ItemVersion.item_id)
         .where(
             Item.scheme_id == scheme_id,
-            ItemVersion.status == ItemStatus.APPROVED.value,
+            ItemVersion.status == ItemStatus.APPROVED,
             ItemVersion.language == language,
-            ItemVersion.item_type.in_([t.value for t in types]),
+            ItemVersion.item_type.in_(types),
         )
     )
     for tag in rule.tags:

@@ -57,9 +57,9 @@ def _latest_versions_query(query: ItemQuery) -> Select[ItemVersion]:
     if query.scheme_id is not None:
         statement = statement.where(Item.scheme_id == query.scheme_id)
     if query.item_type is not None:
-        statement = statement.where(ItemVersion.item_type == query.item_type.value)
+        statement = statement.where(ItemVersion.item_type == query.item_type)
     if query.status is not None:
-        statement = statement.where(ItemVersion.status == query.status.value)
+        statement = statement.where(ItemVersion.status == query.status)
     if query.tag:
         statement = statement.where(
             select(ItemVersionTag.version_id)

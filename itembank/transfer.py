@@ -304,7 +304,7 @@ async def _plan(
             item_id,
             existing_version_id=latest.id,
         )
-    if latest.status == ItemStatus.IN_REVIEW.value:
+    if latest.status == ItemStatus.IN_REVIEW:
         parsed.add_problem(
             Problem(
                 _l(

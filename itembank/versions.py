@@ -96,8 +96,8 @@ def _new_version(
     values: dict[str, object] = {
         "item_id": item_id,
         "number": number,
-        "status": ItemStatus.DRAFT.value,
-        "item_type": document.type.value,
+        "status": ItemStatus.DRAFT,
+        "item_type": document.type,
         "title": document.title,
         "language": document.language,
         "document": document.model_dump(mode="json"),

@@ -62,7 +62,7 @@ async def transition(
         previous = await session.scalars(
             select(ItemVersion).where(
                 ItemVersion.item_id == version.item_id,
-                ItemVersion.status == ItemStatus.APPROVED.value,
+                ItemVersion.status == ItemStatus.APPROVED,
                 ItemVersion.id != version.id,
             )
         )
@@ -77,13 +77,13 @@ async def transition(
 async def _set_status(
     session: AsyncSession, version: ItemVersion, to_status: ItemStatus, actor: User, comment: str
 ) -> None:
-    from_status = version.status
-    version.status = to_status.value
+    from_status = ItemStatus(version.status)
+    version.status = to_status
     session.add(
         ReviewEvent(
             version_id=version.id,
             from_status=from_status,
-            to_status=to_status.value,
+            to_status=to_status,
             actor_id=actor.id,
             comment=comment,
         )
@@ -94,7 +94,7 @@ async def _set_status(
         action="item.status",
         entity_type="item_version",
         entity_id=version.id,
-        before={"status": from_status},
+        before={"status": from_status.value},
         after={"status": to_status.value, "comment": comment},
     )
 

@@ -70,6 +70,8 @@ _UNSUPPORTED_FEATURES = {
     "qti-assessment-stimulus-ref",
 }
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_GRADED_BY_PEOPLE = (ItemType.ESSAY, ItemType.ORAL)
+"""Question types with a grading guide."""
 
 
 def parse_item(
@@ -412,14 +414,14 @@ class _ItemReader:
             if lead.strip():
                 question["prompt_html"] = lead.strip() + question["prompt_html"]
             question_meta = question_metadata(meta, entry.response)
-            if question["type"] in ("essay", "oral"):
+            if question["type"] in _GRADED_BY_PEOPLE:
                 notes = "".join(self.question_notes.pop(entry.response, []))
                 criteria = [] if question_meta is None else question_meta.criteria
                 question["guide"] = {"criteria": criteria, "notes_html": notes}
             if question_meta is not None:
-                if question["type"] == "essay" and question_meta.word_limit is not None:
+                if question["type"] == ItemType.ESSAY and question_meta.word_limit is not None:
                     question["word_limit"] = question_meta.word_limit
-                if question["type"] == "oral":
+                if question["type"] == ItemType.ORAL:
                     for key in ("preparation_seconds", "max_duration_seconds"):
                         if getattr(question_meta, key) is not None:
                             question[key] = getattr(question_meta, key)
@@ -435,7 +437,7 @@ class _ItemReader:
         # that is where graders look, and otherwise to the item.
         leftover = [notes for notes_list in self.question_notes.values() for notes in notes_list]
         item_notes = self.item_notes + leftover
-        if len(questions) == 1 and questions[0]["type"] in ("essay", "oral"):
+        if len(questions) == 1 and questions[0]["type"] in _GRADED_BY_PEOPLE:
             questions[0]["guide"]["notes_html"] += "".join(self.other_notes)
         else:
             item_notes += self.other_notes

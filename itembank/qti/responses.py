@@ -17,7 +17,7 @@ from itembank.qti.content import inner_html
 from itembank.qti.metadata import ItemMetadata, question_metadata
 from itembank.qti.names import CHOICE, EXTENDED_TEXT, source_name
 from itembank.qti.results import ParsedItem, Problem
-from itembank.schemas import ScoringRule
+from itembank.schemas import ItemType, ScoringRule
 from vakt.i18n import LazyText, _l
 
 _PROCESSING_ELEMENTS = {
@@ -179,12 +179,12 @@ class ResponseReader:
             if element.tag == CHOICE:
                 self.read_choice(element, declaration, kinds.get(response), question)
             elif element.tag == EXTENDED_TEXT:
-                question["type"] = "essay"
+                question["type"] = ItemType.ESSAY.value
                 expected = self.integer(element.get("expected-length"), "expected-length")
                 if expected:
                     question["expected_length"] = expected
             else:
-                question["type"] = "oral"
+                question["type"] = ItemType.ORAL.value
             read.append(Interaction(element, response, question))
         for entry in read:
             entry.question["points"] = self.points(entry, len(read), normal_maximum)
@@ -211,7 +211,7 @@ class ResponseReader:
         mapping, default, lower, upper = self.mapping(declaration)
         meta = question_metadata(self.metadata, response)
         if (declaration.get("cardinality") or "single") == "single":
-            question["type"] = "single_choice"
+            question["type"] = ItemType.SINGLE_CHOICE.value
             if len(correct) != 1:
                 if not correct:
                     self.problem(
@@ -243,7 +243,7 @@ class ResponseReader:
                     response=response,
                 )
             return
-        question["type"] = "multiple_response"
+        question["type"] = ItemType.MULTIPLE_RESPONSE.value
         if not correct:
             self.problem(
                 _l("The question {response} has no correct response, so it cannot be scored."),

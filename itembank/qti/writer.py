@@ -38,6 +38,7 @@ from itembank.schemas import (
     EssayQuestion,
     GradingGuide,
     ItemDocument,
+    ItemType,
     MultipleResponseQuestion,
     OralQuestion,
     ScoringRule,
@@ -131,8 +132,11 @@ class _Writer:
         question: SingleChoiceQuestion | MultipleResponseQuestion | EssayQuestion | OralQuestion,
         derived: set[str],
     ) -> None:
-        base_type = {"essay": "string", "oral": "file"}.get(question.type, "identifier")
-        cardinality = "multiple" if question.type == "multiple_response" else "single"
+        base_type = {ItemType.ESSAY: "string", ItemType.ORAL: "file"}.get(
+            ItemType(question.type), "identifier"
+        )
+        multiple = isinstance(question, MultipleResponseQuestion)
+        cardinality = "multiple" if multiple else "single"
         declaration = self.element(
             root,
             "qti-response-declaration",
