@@ -466,8 +466,7 @@ def _essay_item(external_id: str) -> Any:
 async def seed(database_url: str, count: int) -> list[Candidate]:
     """Seed through the real services (as tests/exam/factories.py does); returns the candidates."""
     from exam import registrations
-    from itembank import blueprints
-    from itembank import service as bank
+    from itembank import blueprints, schemes, versions, workflow
     from itembank.schemas import ItemStatus
     from proctoring.models import ProctoringPolicy
     from proctoring.schemas import Policy
@@ -489,7 +488,7 @@ async def seed(database_url: str, count: int) -> list[Candidate]:
         }
         writer, reviewer = staff[Role.ITEM_WRITER], staff[Role.ITEM_REVIEWER]
         admin = staff[Role.ADMINISTRATOR]
-        scheme = await bank.create_scheme(session, code="BENCH", name="Bench", actor_id=None)
+        scheme = await schemes.create_scheme(session, code="BENCH", name="Bench", actor_id=None)
         # Saves are measured on their own; the live camera channel has its own benchmark.
         session.add(
             ProctoringPolicy(
@@ -500,13 +499,13 @@ async def seed(database_url: str, count: int) -> list[Candidate]:
         documents += [_choice_item(f"MR-{n}", "multiple_response") for n in range(6)]
         documents += [_essay_item(f"ES-{n}") for n in range(6)]
         for document in documents:
-            version = await bank.create_item(
+            version = await versions.create_item(
                 session, scheme_id=scheme.id, document=document, actor_id=writer.id
             )
-            await bank.transition(
+            await workflow.transition(
                 session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
             )
-            await bank.transition(
+            await workflow.transition(
                 session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
             )
         # Parts last four hours, so no run reaches a deadline.

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import text, update
 
-from itembank import blueprints, service, transfer, yamlformat
+from itembank import blueprints, schemes, transfer, yamlformat
 from itembank.models import ItemVersion
 from itembank.schemas import ItemDocument, ItemStatus
 from vakt.db import create_engine, create_sessionmaker
@@ -132,7 +132,7 @@ async def run(database_url: str, item_count: int, form_count: int) -> None:
     print(f"bank: {item_count} items, {len(payload) / 1e6:.1f} MB of YAML")
 
     async with sessionmaker() as session:
-        scheme = await service.create_scheme(session, code="BENCH", name="Benchmark", actor_id=None)
+        scheme = await schemes.create_scheme(session, code="BENCH", name="Benchmark", actor_id=None)
         await session.commit()
         started = time.perf_counter()
         report = await transfer.import_items(

@@ -51,7 +51,7 @@ async def own_attempt(
 async def definition_of(session: AsyncSession, attempt: Attempt) -> blueprints.BlueprintDefinition:
     form = await session.get(ExamForm, attempt.form_id)
     assert form is not None
-    return blueprints.form_definition(form)
+    return blueprints.definition_of_form(form)
 
 
 def registered_part_indexes(

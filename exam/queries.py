@@ -23,9 +23,10 @@ from exam.models import (
     Sitting,
 )
 from itembank import blueprints
+from itembank.candidate_views import CandidateViews
+from itembank.files import read_file
 from itembank.models import ExamForm, Scheme
 from itembank.schemas import CandidateItem
-from itembank.service import CandidateViews, read_file
 from itembank.shuffling import shuffled_view
 from vakt.accounts import User
 from vakt.errors import NotFound

@@ -11,13 +11,14 @@ import random
 import secrets
 from collections.abc import Collection, Sequence
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from itembank.models import Blueprint, ExamForm, ExamFormItem, Item, ItemVersion, ItemVersionTag
 from itembank.schemas import ItemStatus, ItemType
-from itembank.service import get_scheme
+from itembank.schemes import get_scheme
 from vakt import audit
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import LazyText, _l
@@ -114,6 +115,31 @@ def parse_blueprint(data: object) -> BlueprintDefinition:
         raise VaktError(_l("The blueprint is not valid."), details=list(details)) from None
 
 
+def definition_from_yaml(text: str) -> BlueprintDefinition:
+    """Validate a blueprint definition written in YAML (the blueprint page's form)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise VaktError(
+            _l("The definition is not valid YAML (line {line})."),
+            field="definition",
+            line=(mark.line + 1) if mark else "?",
+        ) from None
+    return parse_blueprint(data)
+
+
+def definition_of(blueprint: Blueprint) -> BlueprintDefinition:
+    """The definition of a stored blueprint (validated when it was stored)."""
+    return BlueprintDefinition.model_validate(blueprint.definition)
+
+
+def definition_of_form(form: ExamForm) -> BlueprintDefinition:
+    """The definition a form was assembled from: the blueprint as it was then, whatever
+    became of it since."""
+    return BlueprintDefinition.model_validate(form.blueprint_snapshot)
+
+
 async def create_blueprint(
     session: AsyncSession,
     *,
@@ -159,16 +185,6 @@ async def get_blueprint(session: AsyncSession, blueprint_id: int) -> Blueprint:
     return blueprint
 
 
-def definition_of(blueprint: Blueprint) -> BlueprintDefinition:
-    """A stored blueprint's definition (an exam form keeps its own copy: ``form_definition``)."""
-    return BlueprintDefinition.model_validate(blueprint.definition)
-
-
-def form_definition(form: ExamForm) -> BlueprintDefinition:
-    """The definition an exam form was assembled from, as it was then."""
-    return BlueprintDefinition.model_validate(form.blueprint_snapshot)
-
-
 _Candidate = Row[int, int, float]
 """A pool entry: (version id, item id, points)."""
 
@@ -182,9 +198,9 @@ def _pool_statement(
         .join(Item, Item.id == ItemVersion.item_id)
         .where(
             Item.scheme_id == scheme_id,
-            ItemVersion.status == ItemStatus.APPROVED.value,
+            ItemVersion.status == ItemStatus.APPROVED,
             ItemVersion.language == language,
-            ItemVersion.item_type.in_([t.value for t in types]),
+            ItemVersion.item_type.in_(types),
         )
     )
     for tag in rule.tags:

@@ -8,199 +8,30 @@ guides live in the document too; ``candidate_view`` strips them before anything 
 Two ways to validate: ``validate_input`` for new content (the editor, the API, imports) applies
 every rule, checked after the HTML is cleaned, so that nothing is stored that would not read back;
 plain ``ItemDocument.model_validate`` reads stored versions and leaves out the rules added for new
-content since, so that every version stored under older rules still reads.
+content since, so that every version stored under older rules still reads. The checks of single
+fields and the texts of their errors are in ``itembank.checks``, what HTML may hold in
+``itembank.html``.
 """
 
 from __future__ import annotations
 
 import enum
-import math
-import re
-from html.parser import HTMLParser
 from typing import Annotated, Any, Literal
 
-import nh3
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+
+from itembank.checks import (
+    IDENTIFIER,
+    NEW_CONTENT,
+    TAG,
+    FiniteNumber,
+    PlainText,
+    check_error,
+    clean_optional_html,
+    clean_required_html,
+    is_new_content,
 )
-from pydantic_core import PydanticCustomError
-
 from vakt.i18n import LazyText, _l
-from vakt.text import unstorable_text
-
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,79}$")
-TAG = re.compile(r"^[\w][\w .:/\-]{0,79}$", re.UNICODE)
-
-ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "div", "dl", "dt", "em",
-    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p",
-    "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
-    "thead", "tr", "u", "ul",
-}  # fmt: skip
-ALLOWED_ATTRIBUTES = {
-    "*": {"class", "lang", "dir", "title"},
-    "a": {"href"},
-    "img": {"src", "alt", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan", "scope"},
-    "ol": {"start", "type"},
-}
-
-
-def clean_html(html: str) -> str:
-    """Keep only harmless markup: no script, event handlers, styles or unknown URL schemes."""
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-    ).strip()
-
-
-class _VisibleContent(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.found = False
-
-    def handle_data(self, data: str) -> None:
-        if data.strip():
-            self.found = True
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img":
-            self.found = True
-
-
-def shows_something(html: str) -> bool:
-    """True when cleaned HTML shows a reader anything: text other than spaces, or an image."""
-    parser = _VisibleContent()
-    parser.feed(html)
-    parser.close()
-    return parser.found
-
-
-ERROR_MESSAGES: dict[str, LazyText] = {
-    "bad_identifier": _l("must start with a letter and use only letters, digits, _ . or -"),
-    "duplicate_option": _l("the same option appears twice"),
-    "correct_not_option": _l("the correct answer ({correct}) must be one of the options"),
-    "mapping_unknown_option": _l("values are given for options that do not exist: {options}"),
-    "mapping_missing": _l("the mapped scoring rule needs a value for at least one option"),
-    "max_choices_too_small": _l(
-        "the maximum number of choices is smaller than the number of correct options"
-    ),
-    "bad_tag": _l("the tag {tag} has characters a tag may not have"),
-    "duplicate_question": _l("two questions have the same id"),
-    "case_needs_scenario": _l("a case needs a scenario"),
-    "one_question_only": _l("only a case may have more than one question"),
-    "question_type_mismatch": _l("the question must be of the item's type ({item_type})"),
-    "html_shows_nothing": _l(
-        "shows nothing once unsafe or unsupported markup (such as video, style or script) "
-        "is removed"
-    ),
-    "control_characters": _l("holds control characters (such as NUL) that text may not contain"),
-    "not_finite": _l("must be a finite number"),
-    "max_choices_too_large": _l(
-        "the maximum number of choices is larger than the number of options"
-    ),
-    # Pydantic's own error types that item documents meet and the generic texts do not cover.
-    "string_unicode": _l("holds characters that are not valid text"),
-    "model_type": _l("must be a mapping of names to values"),
-    "union_tag_not_found": _l("needs a type"),
-}
-"""Translatable texts for this module's validation error codes."""
-
-FIELD_LABELS: dict[str, LazyText] = {
-    "external_id": _l("Item id"),
-    "title": _l("Title"),
-    "type": _l("Type"),
-    "language": _l("Language"),
-    "tags": _l("Tags"),
-    "stem_html": _l("Text / scenario"),
-    "questions": _l("Questions"),
-    "questions[]": _l("Question {number}"),
-    "choices": _l("Options"),
-    "choices[]": _l("Option {number}"),
-    "criteria[]": _l("Criterion {number}"),
-    "prompt_html": _l("Question text"),
-    "points": _l("Points"),
-    "correct": _l("Correct answer"),
-    "html": _l("Text"),
-    "id": _l("Id"),
-    "word_limit": _l("Word limit"),
-    "max_choices": _l("Maximum choices"),
-    "guide": _l("Grading guide"),
-    "name": _l("Name"),
-    "max_points": _l("Points"),
-    "mapping": _l("Option values"),
-    "preparation_seconds": _l("Preparation time (seconds)"),
-    "max_duration_seconds": _l("Maximum answer length (seconds)"),
-}
-"""How item document fields are named to a person."""
-
-SKIPPED_LOCATIONS = frozenset({"single_choice", "multiple_response", "essay", "oral"})
-"""Union tags in error locations, which mean nothing to a person."""
-
-
-def _error(code: str, **context: object) -> PydanticCustomError:
-    return PydanticCustomError(code, ERROR_MESSAGES[code].msgid, context)
-
-
-_NEW_CONTENT = "new_content"
-"""Validation context key: the document is new content, so every rule applies."""
-
-
-def _new_content(info: ValidationInfo) -> bool:
-    return bool(isinstance(info.context, dict) and info.context.get(_NEW_CONTENT))
-
-
-def _finite(value: float, info: ValidationInfo) -> float:
-    # JSON has no infinity or NaN: PostgreSQL refuses to store them and scoring cannot use them.
-    if _new_content(info) and not math.isfinite(value):
-        raise _error("not_finite")
-    return value
-
-
-FiniteNumber = Annotated[float, AfterValidator(_finite)]
-
-
-def _plain_text(value: str, info: ValidationInfo) -> str:
-    if _new_content(info) and unstorable_text(value):
-        raise _error("control_characters")
-    return value
-
-
-PlainText = Annotated[str, AfterValidator(_plain_text)]
-
-
-def _clean_optional_html(value: str, info: ValidationInfo) -> str:
-    """Clean an HTML field that may be empty; new content that cleans to nothing visible is
-    refused rather than silently stored empty."""
-    cleaned = clean_html(value) if value else ""
-    if _new_content(info) and value and not shows_something(cleaned):
-        raise _error("html_shows_nothing")
-    return cleaned
-
-
-def _clean_required_html(value: str, info: ValidationInfo) -> str:
-    """Clean an HTML field that must show something (an option's text)."""
-    cleaned = clean_html(value) if value else ""
-    if _new_content(info):
-        if not value:
-            raise PydanticCustomError(
-                "string_too_short",
-                "String should have at least {min_length} character",
-                {"min_length": 1},
-            )
-        if not shows_something(cleaned):
-            raise _error("html_shows_nothing")
-    return cleaned
 
 
 class ItemType(enum.StrEnum):
@@ -260,7 +91,7 @@ class Criterion(_Strict):
     description_html: str = ""
     max_points: float = Field(ge=0, le=1000)
 
-    _clean = field_validator("description_html")(_clean_optional_html)
+    _clean = field_validator("description_html")(clean_optional_html)
 
 
 class GradingGuide(_Strict):
@@ -269,7 +100,7 @@ class GradingGuide(_Strict):
     criteria: list[Criterion] = Field(default_factory=list)
     notes_html: str = ""
 
-    _clean = field_validator("notes_html")(_clean_optional_html)
+    _clean = field_validator("notes_html")(clean_optional_html)
 
     @property
     def is_empty(self) -> bool:
@@ -289,10 +120,10 @@ class Choice(_Strict):
     @classmethod
     def _identifier(cls, value: str) -> str:
         if not IDENTIFIER.match(value):
-            raise _error("bad_identifier")
+            raise check_error("bad_identifier")
         return value
 
-    _clean = field_validator("html")(_clean_required_html)
+    _clean = field_validator("html")(clean_required_html)
 
 
 class _Question(_Strict):
@@ -300,13 +131,13 @@ class _Question(_Strict):
     prompt_html: str = ""
     points: float = Field(default=1.0, gt=0, le=1000)
 
-    _clean = field_validator("prompt_html")(_clean_optional_html)
+    _clean = field_validator("prompt_html")(clean_optional_html)
 
     @field_validator("id")
     @classmethod
     def _identifier(cls, value: str) -> str:
         if not IDENTIFIER.match(value):
-            raise _error("bad_identifier")
+            raise check_error("bad_identifier")
         return value
 
 
@@ -318,7 +149,7 @@ class _ChoiceQuestion(_Question):
     def _unique_choices(self) -> _ChoiceQuestion:
         ids = [choice.id for choice in self.choices]
         if len(set(ids)) != len(ids):
-            raise _error("duplicate_option")
+            raise check_error("duplicate_option")
         return self
 
     def choice_ids(self) -> set[str]:
@@ -335,7 +166,7 @@ class SingleChoiceQuestion(_ChoiceQuestion):
     @model_validator(mode="after")
     def _correct_is_an_option(self) -> SingleChoiceQuestion:
         if self.correct not in self.choice_ids():
-            raise _error("correct_not_option", correct=self.correct)
+            raise check_error("correct_not_option", correct=self.correct)
         return self
 
 
@@ -356,18 +187,18 @@ class MultipleResponseQuestion(_ChoiceQuestion):
         options = self.choice_ids()
         unknown = [c for c in self.correct if c not in options]
         if unknown:
-            raise _error("correct_not_option", correct=", ".join(unknown))
+            raise check_error("correct_not_option", correct=", ".join(unknown))
         if len(set(self.correct)) != len(self.correct):
-            raise _error("duplicate_option")
+            raise check_error("duplicate_option")
         unknown_map = [k for k in self.mapping if k not in options]
         if unknown_map:
-            raise _error("mapping_unknown_option", options=", ".join(unknown_map))
+            raise check_error("mapping_unknown_option", options=", ".join(unknown_map))
         if self.scoring is ScoringRule.MAPPED and not self.mapping:
-            raise _error("mapping_missing")
+            raise check_error("mapping_missing")
         if self.max_choices and self.max_choices < len(self.correct):
-            raise _error("max_choices_too_small")
-        if _new_content(info) and self.max_choices > len(self.choices):
-            raise _error("max_choices_too_large")
+            raise check_error("max_choices_too_small")
+        if is_new_content(info) and self.max_choices > len(self.choices):
+            raise check_error("max_choices_too_large")
         return self
 
 
@@ -409,13 +240,13 @@ class ItemDocument(_Strict):
     attachments: list[str] = Field(default_factory=list)
     """Names of the version's files (images, case documents), e.g. ``images/map.png``."""
 
-    _clean = field_validator("stem_html")(_clean_optional_html)
+    _clean = field_validator("stem_html")(clean_optional_html)
 
     @field_validator("external_id")
     @classmethod
     def _identifier(cls, value: str) -> str:
         if not IDENTIFIER.match(value):
-            raise _error("bad_identifier")
+            raise check_error("bad_identifier")
         return value
 
     @field_validator("tags")
@@ -425,7 +256,7 @@ class ItemDocument(_Strict):
         for tag in value:
             tag = tag.strip()
             if not TAG.match(tag):
-                raise _error("bad_tag", tag=tag)
+                raise check_error("bad_tag", tag=tag)
             if tag not in cleaned:
                 cleaned.append(tag)
         return cleaned
@@ -434,15 +265,15 @@ class ItemDocument(_Strict):
     def _shape(self) -> ItemDocument:
         ids = [question.id for question in self.questions]
         if len(set(ids)) != len(ids):
-            raise _error("duplicate_question")
+            raise check_error("duplicate_question")
         if self.type is ItemType.CASE:
             if not self.stem_html:
-                raise _error("case_needs_scenario")
+                raise check_error("case_needs_scenario")
         else:
             if len(self.questions) != 1:
-                raise _error("one_question_only")
+                raise check_error("one_question_only")
             if self.questions[0].type != self.type.value:
-                raise _error("question_type_mismatch", item_type=self.type.value)
+                raise check_error("question_type_mismatch", item_type=self.type.value)
         return self
 
     @property
@@ -454,7 +285,7 @@ class ItemDocument(_Strict):
 def validate_input(data: Any) -> ItemDocument:
     """Validate new content (from the editor, the API or an import) by every rule, after its
     HTML is cleaned: what passes reads back as it is stored. Raises pydantic's ValidationError."""
-    return ItemDocument.model_validate(data, context={_NEW_CONTENT: True})
+    return ItemDocument.model_validate(data, context={NEW_CONTENT: True})
 
 
 # ---- what a candidate may see -------------------------------------------------------------------

@@ -305,10 +305,10 @@ def scheme() -> None:
 @click.argument("name")
 def scheme_add(code: str, name: str) -> None:
     """Create a certification scheme."""
-    from itembank import service
+    from itembank import schemes
 
     async def work(session: AsyncSession) -> int:
-        created = await service.create_scheme(session, code=code, name=name, actor_id=None)
+        created = await schemes.create_scheme(session, code=code, name=name, actor_id=None)
         return created.id
 
     click.echo(f"Created scheme {code} (id {run_in_session(_settings(), work)}).")
@@ -330,12 +330,12 @@ def items() -> None:
 @click.option("--dry-run", is_flag=True, help="Check the file and report; store nothing.")
 def items_import(file: Path, scheme_code: str, skip_unsupported: bool, dry_run: bool) -> None:
     """Import a QTI item (.xml), a QTI content package (.zip) or Vakt YAML (.yaml)."""
-    from itembank import service, transfer
+    from itembank import schemes, transfer
 
     data = file.read_bytes()
 
     async def work(session: AsyncSession) -> Any:
-        target = await service.get_scheme_by_code(session, scheme_code)
+        target = await schemes.get_scheme_by_code(session, scheme_code)
         return await transfer.import_items(
             session, scheme_id=target.id, data=data, filename=file.name,
             actor_id=None, skip_unsupported=skip_unsupported, dry_run=dry_run,
@@ -371,15 +371,15 @@ def items_import(file: Path, scheme_code: str, skip_unsupported: bool, dry_run: 
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def items_export(scheme_code: str, fmt: str, status: str | None, output: Path) -> None:
     """Export the newest version of each item of a scheme."""
-    from itembank import service, transfer
+    from itembank import schemes, search, transfer
     from itembank.schemas import ItemStatus
 
     async def work(session: AsyncSession) -> tuple[bytes, int]:
-        target = await service.get_scheme_by_code(session, scheme_code)
-        query = service.ItemQuery(
+        target = await schemes.get_scheme_by_code(session, scheme_code)
+        query = search.ItemQuery(
             scheme_id=target.id, status=ItemStatus(status) if status else None, per_page=1_000_000
         )
-        versions = (await service.search_items(session, query)).rows
+        versions = (await search.search_items(session, query)).rows
         data, _media_type, _name = await transfer.export_items(
             session,
             version_ids=[v.id for v in versions],

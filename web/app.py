@@ -24,7 +24,7 @@ from exam.checkin import CheckIn, IdentityCheck
 from exam.events import ExamEvents, with_events
 from exam.jobs import submit_overdue_forever
 from exam.timing import Clock, SystemClock
-from itembank.service import CandidateViews
+from itembank.candidate_views import CandidateViews
 from proctoring.gate import ProctoredParts
 from proctoring.identity import PhotoIdentityCheck
 from proctoring.jobs import purge_forever, watch_forever
@@ -44,8 +44,6 @@ from web.rendering import create_templates
 from web.routes import (
     account,
     auth,
-    bank,
-    blueprints,
     home,
     oidc,
     proctoring,
@@ -55,6 +53,8 @@ from web.routes.exam import api as exam_api
 from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
 from web.routes.exam import staff as exam_staff
+from web.routes.itembank import api as bank_api
+from web.routes.itembank import blueprints, items, review, transfer
 from web.state import AppState
 
 
@@ -74,7 +74,10 @@ def routes() -> list[BaseRoute]:
         *home.routes(),
         *auth.routes(),
         *oidc.routes(),
-        *bank.routes(),
+        *items.routes(),
+        *review.routes(),
+        *transfer.routes(),
+        *bank_api.routes(),
         *blueprints.routes(),
         *exam_api.routes(),
         *my_page.routes(),

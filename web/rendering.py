@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.templating import Jinja2Templates
 
-from itembank.schemas import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
+from itembank.html import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 from vakt.accounts import ROLE_LABELS
 from web.endpoints import csrf_token
 from web.i18n import (

@@ -11,7 +11,7 @@ from starlette.templating import Jinja2Templates
 from exam.checkin import CheckIn
 from exam.events import ExamEvents
 from exam.timing import Clock
-from itembank.service import CandidateViews
+from itembank.candidate_views import CandidateViews
 from proctoring.live import LiveHub
 from proctoring.monitor import LiveFlagger
 from proctoring.storage import MediaStore

@@ -6,7 +6,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import service
+from itembank import schemes
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from vakt.accounts import User
@@ -31,7 +31,7 @@ async def _sign_out(page: Page) -> None:
 async def test_create_preview_submit_approve(
     browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
 ) -> None:
-    await service.create_scheme(session, code="DM", name="Mangfoldsleder", actor_id=None)
+    await schemes.create_scheme(session, code="DM", name="Mangfoldsleder", actor_id=None)
     await session.commit()
     context = await browser.new_context(locale="en-GB")
     page = await context.new_page()
@@ -86,7 +86,7 @@ async def test_create_preview_submit_approve(
 async def test_author_sees_no_approve_button_and_bad_input_keeps_what_was_typed(
     browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
 ) -> None:
-    await service.create_scheme(session, code="DM", name="Mangfoldsleder", actor_id=None)
+    await schemes.create_scheme(session, code="DM", name="Mangfoldsleder", actor_id=None)
     await session.commit()
     context = await browser.new_context(locale="en-GB")
     page = await context.new_page()
@@ -118,7 +118,7 @@ async def test_author_sees_no_approve_button_and_bad_input_keeps_what_was_typed(
 async def test_case_and_oral_items_are_made_in_the_editor(
     browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
 ) -> None:
-    await service.create_scheme(session, code="DM", name="Mangfoldsleder", actor_id=None)
+    await schemes.create_scheme(session, code="DM", name="Mangfoldsleder", actor_id=None)
     await session.commit()
     # bypass_csp lets axe-core, added by the test, run in the page.
     context = await browser.new_context(locale="en-GB", bypass_csp=True)

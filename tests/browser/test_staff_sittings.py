@@ -6,8 +6,7 @@ import pytest
 from playwright.async_api import Browser, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import blueprints
-from itembank import service as bank
+from itembank import blueprints, schemes
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from vakt.accounts import User
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.browser
 async def test_schedule_approve_and_register(
     browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
 ) -> None:
-    scheme = await bank.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
     await blueprints.create_blueprint(
         session, scheme_id=scheme.id, code="B", name="Prøve", language="nb", actor_id=None,
         definition=blueprints.parse_blueprint({"parts": [

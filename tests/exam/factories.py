@@ -10,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam import declarations, registrations
 from exam.checkin import CheckIn, CheckInStep, accept_declaration
 from exam.models import Registration
-from itembank import blueprints
-from itembank import service as bank
+from itembank import blueprints, schemes, versions, workflow
 from itembank.schemas import ItemDocument, ItemStatus
 from proctoring.models import ProctoringPolicy
 from proctoring.schemas import Policy
@@ -81,20 +80,20 @@ async def build_exam(
     candidates (the first is ``users["candidate"]``); committed. Not proctored unless a
     ``proctoring`` policy is given."""
     writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
-    scheme = await bank.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
     await set_proctoring(session, scheme.id, proctoring)
     documents = [single_choice(f"SC-{n}") for n in range(6)] + [
         _multiple_response(f"MR-{n}") for n in range(4)
     ]
     documents += [essay(f"ES-{n}") for n in range(4)]
     for document in documents:
-        version = await bank.create_item(
+        version = await versions.create_item(
             session, scheme_id=scheme.id, document=document, actor_id=writer.id
         )
-        await bank.transition(
+        await workflow.transition(
             session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
         )
-        await bank.transition(
+        await workflow.transition(
             session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
         )
     blueprint = await blueprints.create_blueprint(
@@ -149,20 +148,20 @@ async def build_full_exam(
     from vakt.demo.seed import demo_items
 
     writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
-    scheme = await bank.create_scheme(session, code="FULL", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="FULL", name="Mangfold", actor_id=None)
     await set_proctoring(session, scheme.id, proctoring)
     wanted = {"single_choice": 1, "multiple_response": 1, "essay": 1, "case": 1, "oral": 1}
     for data in demo_items():
         if wanted.get(data["type"], 0) == 0:
             continue
         wanted[data["type"]] -= 1
-        version = await bank.create_item(
-            session, scheme_id=scheme.id, document=bank.parse_document(data), actor_id=writer.id
+        version = await versions.create_item(
+            session, scheme_id=scheme.id, document=versions.parse_document(data), actor_id=writer.id
         )
-        await bank.transition(
+        await workflow.transition(
             session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
         )
-        await bank.transition(
+        await workflow.transition(
             session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
         )
     blueprint = await blueprints.create_blueprint(
@@ -206,15 +205,15 @@ async def build_essay_exam(
     """One short part with one essay, a sitting open from ``opens`` for two hours and
     ``users["candidate"]`` registered with the declarations accepted; committed."""
     writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
-    scheme = await bank.create_scheme(session, code="KORT", name="Kort prøve", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="KORT", name="Kort prøve", actor_id=None)
     await set_proctoring(session, scheme.id, proctoring)
-    version = await bank.create_item(
+    version = await versions.create_item(
         session, scheme_id=scheme.id, document=essay("KORT-1"), actor_id=writer.id
     )
-    await bank.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
     )
-    await bank.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
     )
     blueprint = await blueprints.create_blueprint(

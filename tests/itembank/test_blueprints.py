@@ -7,37 +7,38 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import blueprints, service
+from itembank import blueprints, schemes, versions, workflow
 from itembank.schemas import ItemDocument, ItemStatus
+from itembank.versions import get_version
 from tests.itembank.factories import essay, single_choice
 from vakt.accounts import User
 from vakt.errors import Conflict, VaktError
 
 
 async def _bank(session: AsyncSession, users: dict[str, User]) -> int:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
     documents: list[ItemDocument] = []
     documents += [single_choice(f"SC-L{n}", tags=["lovverk"]) for n in range(8)]
     documents += [single_choice(f"SC-K{n}", tags=["kultur"]) for n in range(8)]
     documents += [essay(f"ES-{n}", points=5 if n % 2 else 10) for n in range(8)]
     for document in documents:
-        version = await service.create_item(
+        version = await versions.create_item(
             session, scheme_id=scheme.id, document=document, actor_id=users["item_writer"].id
         )
-        await service.transition(
+        await workflow.transition(
             session,
             version_id=version.id,
             to_status=ItemStatus.IN_REVIEW,
             actor=users["item_writer"],
         )
-        await service.transition(
+        await workflow.transition(
             session,
             version_id=version.id,
             to_status=ItemStatus.APPROVED,
             actor=users["item_reviewer"],
         )
     # A draft must never be picked.
-    await service.create_item(
+    await versions.create_item(
         session,
         scheme_id=scheme.id,
         document=single_choice("DRAFT", tags=["lovverk"]),
@@ -80,7 +81,7 @@ async def test_form_meets_every_rule(session: AsyncSession, users: dict[str, Use
     by_part: dict[int, list[int]] = {}
     for row in form.items:
         by_part.setdefault(row.part_index, []).append(row.item_version_id)
-    versions = {v: await service.get_version(session, v) for ids in by_part.values() for v in ids}
+    versions = {v: await get_version(session, v) for ids in by_part.values() for v in ids}
     part1 = [versions[v] for v in by_part[0]]
     assert len(part1) == 5
     assert sum("lovverk" in v.tag_names for v in part1) == 3

@@ -14,10 +14,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import packages, service, transfer
+from itembank import schemes, transfer
 from itembank.models import Item
-from itembank.packages import PackageItem, find_items, open_package, parse_package, write_package
-from itembank.qti import UnsafeXml, write_item
+from itembank.qti import UnsafeXml, packages, write_item
+from itembank.qti.packages import (
+    PackageItem,
+    find_items,
+    open_package,
+    parse_package,
+    write_package,
+)
 from tests.conftest import shared_testdata
 from tests.itembank.test_qti import BILLION_LAUGHS, EXTERNAL_ENTITY, sample_documents, tiny_png
 from vakt.accounts import User
@@ -138,7 +144,7 @@ BAD_UPLOADS: dict[str, Callable[[], tuple[bytes, str]]] = {
 async def test_bad_packages_are_refused_and_nothing_is_stored(
     session: AsyncSession, users: dict[str, User], case: str
 ) -> None:
-    scheme = await service.create_scheme(session, code="PKG", name="Packages", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="PKG", name="Packages", actor_id=None)
     data, filename = BAD_UPLOADS[case]()
     for skip in (False, True):
         with pytest.raises(VaktError) as caught:

@@ -8,13 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from itembank.schemas import (
-    ItemDocument,
-    candidate_view,
-    clean_html,
-    shows_something,
-    validate_input,
-)
+from itembank.html import clean_html, shows_something
+from itembank.schemas import ItemDocument, candidate_view, validate_input
 from vakt.text import unstorable_text
 
 NOTHING_LEFT = [

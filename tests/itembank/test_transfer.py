@@ -10,7 +10,8 @@ from babel.support import NullTranslations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import service
+from itembank import schemes, versions, workflow
+from itembank.files import FileUpload, read_file
 from itembank.models import Item, Scheme
 from itembank.schemas import EssayQuestion, ItemStatus, MultipleResponseQuestion, ScoringRule
 from itembank.scoring import score_multiple_response
@@ -30,7 +31,7 @@ from vakt.validation import render_message
 
 
 async def new_scheme(session: AsyncSession, code: str = "DM") -> Scheme:
-    return await service.create_scheme(session, code=code, name=f"Scheme {code}", actor_id=None)
+    return await schemes.create_scheme(session, code=code, name=f"Scheme {code}", actor_id=None)
 
 
 async def item_count(session: AsyncSession) -> int:
@@ -93,10 +94,10 @@ async def test_imports_qti3_examples(
         ImportStatus.CREATED,
     )
     assert imported.version_id is not None
-    version = await service.get_version(session, imported.version_id)
+    version = await versions.get_version(session, imported.version_id)
     assert version.status == ItemStatus.DRAFT.value
     assert version.author_id == users["item_writer"].id
-    assert service.document_of(version).external_id == external_id
+    assert versions.document_of(version).external_id == external_id
 
 
 @pytest.mark.asyncio
@@ -112,8 +113,8 @@ async def test_rubric_views_are_stored_where_they_belong(
         "rubric_block.xml",
     )
     assert report.imported[0].version_id is not None
-    version = await service.get_version(session, report.imported[0].version_id)
-    document = service.document_of(version)
+    version = await versions.get_version(session, report.imported[0].version_id)
+    document = versions.document_of(version)
     assert "Help the candidate understand" in document.guide.notes_html
     assert "Some instructional text for the proctor here" in document.guide.notes_html
     assert "An actual scoring rubric could go here." in document.guide.notes_html
@@ -180,8 +181,8 @@ async def test_qti22_mapped_partial_credit_is_kept(
         "choice_multiple.xml",
     )
     assert report.imported[0].version_id is not None
-    version = await service.get_version(session, report.imported[0].version_id)
-    question = service.document_of(version).questions[0]
+    version = await versions.get_version(session, report.imported[0].version_id)
+    question = versions.document_of(version).questions[0]
     assert isinstance(question, MultipleResponseQuestion)
     assert question.scoring is ScoringRule.MAPPED
     assert version.max_points == 2
@@ -225,12 +226,12 @@ async def test_an_essay_package_brings_its_image_and_scoring_guide(
     )
     assert report.imported[0].version_id is not None
     version_id = report.imported[0].version_id
-    document = service.document_of(await service.get_version(session, version_id))
+    document = versions.document_of(await versions.get_version(session, version_id))
     question = document.questions[0]
     assert isinstance(question, EssayQuestion)
     assert "Scoring Guidelines" in question.guide.notes_html
     assert "Scoring Guidelines" not in document.stem_html
-    assert await service.read_file(session, version_id, "images/postcard.png") == (
+    assert await read_file(session, version_id, "images/postcard.png") == (
         "image/png",
         postcard,
     )
@@ -301,7 +302,7 @@ async def test_the_published_package_imports_what_it_can_when_asked(
         ]:
             version_id = by_source[source].version_id
             assert version_id is not None
-            _, content = await service.read_file(session, version_id, name)
+            _, content = await read_file(session, version_id, name)
             assert content == published.read(name)
 
 
@@ -347,7 +348,7 @@ async def test_importing_again_is_unchanged_and_an_edit_makes_a_new_version(
     changed = await import_file(session, scheme, writer, edited, "BG008.xml")
     assert changed.imported[0].status is ImportStatus.NEW_VERSION
     assert changed.imported[0].version_id is not None
-    version = await service.get_version(session, changed.imported[0].version_id)
+    version = await versions.get_version(session, changed.imported[0].version_id)
     assert version.number == 2
     assert "Banana" in str(version.document)
     assert await item_count(session) == 1
@@ -362,7 +363,7 @@ async def test_an_item_in_review_is_not_versioned_by_an_import(
     data = shared("qti3", "BG007.xml")
     first = await import_file(session, scheme, writer, data, "BG007.xml")
     assert first.imported[0].version_id is not None
-    await service.transition(
+    await workflow.transition(
         session,
         version_id=first.imported[0].version_id,
         to_status=ItemStatus.IN_REVIEW,
@@ -380,11 +381,11 @@ async def test_an_item_in_review_is_not_versioned_by_an_import(
 async def store_samples(session: AsyncSession, scheme: Scheme, user: User) -> list[int]:
     version_ids = []
     for document, files in sample_documents().values():
-        version = await service.create_item(
+        version = await versions.create_item(
             session,
             scheme_id=scheme.id,
             document=document,
-            files=[service.FileUpload(name, data) for name, data in files.items()],
+            files=[FileUpload(name, data) for name, data in files.items()],
             actor_id=user.id,
         )
         version_ids.append(version.id)
@@ -421,13 +422,13 @@ async def test_export_then_import_gives_the_same_items_and_files(
     assert report.problems == []
     assert [item.status for item in report.imported] == [ImportStatus.CREATED] * len(version_ids)
     for original_id, imported in zip(version_ids, report.imported, strict=True):
-        original = await service.get_version(session, original_id)
+        original = await versions.get_version(session, original_id)
         assert imported.version_id is not None
-        copy = await service.get_version(session, imported.version_id)
-        assert service.document_of(copy) == service.document_of(original)
+        copy = await versions.get_version(session, imported.version_id)
+        assert versions.document_of(copy) == versions.document_of(original)
         assert copy.content_hash == original.content_hash
-        for name in service.document_of(original).attachments:
-            assert await service.read_file(session, copy.id, name) == await service.read_file(
+        for name in versions.document_of(original).attachments:
+            assert await read_file(session, copy.id, name) == await read_file(
                 session, original.id, name
             )
 
@@ -458,10 +459,10 @@ async def test_export_refusals(session: AsyncSession, users: dict[str, User]) ->
         await export_items(session, version_ids=[], fmt="yaml")
     with pytest.raises(NotFound):
         await export_items(session, version_ids=[999_999], fmt="yaml")
-    document = service.document_of(await service.get_version(session, version_ids[0]))
-    second = await service.create_version(
+    document = versions.document_of(await versions.get_version(session, version_ids[0]))
+    second = await versions.create_version(
         session,
-        item_id=(await service.get_version(session, version_ids[0])).item_id,
+        item_id=(await versions.get_version(session, version_ids[0])).item_id,
         document=document.model_copy(update={"title": "Renamed"}),
         actor_id=writer.id,
     )

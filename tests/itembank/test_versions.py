@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import blueprints, service
+from itembank import blueprints, candidate_views, compare, schemes, versions, workflow
 from itembank.models import ItemVersion
 from itembank.schemas import ItemDocument, ItemStatus, validate_input
 from tests.itembank.factories import single_choice
@@ -19,16 +19,16 @@ from vakt.errors import Conflict, VaktError
 async def _approved(
     session: AsyncSession, users: dict[str, User], scheme_id: int, external_id: str
 ) -> int:
-    version = await service.create_item(
+    version = await versions.create_item(
         session,
         scheme_id=scheme_id,
         document=single_choice(external_id),
         actor_id=users["item_writer"].id,
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=users["item_writer"]
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=users["item_reviewer"]
     )
     return version.id
@@ -38,22 +38,22 @@ async def _approved(
 async def test_editing_creates_a_new_version_and_keeps_the_old(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
-    v1 = await service.create_item(
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    v1 = await versions.create_item(
         session, scheme_id=scheme.id, document=single_choice(), actor_id=users["item_writer"].id
     )
     original = dict(v1.document)
-    v2 = await service.create_version(
+    v2 = await versions.create_version(
         session, item_id=v1.item_id, document=single_choice(title="Ny tittel"),
         actor_id=users["item_writer2"].id, change_note="tittel",
     )  # fmt: skip
     await session.commit()
     assert (v1.number, v2.number) == (1, 2)
     assert v2.author_id == users["item_writer2"].id
-    reread = await service.get_version(session, v1.id)
+    reread = await versions.get_version(session, v1.id)
     assert reread.document == original
-    assert service.document_of(reread).title != service.document_of(v2).title
-    changes = service.compare_documents(service.document_of(v1), service.document_of(v2))
+    assert versions.document_of(reread).title != versions.document_of(v2).title
+    changes = compare.compare_documents(versions.document_of(v1), versions.document_of(v2))
     assert [c.path for c in changes] == ["title"]
 
 
@@ -61,20 +61,20 @@ async def test_editing_creates_a_new_version_and_keeps_the_old(
 async def test_unchanged_edit_and_changed_id_are_refused(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
-    v1 = await service.create_item(
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    v1 = await versions.create_item(
         session, scheme_id=scheme.id, document=single_choice(), actor_id=users["item_writer"].id
     )
     with pytest.raises(VaktError):
-        await service.create_version(
+        await versions.create_version(
             session, item_id=v1.item_id, document=single_choice(), actor_id=None
         )
     with pytest.raises(VaktError):
-        await service.create_version(
+        await versions.create_version(
             session, item_id=v1.item_id, document=single_choice("OTHER"), actor_id=None
         )
     with pytest.raises(Conflict):
-        await service.create_item(
+        await versions.create_item(
             session, scheme_id=scheme.id, document=single_choice(), actor_id=None
         )
 
@@ -83,7 +83,7 @@ async def test_unchanged_edit_and_changed_id_are_refused(
 async def test_form_pins_versions_even_after_new_versions_are_approved(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
     pinned = [await _approved(session, users, scheme.id, f"SC-{n}") for n in range(3)]
     blueprint = await blueprints.create_blueprint(
         session, scheme_id=scheme.id, code="B1", name="Prøve", language="nb",
@@ -95,36 +95,36 @@ async def test_form_pins_versions_even_after_new_versions_are_approved(
     form = await blueprints.assemble_form(session, blueprint_id=blueprint.id, seed=1, actor_id=None)
     await session.commit()
     assert sorted(row.item_version_id for row in form.items) == sorted(pinned)
-    first = await service.get_version(session, pinned[0])
-    newer = await service.create_version(
+    first = await versions.get_version(session, pinned[0])
+    newer = await versions.create_version(
         session,
         item_id=first.item_id,
         document=single_choice("SC-0", title="Revidert"),
         actor_id=users["item_writer"].id,
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=newer.id, to_status=ItemStatus.IN_REVIEW, actor=users["item_writer"]
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=newer.id, to_status=ItemStatus.APPROVED, actor=users["item_reviewer"]
     )
     await session.commit()
     session.expunge_all()
     again = await blueprints.get_form(session, form.id)
     assert sorted(row.item_version_id for row in again.items) == sorted(pinned)
-    old = await service.get_version(session, pinned[0])
+    old = await versions.get_version(session, pinned[0])
     assert old.status == ItemStatus.RETIRED
-    assert service.document_of(old).title == "Spørsmål SC-0"
+    assert versions.document_of(old).title == "Spørsmål SC-0"
 
 
 @pytest.mark.asyncio
 async def test_candidate_views_are_built_once_without_the_key_and_forget_the_oldest(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
     ids = [await _approved(session, users, scheme.id, f"CV-{n}") for n in range(3)]
     await session.commit()
-    views = service.CandidateViews(max_versions=2)
+    views = candidate_views.CandidateViews(max_versions=2)
 
     first = await views.of(session, [ids[0], ids[1], 999_999])
     assert list(first) == [ids[0], ids[1]]  # in the order asked; an unknown id left out
@@ -171,36 +171,36 @@ def _hostile_documents() -> list[dict[str, Any]]:
 async def test_every_stored_version_validates_again_as_new_content(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
     refused = 0
     for data in _hostile_documents():
         try:
-            document = service.parse_document(data)
+            document = versions.parse_document(data)
         except VaktError:
             refused += 1
             continue
-        await service.create_item(
+        await versions.create_item(
             session, scheme_id=scheme.id, document=document, actor_id=users["item_writer"].id
         )
     await session.commit()
     stored = (await session.scalars(select(ItemVersion))).all()
     assert refused and stored
     for version in stored:
-        assert validate_input(version.document) == service.document_of(version)
+        assert validate_input(version.document) == versions.document_of(version)
 
 
 @pytest.mark.asyncio
 async def test_a_document_that_would_not_read_back_is_not_stored(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
     data = single_choice().model_dump(mode="json")
     data["questions"][0]["choices"][1]["html"] = '<video src="a.mp4"></video>'
     # Read as a stored version is read, the option is cleaned to nothing without complaint; a
     # caller that skipped validate_input must still not get it stored.
     lenient = ItemDocument.model_validate(data)
     with pytest.raises(VaktError) as caught:
-        await service.create_item(
+        await versions.create_item(
             session, scheme_id=scheme.id, document=lenient, actor_id=users["item_writer"].id
         )
     assert caught.value.details
@@ -211,22 +211,22 @@ async def test_a_document_that_would_not_read_back_is_not_stored(
 async def test_notes_and_comments_that_cannot_be_stored_are_refused(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
     writer = users["item_writer"]
     with pytest.raises(VaktError) as note:
-        await service.create_item(
+        await versions.create_item(
             session, scheme_id=scheme.id, document=single_choice(), actor_id=writer.id,
             change_note="ny\x00versjon",
         )  # fmt: skip
     assert note.value.field == "change_note"
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=scheme.id, document=single_choice(), actor_id=writer.id
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
     )
     with pytest.raises(VaktError) as comment:
-        await service.transition(
+        await workflow.transition(
             session, version_id=version.id, to_status=ItemStatus.DRAFT,
             actor=users["item_reviewer"], comment="nei\x00",
         )  # fmt: skip
@@ -237,7 +237,7 @@ async def test_notes_and_comments_that_cannot_be_stored_are_refused(
 async def test_versions_stored_before_options_were_checked_still_read(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
     version_id = await _approved(session, users, scheme.id, "OLD-1")
     # What an older release stored for an option written as <video src=a.mp4>.
     document = single_choice("OLD-1").model_dump(mode="json")
@@ -247,9 +247,9 @@ async def test_versions_stored_before_options_were_checked_still_read(
     )
     await session.commit()
     session.expunge_all()
-    version = await service.get_version(session, version_id)
-    assert service.document_of(version).questions[0].choices[1].html == ""  # type: ignore[union-attr]
-    views = await service.CandidateViews().of(session, [version_id])
+    version = await versions.get_version(session, version_id)
+    assert versions.document_of(version).questions[0].choices[1].html == ""  # type: ignore[union-attr]
+    views = await candidate_views.CandidateViews().of(session, [version_id])
     assert [c.html for c in views[version_id].questions[0].choices] == [
         "Norsk Standard", "", "Nasjonal Sak",
     ]  # fmt: skip

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import service
+from itembank import schemes, versions, workflow
 from itembank.models import ItemVersion, ReviewEvent
 from itembank.schemas import ItemStatus
 from tests.itembank.factories import essay, single_choice
@@ -16,24 +16,24 @@ from vakt.errors import Conflict, Forbidden, VaktError
 
 
 async def _scheme(session: AsyncSession) -> int:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
     return scheme.id
 
 
 @pytest.mark.asyncio
 async def test_full_workflow_is_audited(session: AsyncSession, users: dict[str, User]) -> None:
     writer, reviewer = users["item_writer"], users["item_reviewer"]
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=await _scheme(session), document=single_choice(), actor_id=writer.id
     )
     assert version.status == ItemStatus.DRAFT
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer, comment="ok"
     )
-    await service.transition(
+    await workflow.transition(
         session,
         version_id=version.id,
         to_status=ItemStatus.RETIRED,
@@ -57,18 +57,18 @@ async def test_author_cannot_approve_own_version(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
     author = users["writer_reviewer"]  # holds both roles
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=await _scheme(session), document=single_choice(), actor_id=author.id
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=author
     )
     with pytest.raises(Forbidden):
-        await service.transition(
+        await workflow.transition(
             session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=author
         )
     # A different reviewer may.
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=users["item_reviewer"]
     )
     assert version.status == ItemStatus.APPROVED
@@ -79,23 +79,23 @@ async def test_reviewer_of_later_version_must_differ_from_its_author(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
     first_author, second_author = users["item_writer"], users["writer_reviewer"]
-    v1 = await service.create_item(
+    v1 = await versions.create_item(
         session,
         scheme_id=await _scheme(session),
         document=single_choice(),
         actor_id=first_author.id,
     )
-    v2 = await service.create_version(
+    v2 = await versions.create_version(
         session,
         item_id=v1.item_id,
         document=single_choice(title="Endret"),
         actor_id=second_author.id,
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=v2.id, to_status=ItemStatus.IN_REVIEW, actor=second_author
     )
     with pytest.raises(Forbidden):
-        await service.transition(
+        await workflow.transition(
             session, version_id=v2.id, to_status=ItemStatus.APPROVED, actor=second_author
         )
 
@@ -105,18 +105,18 @@ async def test_rejection_needs_a_comment_and_returns_to_draft(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
     writer, reviewer = users["item_writer"], users["item_reviewer"]
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=await _scheme(session), document=essay(), actor_id=writer.id
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
     )
     with pytest.raises(VaktError) as refused:
-        await service.transition(
+        await workflow.transition(
             session, version_id=version.id, to_status=ItemStatus.DRAFT, actor=reviewer
         )
     assert refused.value.field == "comment"
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.DRAFT, actor=reviewer,
         comment="Uklar formulering",
     )  # fmt: skip
@@ -136,13 +136,13 @@ async def test_steps_out_of_order_are_refused(
     session: AsyncSession, users: dict[str, User], start: ItemStatus, target: ItemStatus
 ) -> None:
     writer = users["item_writer"]
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=await _scheme(session), document=single_choice(), actor_id=writer.id
     )
     if start is ItemStatus.IN_REVIEW:
-        await service.transition(session, version_id=version.id, to_status=start, actor=writer)
+        await workflow.transition(session, version_id=version.id, to_status=start, actor=writer)
     with pytest.raises(Conflict):
-        await service.transition(
+        await workflow.transition(
             session,
             version_id=version.id,
             to_status=target,
@@ -156,18 +156,18 @@ async def test_writer_cannot_approve_and_candidate_cannot_do_anything(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
     writer = users["item_writer"]
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=await _scheme(session), document=single_choice(), actor_id=writer.id
     )
     with pytest.raises(Forbidden):
-        await service.transition(
+        await workflow.transition(
             session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=users["candidate"]
         )
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
     )
     with pytest.raises(Forbidden):
-        await service.transition(
+        await workflow.transition(
             session,
             version_id=version.id,
             to_status=ItemStatus.APPROVED,
@@ -178,14 +178,14 @@ async def test_writer_cannot_approve_and_candidate_cannot_do_anything(
 @pytest.mark.asyncio
 async def test_no_edit_while_in_review(session: AsyncSession, users: dict[str, User]) -> None:
     writer = users["item_writer"]
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=await _scheme(session), document=single_choice(), actor_id=writer.id
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
     )
     with pytest.raises(Conflict):
-        await service.create_version(
+        await versions.create_version(
             session, item_id=version.item_id, document=single_choice(title="Ny"), actor_id=writer.id
         )
 
@@ -195,14 +195,14 @@ async def test_only_newest_version_can_go_to_review(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
     writer = users["item_writer"]
-    v1 = await service.create_item(
+    v1 = await versions.create_item(
         session, scheme_id=await _scheme(session), document=single_choice(), actor_id=writer.id
     )
-    await service.create_version(
+    await versions.create_version(
         session, item_id=v1.item_id, document=single_choice(title="Ny"), actor_id=writer.id
     )
     with pytest.raises(Conflict):
-        await service.transition(
+        await workflow.transition(
             session, version_id=v1.id, to_status=ItemStatus.IN_REVIEW, actor=writer
         )
 
@@ -212,23 +212,23 @@ async def test_approving_a_new_version_retires_the_old_one(
     session: AsyncSession, users: dict[str, User]
 ) -> None:
     writer, reviewer = users["item_writer"], users["item_reviewer"]
-    v1 = await service.create_item(
+    v1 = await versions.create_item(
         session, scheme_id=await _scheme(session), document=single_choice(), actor_id=writer.id
     )
     for version in (v1,):
-        await service.transition(
+        await workflow.transition(
             session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
         )
-        await service.transition(
+        await workflow.transition(
             session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
         )
-    v2 = await service.create_version(
+    v2 = await versions.create_version(
         session, item_id=v1.item_id, document=single_choice(title="Ny"), actor_id=writer.id
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=v2.id, to_status=ItemStatus.IN_REVIEW, actor=writer
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=v2.id, to_status=ItemStatus.APPROVED, actor=reviewer
     )
     await session.commit()

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import blueprints, service
+from itembank import blueprints, schemes, versions, workflow
 from itembank.schemas import ItemStatus
 from tests.itembank.factories import essay, single_choice
 from tests.web.helpers import csrf, sign_in
@@ -30,24 +30,24 @@ class Bank:
 
 @pytest_asyncio.fixture
 async def bank(session: AsyncSession, users: dict[str, User]) -> Bank:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
-    version = await service.create_item(
+    scheme = await schemes.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
+    version = await versions.create_item(
         session, scheme_id=scheme.id, document=essay(), actor_id=users["item_writer2"].id
     )
     for n in range(2):
-        other = await service.create_item(
+        other = await versions.create_item(
             session,
             scheme_id=scheme.id,
             document=single_choice(f"SC-{n}"),
             actor_id=users["item_writer2"].id,
         )
-        await service.transition(
+        await workflow.transition(
             session,
             version_id=other.id,
             to_status=ItemStatus.IN_REVIEW,
             actor=users["item_writer2"],
         )
-        await service.transition(
+        await workflow.transition(
             session,
             version_id=other.id,
             to_status=ItemStatus.APPROVED,

@@ -11,11 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import service
+from itembank import versions, workflow
 from itembank.models import Item, ItemVersion
 from itembank.schemas import ItemStatus
 from tests.itembank.factories import single_choice
@@ -25,13 +24,6 @@ from vakt.accounts import User
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
-
-
-@pytest_asyncio.fixture
-async def scheme_id(session: AsyncSession) -> int:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
-    await session.commit()
-    return scheme.id
 
 
 def _single_choice_form(token: str, scheme: int, **changes: str) -> dict[str, str]:
@@ -60,8 +52,8 @@ async def test_create_item_through_the_form(
     )
     assert response.status_code == 303, response.text
     item_id = int(response.headers["location"].split("/")[2].split("?")[0])
-    version = await service.latest_version(session, item_id)
-    document = service.document_of(version)
+    version = await versions.latest_version(session, item_id)
+    document = versions.document_of(version)
     assert document.questions[0].correct == "B"  # type: ignore[union-attr]
     assert (
         "<script>" not in document.stem_html and "onclick" not in document.questions[0].prompt_html
@@ -132,7 +124,7 @@ async def test_missing_scheme_and_bad_file_are_clear(
 async def test_edit_compare_and_review_through_pages(
     client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User], scheme_id: int
 ) -> None:
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=scheme_id, document=single_choice(), actor_id=users["item_writer"].id
     )
     await session.commit()
@@ -156,7 +148,7 @@ async def test_edit_compare_and_review_through_pages(
     not_number = await client.get(f"/items/{version.item_id}/compare?a=x")
     assert not_number.status_code == 400
 
-    newest = await service.latest_version(session, version.item_id)
+    newest = await versions.latest_version(session, version.item_id)
     step = await client.post(
         f"/items/versions/{newest.id}/status", data={"csrf_token": token, "to": "in_review"}
     )
@@ -293,7 +285,7 @@ def _item_id(response: httpx.Response) -> int:
 
 async def _stored(session: AsyncSession, item_id: int) -> Any:
     session.expunge_all()
-    return service.document_of(await service.latest_version(session, item_id))
+    return versions.document_of(await versions.latest_version(session, item_id))
 
 
 @pytest.mark.asyncio
@@ -490,7 +482,7 @@ async def test_a_multiple_response_question_with_absurd_numbers_is_refused_at_it
 async def test_an_edit_note_that_cannot_be_stored_is_refused_at_its_field(
     client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User], scheme_id: int
 ) -> None:
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=scheme_id, document=single_choice(), actor_id=users["item_writer"].id
     )
     await session.commit()
@@ -520,10 +512,10 @@ async def test_the_editor_shows_markup_examples_as_text_and_loads_no_image(
 
 
 async def _in_review(session: AsyncSession, users: dict[str, User], scheme_id: int) -> Any:
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=scheme_id, document=single_choice(), actor_id=users["item_writer"].id
     )
-    await service.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=users["item_writer"]
     )
     await session.commit()
@@ -554,7 +546,7 @@ async def test_a_rejection_without_a_comment_shows_the_item_with_the_message_at_
     )
     assert rejected.status_code == 303
     session.expunge_all()
-    assert (await service.get_version(session, version.id)).status == ItemStatus.DRAFT
+    assert (await versions.get_version(session, version.id)).status == ItemStatus.DRAFT
 
 
 @pytest.mark.asyncio
@@ -699,10 +691,10 @@ async def test_hostile_addresses_are_4xx(
 async def test_a_version_stored_before_options_were_checked_still_shows(
     client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User], scheme_id: int
 ) -> None:
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=scheme_id, document=single_choice(), actor_id=users["item_writer"].id
     )
-    await service.create_version(
+    await versions.create_version(
         session, item_id=version.item_id, document=single_choice(title="Ny"),
         actor_id=users["item_writer"].id,
     )  # fmt: skip
@@ -737,7 +729,7 @@ async def test_the_preview_shows_options_in_the_bank_order(
             }
         ],
     )
-    version = await service.create_item(
+    version = await versions.create_item(
         session, scheme_id=scheme_id, document=document, actor_id=users["item_writer"].id
     )
     await session.commit()

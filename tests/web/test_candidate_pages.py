@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from exam import declarations
 from exam.models import Accommodation, Attempt, AttemptPart, Declaration
 from exam.timing import FixedClock
-from itembank import service
+from itembank import versions
 from itembank.models import ExamForm, ItemVersion
 from itembank.schemas import MultipleResponseQuestion, SingleChoiceQuestion, candidate_view
 from itembank.scoring import score_multiple_response, score_single_choice
@@ -368,24 +368,23 @@ async def test_an_items_files_in_the_exam_are_sandboxed_as_in_the_bank(
 ) -> None:
     """An SVG may hold script: served to a candidate it gets the same sandbox as in the bank."""
     from exam import registrations
-    from itembank import blueprints
-    from itembank import service as bank
+    from itembank import blueprints, files, schemes, versions, workflow
     from itembank.schemas import ItemStatus
     from tests.exam.factories import set_proctoring
     from tests.itembank.factories import single_choice
 
     admin, writer = users["administrator"], users["item_writer"]
-    scheme = await bank.create_scheme(session, code="SVG", name="Figurer", actor_id=None)
+    scheme = await schemes.create_scheme(session, code="SVG", name="Figurer", actor_id=None)
     await set_proctoring(session, scheme.id, None)
     document = single_choice("FIG-1", attachments=["figur.svg"])
-    version = await bank.create_item(
+    version = await versions.create_item(
         session, scheme_id=scheme.id, document=document,
-        files=[bank.FileUpload("figur.svg", SVG)], actor_id=writer.id,
+        files=[files.FileUpload("figur.svg", SVG)], actor_id=writer.id,
     )  # fmt: skip
-    await bank.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
     )
-    await bank.transition(
+    await workflow.transition(
         session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=users["item_reviewer"]
     )
     blueprint = await blueprints.create_blueprint(
@@ -460,7 +459,7 @@ async def test_options_are_shown_in_the_forms_own_order_and_scored_by_id(
     assert shown == sent and len(sent) == 3  # two single choice, one multiple response
     documents = {}
     for version_id, question_id in sent:
-        document = service.document_of(await service.get_version(session, version_id))
+        document = versions.document_of(await versions.get_version(session, version_id))
         documents[version_id] = document
         question = document.questions[0]
         assert isinstance(question, SingleChoiceQuestion | MultipleResponseQuestion)
@@ -517,7 +516,7 @@ async def test_an_item_stored_by_an_older_release_does_not_break_a_running_exam(
     assert form is not None
     first = next(row for row in form.items if row.part_index == 0)
     # An option that an older release cleaned to nothing ("<video src=a.mp4>") and stored as "".
-    version = await service.get_version(session, first.item_version_id)
+    version = await versions.get_version(session, first.item_version_id)
     document = json.loads(json.dumps(version.document))
     document["questions"][0]["choices"][0]["html"] = ""
     await session.execute(

@@ -45,7 +45,7 @@ async def test_unexpected_failure_is_a_plain_500(
     users: dict[str, User],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from itembank import service
+    from itembank import search as service
 
     async def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret internal detail")
@@ -67,7 +67,7 @@ async def test_no_free_database_connection_is_a_503_to_try_again(
     so, in the reader's language, with Retry-After: the exam page then sends the answer again."""
     import sqlalchemy.exc
 
-    from itembank import service
+    from itembank import search as service
 
     async def pool_exhausted(*_args: object, **_kwargs: object) -> None:
         raise sqlalchemy.exc.TimeoutError("QueuePool limit of size 20 overflow 10 reached")

@@ -7,25 +7,16 @@ import zipfile
 
 import httpx
 import pytest
-import pytest_asyncio
 import yaml
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import service
 from itembank.models import Item
 from itembank.qti import write_item
 from tests.conftest import shared_testdata
 from tests.itembank.factories import single_choice
 from tests.web.helpers import csrf, sign_in
 from vakt.accounts import User
-
-
-@pytest_asyncio.fixture
-async def scheme_id(session: AsyncSession) -> int:
-    scheme = await service.create_scheme(session, code="DM", name="Mangfold", actor_id=None)
-    await session.commit()
-    return scheme.id
 
 
 async def _import(

@@ -66,7 +66,7 @@ async def _seed_sitting(
 
 async def seed_demo(session: AsyncSession) -> str:
     """Create the demo data unless it exists; return a summary with the logins."""
-    from itembank import blueprints, service
+    from itembank import blueprints, schemes, versions, workflow
     from itembank.models import Scheme
     from itembank.schemas import ItemStatus
 
@@ -78,7 +78,7 @@ async def seed_demo(session: AsyncSession) -> str:
             language="nb",
         )  # fmt: skip
     if not await session.scalar(select(Scheme.id).where(Scheme.code == DEMO_SCHEME)):
-        scheme = await service.create_scheme(
+        scheme = await schemes.create_scheme(
             session,
             code=DEMO_SCHEME,
             name="Sertifisert mangfoldsleder (NS 11251)",
@@ -87,14 +87,14 @@ async def seed_demo(session: AsyncSession) -> str:
         )
         writer, reviewer = users["forfatter"], users["kontrollor"]
         for data in demo_items():
-            document = service.parse_document(data)
-            version = await service.create_item(
+            document = versions.parse_document(data)
+            version = await versions.create_item(
                 session, scheme_id=scheme.id, document=document, actor_id=writer.id
             )
-            await service.transition(
+            await workflow.transition(
                 session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
             )
-            await service.transition(
+            await workflow.transition(
                 session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer,
                 comment="Godkjent i demo",
             )  # fmt: skip

@@ -15,16 +15,9 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from itembank.schemas import (
-    ERROR_MESSAGES,
-    FIELD_LABELS,
-    SKIPPED_LOCATIONS,
-    ItemDocument,
-    ItemType,
-    ScoringRule,
-)
+from itembank.checks import SKIPPED_LOCATIONS, document_errors
+from itembank.schemas import ItemDocument, ItemType, ScoringRule
 from vakt.i18n import Message
-from vakt.validation import error_messages
 
 ITEM_TYPES = [item_type.value for item_type in ItemType]
 QUESTION_TYPES = [item_type.value for item_type in ItemType if item_type is not ItemType.CASE]
@@ -362,7 +355,7 @@ def _form_field(location: tuple[int | str, ...], error_type: str) -> str | None:
 def field_errors(exc: ValidationError) -> dict[str, list[Message]]:
     """Each validation error's message under the name of the editor field it belongs to."""
     found: dict[str, list[Message]] = {}
-    messages = error_messages(exc, ERROR_MESSAGES, FIELD_LABELS, SKIPPED_LOCATIONS)
+    messages = document_errors(exc)
     for error, message in zip(exc.errors(include_url=False), messages, strict=True):
         name = _form_field(tuple(error["loc"]), error["type"])
         if name is not None:

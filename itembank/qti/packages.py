@@ -24,16 +24,10 @@ from urllib.parse import quote, unquote
 from lxml import etree
 
 from itembank.files import MAX_FILE_BYTES
-from itembank.qti import (
-    MAX_XML_BYTES,
-    ParsedItem,
-    Problem,
-    QtiVersion,
-    UploadRefused,
-    item_version_of,
-    parse_item,
-    parse_xml,
-)
+from itembank.qti.names import XSI_NAMESPACE, QtiVersion, item_version_of
+from itembank.qti.reader import parse_item
+from itembank.qti.results import ParsedItem, Problem
+from itembank.qti.safe_xml import MAX_XML_BYTES, UploadRefused, parse_xml
 from vakt.errors import VaktError
 from vakt.i18n import _l
 
@@ -64,7 +58,6 @@ _RESOURCE_TYPES: dict[QtiVersion, str] = {
     "qti3": "imsqti_item_xmlv3p0",
     "qti21": "imsqti_item_xmlv2p1",
 }
-_XSI_NAMESPACE = "http://www.w3.org/2001/XMLSchema-instance"
 _DRIVE_LETTER = re.compile(r"^[A-Za-z]:")
 _FIXED_DATE = (2000, 1, 1, 0, 0, 0)
 """Every entry of an export gets the same time, so exporting twice gives the same bytes."""
@@ -371,10 +364,10 @@ def write_package(items: Sequence[PackageItem], *, version: QtiVersion) -> bytes
     namespace, schema = _MANIFEST_NAMESPACES[version]
     manifest = etree.Element(
         f"{{{namespace}}}manifest",
-        nsmap={None: namespace, "xsi": _XSI_NAMESPACE},  # type: ignore[dict-item]
+        nsmap={None: namespace, "xsi": XSI_NAMESPACE},  # type: ignore[dict-item]
     )
     manifest.set("identifier", "vakt-export")
-    manifest.set(f"{{{_XSI_NAMESPACE}}}schemaLocation", f"{namespace} {schema}")
+    manifest.set(f"{{{XSI_NAMESPACE}}}schemaLocation", f"{namespace} {schema}")
     metadata = etree.SubElement(manifest, f"{{{namespace}}}metadata")
     etree.SubElement(metadata, f"{{{namespace}}}schema").text = "QTI Package"
     etree.SubElement(metadata, f"{{{namespace}}}schemaversion").text = (
