@@ -93,9 +93,9 @@ async def decide_accommodation(
     accommodation = await session.get(Accommodation, accommodation_id)
     if accommodation is None:
         raise NotFound(_l("No such request."))
-    if accommodation.status != DecisionStatus.PENDING.value:
+    if accommodation.status != DecisionStatus.PENDING:
         raise Conflict(_l("This request has been decided already."))
-    accommodation.status = (DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED).value
+    accommodation.status = DecisionStatus.APPROVED if approve else DecisionStatus.REJECTED
     accommodation.decided_by_id = actor.id
     accommodation.decided_at = now
     accommodation.decision_note = note
@@ -117,7 +117,7 @@ async def approved_extra_time(session: AsyncSession, registration_id: int) -> in
         await session.scalars(
             select(Accommodation.extra_time_percent).where(
                 Accommodation.registration_id == registration_id,
-                Accommodation.status == DecisionStatus.APPROVED.value,
+                Accommodation.status == DecisionStatus.APPROVED,
             )
         )
     ).all()

@@ -29,7 +29,7 @@ class AttemptInProgress:
             .join(Registration, Registration.id == Attempt.registration_id)
             .where(
                 Registration.candidate_id == user_id,
-                Attempt.status == AttemptStatus.IN_PROGRESS.value,
+                Attempt.status == AttemptStatus.IN_PROGRESS,
                 Attempt.started_at <= since,
             )
             .limit(1)

@@ -154,7 +154,7 @@ async def start_part(
     """Start the next part: parts go in order, each after the break that follows the one before,
     and never before the check-in is done and every part gate lets it (``checkin``)."""
     attempt, registration = await own_attempt(session, attempt_id, candidate)
-    if attempt.status != AttemptStatus.IN_PROGRESS.value:
+    if attempt.status != AttemptStatus.IN_PROGRESS:
         raise Conflict(_l("This attempt has ended."))
     definition = await definition_of(session, attempt)
     order = registered_part_indexes(definition, registration)

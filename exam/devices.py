@@ -91,7 +91,7 @@ async def allow_resume(
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(_l("No such attempt."))
-    if attempt.status != AttemptStatus.IN_PROGRESS.value:
+    if attempt.status != AttemptStatus.IN_PROGRESS:
         raise Conflict(_l("This attempt has ended."))
     if not reason.strip():
         raise VaktError(_l("Say why the candidate changes computer."), field="reason")

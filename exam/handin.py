@@ -72,24 +72,24 @@ async def _close_part(
     claimed = await session.execute(
         update(AttemptPart)
         .where(AttemptPart.id == attempt_part.id, AttemptPart.submitted_at.is_(None))
-        .values(submitted_at=submitted_at, submitted_by=how.value)
+        .values(submitted_at=submitted_at, submitted_by=how)
         .execution_options(synchronize_session=False)
     )
     if not claimed.rowcount:  # type: ignore[attr-defined]
         await session.refresh(attempt_part)
         return False
     set_committed_value(attempt_part, "submitted_at", submitted_at)
-    set_committed_value(attempt_part, "submitted_by", how.value)
+    set_committed_value(attempt_part, "submitted_by", how)
     answers = await _seal(session, attempt, attempt_part)
     definition = await definition_of(session, attempt)
     registration = await session.get(Registration, attempt.registration_id)
     assert registration is not None
     finished = (
         attempt_part.part_index == registered_part_indexes(definition, registration)[-1]
-        and attempt.status == AttemptStatus.IN_PROGRESS.value
+        and attempt.status == AttemptStatus.IN_PROGRESS
     )
     if finished:
-        attempt.status, attempt.ended_at = AttemptStatus.FINISHED.value, attempt_part.submitted_at
+        attempt.status, attempt.ended_at = AttemptStatus.FINISHED, attempt_part.submitted_at
     await audit.record(
         session,
         actor_id=actor_id,
@@ -120,7 +120,7 @@ async def _close_part(
             AttemptEnded(
                 registration_id=registration.id,
                 attempt_id=attempt.id,
-                status=AttemptStatus.FINISHED.value,
+                status=AttemptStatus.FINISHED,
                 ended_at=submitted_at,
                 reason="",
             ),
@@ -282,7 +282,7 @@ async def terminate_for_cheating(
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(_l("No such attempt."))
-    if attempt.status == AttemptStatus.TERMINATED.value:
+    if attempt.status == AttemptStatus.TERMINATED:
         return attempt
     for attempt_part in await parts_of(session, attempt.id):
         if attempt_part.submitted_at is None:
@@ -298,7 +298,7 @@ async def terminate_for_cheating(
         # The whole attempt is "Ikke bestått": no part of it counts as passed.
         attempt_part.passed, attempt_part.result_recorded_at = False, now
     attempt.status, attempt.ended_at, attempt.ended_reason = (
-        AttemptStatus.TERMINATED.value,
+        AttemptStatus.TERMINATED,
         now,
         reason.strip(),
     )
@@ -315,7 +315,7 @@ async def terminate_for_cheating(
         AttemptEnded(
             registration_id=attempt.registration_id,
             attempt_id=attempt.id,
-            status=AttemptStatus.TERMINATED.value,
+            status=AttemptStatus.TERMINATED,
             ended_at=now,
             reason=reason.strip(),
         ),

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vakt.db import Base, JSONDocument, UTCDateTime, utcnow
+from vakt.db import Base, JSONDocument, UTCDateTime, text_enum, utcnow
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -57,6 +57,15 @@ class SubmittedBy(enum.StrEnum):
     TERMINATION = "termination"
 
 
+class LateSaveRefusal(enum.StrEnum):
+    """Why an answer that arrived after the deadline was refused (kept with the save)."""
+
+    TYPED_AFTER_DEADLINE = "typed_after_deadline"
+    """The change was made after the deadline, or the page did not say when it was made."""
+    BEYOND_WINDOW = "beyond_window"
+    """It arrived too long after the deadline or after the candidate's last contact."""
+
+
 class Application(Base):
     """A candidate's application for certification in a scheme, with the staff's review."""
 
@@ -65,7 +74,9 @@ class Application(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default=ApplicationStatus.PENDING.value)
+    status: Mapped[ApplicationStatus] = mapped_column(
+        text_enum(ApplicationStatus, 20), default=ApplicationStatus.PENDING
+    )
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -111,7 +122,9 @@ class Accommodation(Base):
     extra_time_percent: Mapped[int] = mapped_column(Integer, default=0)
     other_needs: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default=DecisionStatus.PENDING.value)
+    status: Mapped[DecisionStatus] = mapped_column(
+        text_enum(DecisionStatus, 20), default=DecisionStatus.PENDING
+    )
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -128,7 +141,9 @@ class Attempt(Base):
     form_id: Mapped[int] = mapped_column(ForeignKey("exam_form.id"))
     extra_time_percent: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(20), default=AttemptStatus.IN_PROGRESS.value)
+    status: Mapped[AttemptStatus] = mapped_column(
+        text_enum(AttemptStatus, 20), default=AttemptStatus.IN_PROGRESS
+    )
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_reason: Mapped[str] = mapped_column(Text, default="")
     results_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -154,7 +169,7 @@ class AttemptPart(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    submitted_by: Mapped[str | None] = mapped_column(String(20))
+    submitted_by: Mapped[SubmittedBy | None] = mapped_column(text_enum(SubmittedBy, 20))
     receipt_digest: Mapped[str | None] = mapped_column(String(64))
     auto_score: Mapped[float | None] = mapped_column(Float)
     auto_max_score: Mapped[float | None] = mapped_column(Float)
@@ -228,5 +243,5 @@ class AnswerSave(Base):
     """When the candidate made the change, by the exam page's server-synced clock."""
     delivered_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     """It arrived after the deadline, typed before it (the connection was lost)."""
-    refusal: Mapped[str | None] = mapped_column(String(40))
-    """Why a save was refused (``exam.saves.LateSaveRefusal``), kept for the record."""
+    refusal: Mapped[LateSaveRefusal | None] = mapped_column(text_enum(LateSaveRefusal, 40))
+    """Why a late save was refused, kept for the record."""

@@ -75,7 +75,7 @@ async def my_registrations(
         )
         attempt = await attempt_of(session, registration.id)
         attempt_parts = await lookups.parts_of(session, attempt.id) if attempt else []
-        ended = attempt is not None and attempt.status != AttemptStatus.IN_PROGRESS.value
+        ended = attempt is not None and attempt.status != AttemptStatus.IN_PROGRESS
         view = RegistrationView(
             registration=registration,
             sitting=sitting,

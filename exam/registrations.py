@@ -60,9 +60,7 @@ async def decide_application(
         application = Application(candidate_id=candidate_id, scheme_id=scheme_id)
         session.add(application)
     before = application.status
-    application.status = (
-        ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
-    ).value
+    application.status = ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED
     application.decided_by_id = actor.id
     application.decided_at = now
     application.note = note
@@ -191,7 +189,7 @@ async def certification_cycle(
     pending: set[str] = set()
     for registration, attempt in members:
         parts = {p.part_key: p for p in await parts_of(session, attempt.id)}
-        ended = attempt.status != AttemptStatus.IN_PROGRESS.value
+        ended = attempt.status != AttemptStatus.IN_PROGRESS
         for key in registration.part_keys:
             part = parts.get(key)
             if part is not None and part.passed:
@@ -225,7 +223,7 @@ async def register(
         select(Application.id).where(
             Application.candidate_id == candidate.id,
             Application.scheme_id == sitting.scheme_id,
-            Application.status == ApplicationStatus.APPROVED.value,
+            Application.status == ApplicationStatus.APPROVED,
         )
     )
     if approved is None:

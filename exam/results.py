@@ -52,7 +52,7 @@ async def release_results(
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(_l("No such attempt."))
-    if attempt.status == AttemptStatus.IN_PROGRESS.value:
+    if attempt.status == AttemptStatus.IN_PROGRESS:
         raise Conflict(_l("The attempt is still going on."))
     if any(part.passed is None for part in await parts_of(session, attempt.id)):
         raise Conflict(_l("Every part needs a result before the results are released."))
@@ -76,7 +76,7 @@ async def release_results(
 
 def attempt_passed(attempt: Attempt, parts: list[AttemptPart], part_keys: list[str]) -> bool:
     """True when every registered part was passed ("Bestått"); a terminated attempt never is."""
-    if attempt.status == AttemptStatus.TERMINATED.value:
+    if attempt.status == AttemptStatus.TERMINATED:
         return False
     passed = {part.part_key for part in parts if part.passed}
     return all(key in passed for key in part_keys)

@@ -7,7 +7,6 @@ one round trip (docs/architecture.md, "Under load").
 
 from __future__ import annotations
 
-import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from exam.models import (
     AnswerSave,
     AttemptPart,
     AttemptStatus,
+    LateSaveRefusal,
 )
 from exam.save_statements import (
     KEEP_SAVE,
@@ -55,15 +55,6 @@ SEQUENCE_LEAD = timedelta(minutes=10)
 """How far a sequence number may run ahead of the server's clock in milliseconds. The exam page
 numbers changes by the server-synced time, other clients count 1, 2, 3; a number far ahead would
 freeze the answer (no later change could beat it)."""
-
-
-class LateSaveRefusal(enum.StrEnum):
-    """Why an answer that arrived after the deadline was refused (kept with the save)."""
-
-    TYPED_AFTER_DEADLINE = "typed_after_deadline"
-    """The change was made after the deadline, or the page did not say when it was made."""
-    BEYOND_WINDOW = "beyond_window"
-    """It arrived too long after the deadline or after the candidate's last contact."""
 
 
 class LateSaveRefused(Conflict):
@@ -101,7 +92,7 @@ async def save_answer(
     target = await save_target(session, attempt_part_id, candidate, item_version_id)
     if device is not None and target.device_digest not in (None, device_digest(device)):
         raise Forbidden(OPEN_ELSEWHERE)
-    if target.attempt_status == AttemptStatus.TERMINATED.value or (
+    if target.attempt_status == AttemptStatus.TERMINATED or (
         target.submitted_at is not None and target.submitted_at < target.deadline
     ):
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
@@ -223,9 +214,7 @@ async def _save_late(
         logger.warning(
             "late save refused: part %s, %.1f s after the deadline", attempt_part_id, seconds_late
         )
-        await session.execute(
-            insert(AnswerSave).values(**history, applied=False, refusal=refusal.value)
-        )
+        await session.execute(insert(AnswerSave).values(**history, applied=False, refusal=refusal))
         if refusal is LateSaveRefusal.TYPED_AFTER_DEADLINE:
             raise LateSaveRefused(_l("The time for this part is up; the answer was not saved."))
         raise LateSaveRefused(

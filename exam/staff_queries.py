@@ -126,7 +126,7 @@ async def sitting_page(session: AsyncSession, sitting_id: int) -> SittingPage:
             .join(Application, Application.candidate_id == User.id)
             .where(
                 Application.scheme_id == sitting.scheme_id,
-                Application.status == ApplicationStatus.APPROVED.value,
+                Application.status == ApplicationStatus.APPROVED,
                 User.id.not_in(
                     select(Registration.candidate_id).where(Registration.sitting_id == sitting.id)
                 ),

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -23,23 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 # the item bank (``vakt scheme add``) imports nothing else that would.
 import vakt.accounts  # noqa: F401
 from itembank.schemas import ItemStatus, ItemType
-from vakt.db import Base, JSONDocument, UTCDateTime, utcnow
-
-
-def _values(members: type[enum.StrEnum]) -> list[str]:
-    return [member.value for member in members]
-
-
-def _stored_as_text(members: type[enum.StrEnum], length: int) -> Enum:
-    """A column of an enum's values, stored as the plain strings they always were: VARCHAR of
-    ``length``, no database enum type and no CHECK constraint, so no migration is needed."""
-    return Enum(
-        members,
-        native_enum=False,
-        create_constraint=False,
-        length=length,
-        values_callable=_values,
-    )
+from vakt.db import Base, JSONDocument, UTCDateTime, text_enum, utcnow
 
 
 class Scheme(Base):
@@ -93,8 +75,8 @@ class ItemVersion(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    status: Mapped[ItemStatus] = mapped_column(_stored_as_text(ItemStatus, 20))
-    item_type: Mapped[ItemType] = mapped_column(_stored_as_text(ItemType, 30))
+    status: Mapped[ItemStatus] = mapped_column(text_enum(ItemStatus, 20))
+    item_type: Mapped[ItemType] = mapped_column(text_enum(ItemType, 30))
     title: Mapped[str] = mapped_column(String(300))
     language: Mapped[str] = mapped_column(String(16))
     document: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
@@ -157,8 +139,8 @@ class ReviewEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("item_version.id"), index=True)
-    from_status: Mapped[ItemStatus] = mapped_column(_stored_as_text(ItemStatus, 20))
-    to_status: Mapped[ItemStatus] = mapped_column(_stored_as_text(ItemStatus, 20))
+    from_status: Mapped[ItemStatus] = mapped_column(text_enum(ItemStatus, 20))
+    to_status: Mapped[ItemStatus] = mapped_column(text_enum(ItemStatus, 20))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -113,7 +113,7 @@ async def save_profile_photo(
         .join(Registration, Registration.id == Attempt.registration_id)
         .where(
             Registration.candidate_id == candidate.id,
-            Attempt.status == AttemptStatus.IN_PROGRESS.value,
+            Attempt.status == AttemptStatus.IN_PROGRESS,
         )
         .limit(1)
     )

@@ -373,7 +373,7 @@ async def watch_running_parts(session: AsyncSession, *, now: datetime) -> int:
         .where(
             AttemptPart.submitted_at.is_(None),
             AttemptPart.deadline > now,
-            Attempt.status == AttemptStatus.IN_PROGRESS.value,
+            Attempt.status == AttemptStatus.IN_PROGRESS,
             Sitting.scheme_id.not_in(await _unproctored_schemes(session)),
             or_(LiveChannel.registration_id.is_(None), LiveChannel.connection_state != "connected"),
             Registration.id.not_in(already_flagged),
@@ -436,7 +436,7 @@ async def _flag_media_off(
             .where(
                 AttemptPart.submitted_at.is_(None),
                 AttemptPart.deadline > now,
-                Attempt.status == AttemptStatus.IN_PROGRESS.value,
+                Attempt.status == AttemptStatus.IN_PROGRESS,
                 LiveChannel.connection_state == "connected",
                 off_since.is_not(None),
                 Registration.id.not_in(already_flagged),

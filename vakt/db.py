@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, Enum, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -56,6 +57,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 MAX_ROW_ID = 2**31 - 1
 """The largest id a row can have (PostgreSQL's INTEGER): an id from outside that is larger is
 refused before it reaches a query, where it would be an overflow, not a "no such row"."""
+
+
+def text_enum(members: type[enum.StrEnum], length: int) -> Enum:
+    """A column holding an enum's members, stored as the plain strings they always were: VARCHAR
+    of ``length``, no database enum type and no CHECK constraint, so adding a member needs no
+    migration and the column reads back as the enum."""
+    return Enum(
+        members,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda kind: [member.value for member in kind],
+    )
+
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 """A JSON column: JSONB on PostgreSQL, JSON text elsewhere."""

@@ -34,7 +34,7 @@ def device_token(request: Request) -> str:
 
 async def bind_this_browser(request: Request, attempt: Attempt) -> None:
     """Tie a running attempt to this browser; refused (403) on another computer."""
-    if attempt.status != AttemptStatus.IN_PROGRESS.value:
+    if attempt.status != AttemptStatus.IN_PROGRESS:
         return
     token = device_token(request)
     await devices.bind_device(
