@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Enum,
     Float,
     ForeignKey,
     Integer,
@@ -22,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from exam.checkin import IdentityStatus
 from vakt.db import Base, JSONDocument, UTCDateTime, utcnow
 
 
@@ -51,6 +53,59 @@ class Severity(enum.StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
+
+
+class FlagSource(enum.StrEnum):
+    """Who noticed what a flag says."""
+
+    BROWSER = "browser"
+    """The exam page (a hidden tab, a paste, a camera the browser lost)."""
+    LIVE = "live"
+    """The server, in the live picture and sound (or their absence)."""
+    RECORDING = "recording"
+    """The server, in the recording (missing pieces)."""
+    IDENTITY = "identity"
+    """The identity check at check-in."""
+    DELIVERY = "delivery"
+    """Answers typed before the deadline that arrived after it (``exam.events``)."""
+
+
+class ConnectionState(enum.StrEnum):
+    """A live channel's peer connection state (WebRTC's words, as aiortc reports them)."""
+
+    NEW = "new"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+class IdentityReason(enum.StrEnum):
+    """Why an identity check came out as it did."""
+
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    NO_PROFILE_PHOTO = "no_profile_photo"
+    NO_FACE = "no_face"
+    SEVERAL_FACES = "several_faces"
+
+
+def _values(kinds: type[enum.StrEnum]) -> list[str]:
+    return [member.value for member in kinds]
+
+
+def _stored_as_text(kinds: type[enum.StrEnum], length: int) -> Enum:
+    """A column holding one of ``kinds``, stored as the plain text it always was: VARCHAR of
+    ``length``, the member's value, no database enum type and no constraint (so the schema does
+    not change); read back as the member."""
+    return Enum(
+        kinds,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=_values,
+    )
 
 
 class ProctoringPolicy(Base):
@@ -90,9 +145,9 @@ class IdentityVerification(Base):
     distance: Mapped[float | None] = mapped_column(Float)
     """Descriptor distance to the profile photo (smaller is more alike); None without a face."""
     threshold: Mapped[float] = mapped_column(Float)
-    outcome: Mapped[str] = mapped_column(String(20))
-    """``exam.checkin.IdentityStatus``: passed or referred (to a proctor)."""
-    reason: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[IdentityStatus] = mapped_column(_stored_as_text(IdentityStatus, 20))
+    """Passed or referred (to a proctor)."""
+    reason: Mapped[IdentityReason] = mapped_column(_stored_as_text(IdentityReason, 40))
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -110,7 +165,7 @@ class LiveChannel(Base):
     """Keyed by registration: the channel opens on the page before the attempt exists."""
     connection_id: Mapped[str | None] = mapped_column(String(32))
     """The current peer connection; reports from a replaced one are ignored."""
-    connection_state: Mapped[str] = mapped_column(String(20))
+    connection_state: Mapped[ConnectionState] = mapped_column(_stored_as_text(ConnectionState, 20))
     video_live: Mapped[bool] = mapped_column(Boolean, default=False)
     audio_live: Mapped[bool] = mapped_column(Boolean, default=False)
     video_off_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -187,10 +242,9 @@ class Flag(Base):
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempt.id"), index=True)
     attempt_part_id: Mapped[int | None] = mapped_column(ForeignKey("attempt_part.id"))
-    type: Mapped[str] = mapped_column(String(40))
-    severity: Mapped[str] = mapped_column(String(10))
-    source: Mapped[str] = mapped_column(String(20))
-    """Who noticed: ``live`` (server analysis), ``browser``, ``recording``, ``identity``."""
+    type: Mapped[FlagType] = mapped_column(_stored_as_text(FlagType, 40))
+    severity: Mapped[Severity] = mapped_column(_stored_as_text(Severity, 10))
+    source: Mapped[FlagSource] = mapped_column(_stored_as_text(FlagSource, 20))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
