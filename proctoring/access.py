@@ -1,4 +1,5 @@
-"""Who may do what in proctoring, each rule stated once; the routes reuse these.
+"""Who may do what in proctoring, each rule stated once: the routes admit these roles, and the
+services that act for staff check them again (``exam.roles.require``).
 
 - Candidates: their own profile photo, the check-in photo, live channel, events and recording
   chunks of their own registrations and parts (anyone else's is "not found", never "forbidden",
@@ -19,6 +20,9 @@ from exam.models import Attempt, AttemptPart, Registration
 from vakt.accounts import Role, User
 from vakt.errors import NotFound
 from vakt.i18n import _l
+
+REFUSED = _l("Your roles do not give access to this page.")
+"""Why a service refuses someone whose roles do not allow it (the routes' own words)."""
 
 CANDIDATES: Final = frozenset({Role.CANDIDATE})
 """Who takes proctored exams: their own photo, check-in, live channel, events and recordings."""

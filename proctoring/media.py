@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exam.roles import require
+from proctoring.access import ORAL_ANSWER_GRADERS, PROCTORS, REFUSED
 from proctoring.identity import current_profile_photo
 from proctoring.models import IdentityVerification, ProfilePhoto, Recording, Snapshot
 from proctoring.recordings import chunk_files
@@ -65,6 +67,7 @@ async def recording_for_proctor(
     session: AsyncSession, store: MediaStore, *, recording_id: int, viewer: User
 ) -> RecordingFiles:
     """Any recording, for a proctor (the fetch is audited)."""
+    require(viewer, PROCTORS, REFUSED)
     recording = await session.get(Recording, recording_id)
     if recording is None:
         raise NotFound(_l("No such recording."))
@@ -76,6 +79,7 @@ async def oral_answer_for_grader(
     session: AsyncSession, store: MediaStore, *, recording_id: int, viewer: User
 ) -> RecordingFiles:
     """A recording that is an oral answer, for a grader (audited); any other is not found."""
+    require(viewer, ORAL_ANSWER_GRADERS, REFUSED)
     recording = await session.get(Recording, recording_id)
     if recording is None or not recording.is_answer:
         raise NotFound(_l("No such recording."))
@@ -87,6 +91,7 @@ async def snapshot_for_proctor(
     session: AsyncSession, store: MediaStore, *, snapshot_id: int, viewer: User
 ) -> bytes:
     """A flag's still frame (JPEG), for a proctor (audited)."""
+    require(viewer, PROCTORS, REFUSED)
     snapshot = await session.get(Snapshot, snapshot_id)
     if snapshot is None or snapshot.purged_at is not None:
         raise NotFound(_l("No such snapshot."))
@@ -104,6 +109,7 @@ async def identity_photo_for_proctor(
 ) -> bytes:
     """One of the two photos of a check-in (JPEG), ``live`` or ``profile``, for a proctor
     (audited)."""
+    require(viewer, PROCTORS, REFUSED)
     verification = await session.get(IdentityVerification, verification_id)
     if verification is None:
         raise NotFound(_l("No such identity check."))

@@ -18,7 +18,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.models import Attempt, AttemptPart, AttemptStatus, Registration, Sitting
+from exam.roles import require
 from itembank.models import Scheme
+from proctoring.access import POLICY_EDITORS, REFUSED
 from proctoring.models import ConnectionState, LiveChannel, ProctoringPolicy
 from proctoring.schemas import Policy
 from vakt import audit
@@ -70,6 +72,7 @@ async def set_policy(
     session: AsyncSession, *, scheme_id: int, values: dict[str, Any], actor: User, now: datetime
 ) -> Policy:
     """Change a scheme's policy; refuses values out of range with the field at fault."""
+    require(actor, POLICY_EDITORS, REFUSED)
     policy = validate_policy(values)
     row = await session.get(ProctoringPolicy, scheme_id)
     before = row.settings if row else None

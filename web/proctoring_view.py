@@ -12,7 +12,7 @@ from starlette.requests import Request
 from exam.models import Attempt, AttemptPart, Registration
 from proctoring import identity, recordings, service
 from vakt.i18n import _l
-from web.endpoints import csrf_token, current_user, db
+from web.endpoints import csrf_token, current_user, db, now
 from web.i18n import translate
 
 PRIVATE_MEDIA = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"}
@@ -75,7 +75,7 @@ async def proctor_config(
         "attempt": attempt.id if attempt else None,
         "part": current.id if current else None,
         "csrf": csrf_token(request),
-        "serverTime": request.state.clock.now().isoformat(),
+        "serverTime": now(request).isoformat(),
         "liveUrl": f"/api/registrations/{registration.id}/live",
         "eventsUrl": f"/api/registrations/{registration.id}/events",
         "chunkUrl": f"/api/parts/{current.id}/recording/" if current else None,

@@ -20,7 +20,7 @@ from proctoring.models import IdentityVerification
 from proctoring.schemas import BrowserEvent, LiveOffer, RecordingFinish
 from vakt.errors import VaktError
 from vakt.i18n import _l
-from web.endpoints import api, current_user, db, page
+from web.endpoints import api, current_user, db, now, page, path_id
 from web.i18n import translate
 from web.inputs import json_model
 from web.proctoring_view import PRIVATE_MEDIA
@@ -29,7 +29,7 @@ from web.rendering import render
 
 async def _own_registration(request: Request) -> Registration:
     return await own_registration(
-        db(request), int(request.path_params["registration_id"]), current_user(request)
+        db(request), path_id(request, "registration_id"), current_user(request)
     )
 
 
@@ -86,7 +86,7 @@ async def photo_save(request: Request) -> Response:
             candidate=current_user(request),
             data=data,
             facts=facts,
-            now=request.state.clock.now(),
+            now=now(request),
         )
     except VaktError as error:
         return await _render_photo_page(
@@ -164,7 +164,7 @@ async def identity_check(request: Request) -> Response:
         candidate=current_user(request),
         data=data,
         facts=facts,
-        now=request.state.clock.now(),
+        now=now(request),
     )
     if verification.outcome == IdentityStatus.PASSED:
         return RedirectResponse(f"/exam/{registration.id}/take", status_code=303)
@@ -180,7 +180,7 @@ async def live_offer(request: Request) -> Response:
     registration = await _own_registration(request)
     offer = await json_model(request, LiveOffer)
     answer = await request.state.live_channels.open(
-        db(request), registration, offer, now=request.state.clock.now()
+        db(request), registration, offer, now=now(request)
     )
     return JSONResponse(answer.model_dump())
 
@@ -201,7 +201,7 @@ async def browser_event(request: Request) -> Response:
     registration = await _own_registration(request)
     event = await json_model(request, BrowserEvent)
     await report_browser_event(
-        db(request), registration_id=registration.id, event=event, now=request.state.clock.now()
+        db(request), registration_id=registration.id, event=event, now=now(request)
     )
     return Response(status_code=204)
 
@@ -221,7 +221,7 @@ def _require_webm_type(request: Request) -> None:
 async def upload_chunk(request: Request) -> Response:
     """PUT /api/parts/{id}/recording/{index}: one chunk of the part's recording (WebM bytes)."""
     part, registration = await own_part(
-        db(request), int(request.path_params["part_id"]), current_user(request)
+        db(request), path_id(request, "part_id"), current_user(request)
     )
     _require_webm_type(request)
     policy = await service.policy_for_registration(db(request), registration)
@@ -246,9 +246,9 @@ async def upload_chunk(request: Request) -> Response:
         request.state.media,
         part=part,
         policy=policy,
-        index=int(request.path_params["index"]),
+        index=path_id(request, "index"),
         data=bytes(body),
-        now=request.state.clock.now(),
+        now=now(request),
     )
     return JSONResponse(
         {"stored": True, "missing": receipt.missing}, status_code=201 if receipt.created else 200
@@ -258,11 +258,11 @@ async def upload_chunk(request: Request) -> Response:
 async def finish_recording(request: Request) -> Response:
     """POST /api/parts/{id}/recording/finish {last_index}: the recording of the part ended."""
     part, _registration = await own_part(
-        db(request), int(request.path_params["part_id"]), current_user(request)
+        db(request), path_id(request, "part_id"), current_user(request)
     )
     body = await json_model(request, RecordingFinish)
     ended = await recordings.end_recording(
-        db(request), part=part, last_index=body.last_index, now=request.state.clock.now()
+        db(request), part=part, last_index=body.last_index, now=now(request)
     )
     return JSONResponse({"last_index": ended.last_index, "missing": ended.missing})
 

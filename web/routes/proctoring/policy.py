@@ -13,7 +13,7 @@ from proctoring import service
 from proctoring.access import POLICY_EDITORS
 from vakt.errors import VaktError
 from vakt.i18n import _l
-from web.endpoints import current_user, db, form_str, page
+from web.endpoints import current_user, db, form_str, now, page, path_id
 from web.i18n import translate
 from web.rendering import render
 
@@ -64,7 +64,7 @@ async def _render_policy(
 
 async def policy_page(request: Request) -> Response:
     """GET /staff/schemes/{id}/proctoring: the scheme's proctoring settings."""
-    found = await service.scheme_policy(db(request), int(request.path_params["scheme_id"]))
+    found = await service.scheme_policy(db(request), path_id(request, "scheme_id"))
     return await _render_policy(
         request,
         found.scheme,
@@ -75,7 +75,7 @@ async def policy_page(request: Request) -> Response:
 
 async def policy_save(request: Request) -> Response:
     """POST /staff/schemes/{id}/proctoring: change the settings (every value validated)."""
-    found = await service.scheme_policy(db(request), int(request.path_params["scheme_id"]))
+    found = await service.scheme_policy(db(request), path_id(request, "scheme_id"))
     scheme = found.scheme
     form = await request.form()
     values: dict[str, Any] = {name: form_str(form, name).strip() for name, _label in POLICY_FIELDS}
@@ -86,7 +86,7 @@ async def policy_save(request: Request) -> Response:
             scheme_id=scheme.id,
             values={**found.policy.model_dump(mode="json"), **values},
             actor=current_user(request),
-            now=request.state.clock.now(),
+            now=now(request),
         )
     except VaktError as error:
         return await _render_policy(

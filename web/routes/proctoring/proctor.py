@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 
 from proctoring import media, queries
 from proctoring.access import ORAL_ANSWER_GRADERS, PROCTORS
-from web.endpoints import current_user, db, page
+from web.endpoints import current_user, db, page, path_id
 from web.i18n import request_translations
 from web.proctor_words import ProctorWords
 from web.proctoring_view import PRIVATE_MEDIA
@@ -29,9 +29,7 @@ async def proctor_overview(request: Request) -> Response:
 
 async def proctor_registration(request: Request) -> Response:
     """GET /proctor/registrations/{id}: identity check, flags and recordings of one candidate."""
-    review = await queries.registration_review(
-        db(request), int(request.path_params["registration_id"])
-    )
+    review = await queries.registration_review(db(request), path_id(request, "registration_id"))
     return render(
         request,
         "proctoring/registration.html",
@@ -62,7 +60,7 @@ async def proctor_recording(request: Request) -> Response:
     recording = await media.recording_for_proctor(
         db(request),
         request.state.media,
-        recording_id=int(request.path_params["recording_id"]),
+        recording_id=path_id(request, "recording_id"),
         viewer=current_user(request),
     )
     return _stream(request, recording)
@@ -73,7 +71,7 @@ async def grader_recording(request: Request) -> Response:
     recording = await media.oral_answer_for_grader(
         db(request),
         request.state.media,
-        recording_id=int(request.path_params["recording_id"]),
+        recording_id=path_id(request, "recording_id"),
         viewer=current_user(request),
     )
     return _stream(request, recording)
@@ -84,7 +82,7 @@ async def proctor_snapshot(request: Request) -> Response:
     image = await media.snapshot_for_proctor(
         db(request),
         request.state.media,
-        snapshot_id=int(request.path_params["snapshot_id"]),
+        snapshot_id=path_id(request, "snapshot_id"),
         viewer=current_user(request),
     )
     return Response(image, media_type="image/jpeg", headers=PRIVATE_MEDIA)
@@ -95,7 +93,7 @@ async def proctor_identity_photo(request: Request) -> Response:
     image = await media.identity_photo_for_proctor(
         db(request),
         request.state.media,
-        verification_id=int(request.path_params["verification_id"]),
+        verification_id=path_id(request, "verification_id"),
         which=request.path_params["which"],
         viewer=current_user(request),
     )
