@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from proctoring.models import Flag, FlagType
+from proctoring.models import Flag, FlagSource, FlagType
 from proctoring.schemas import Policy
 from vakt import audit
 
@@ -38,7 +38,7 @@ async def open_flag_of(
         select(Flag)
         .where(
             Flag.registration_id == registration_id,
-            Flag.type == flag_type.value,
+            Flag.type == flag_type,
             Flag.ended_at.is_(None),
         )
         .order_by(Flag.id.desc())
@@ -52,7 +52,7 @@ async def raise_flag(
     *,
     policy: Policy,
     flag_type: FlagType,
-    source: str,
+    source: FlagSource,
     registration_id: int,
     attempt_id: int | None,
     attempt_part_id: int | None,
@@ -71,8 +71,8 @@ async def raise_flag(
         registration_id=registration_id,
         attempt_id=attempt_id,
         attempt_part_id=attempt_part_id,
-        type=flag_type.value,
-        severity=policy.severity_of(flag_type).value,
+        type=flag_type,
+        severity=policy.severity_of(flag_type),
         source=source,
         started_at=started_at,
         ended_at=ended_at,
@@ -99,7 +99,7 @@ async def end_flag(
     flag_type: FlagType,
     ended_at: datetime,
     evidence: dict[str, Any] | None = None,
-    source: str | None = None,
+    source: FlagSource | None = None,
 ) -> Flag | None:
     """Close the open flag of this type (if any) at ``ended_at``.
 

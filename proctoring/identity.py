@@ -19,7 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam.checkin import IdentityStatus
 from exam.models import Attempt, AttemptStatus, Registration
 from proctoring import analysis, flags
-from proctoring.models import FlagType, IdentityVerification, ProfilePhoto
+from proctoring.models import (
+    FlagSource,
+    FlagType,
+    IdentityReason,
+    IdentityVerification,
+    ProfilePhoto,
+)
 from proctoring.service import context_of, policy_for_registration
 from proctoring.storage import MediaStore
 from vakt import audit
@@ -155,16 +161,16 @@ async def verify_identity(
     profile = await current_profile_photo(session, candidate.id)
     distance = None
     if profile is None:
-        reason = "no_profile_photo"
+        reason = IdentityReason.NO_PROFILE_PHOTO
     elif facts.face_count == 0:
-        reason = "no_face"
+        reason = IdentityReason.NO_FACE
     elif facts.face_count > 1:
-        reason = "several_faces"
+        reason = IdentityReason.SEVERAL_FACES
     else:
         assert facts.descriptor is not None
         distance = descriptor_distance(facts.descriptor, profile.descriptor)
-        reason = "match" if distance <= threshold else "no_match"
-    outcome = IdentityStatus.PASSED if reason == "match" else IdentityStatus.REFERRED
+        reason = IdentityReason.MATCH if distance <= threshold else IdentityReason.NO_MATCH
+    outcome = IdentityStatus.PASSED if reason is IdentityReason.MATCH else IdentityStatus.REFERRED
     verification = IdentityVerification(
         registration_id=registration.id,
         profile_photo_id=profile.id if profile else None,
@@ -172,7 +178,7 @@ async def verify_identity(
         face_count=facts.face_count,
         distance=distance,
         threshold=threshold,
-        outcome=outcome.value,
+        outcome=outcome,
         reason=reason,
         checked_at=now,
     )
@@ -197,7 +203,7 @@ async def verify_identity(
             session,
             policy=context.policy,
             flag_type=FlagType.IDENTITY_DOUBTFUL,
-            source="identity",
+            source=FlagSource.IDENTITY,
             registration_id=registration.id,
             attempt_id=context.attempt.id if context.attempt else None,
             attempt_part_id=None,
@@ -232,7 +238,7 @@ class PhotoIdentityCheck:
         verification = await latest_verification(session, registration.id)
         if verification is None:
             return IdentityStatus.TO_DO
-        return IdentityStatus(verification.outcome)
+        return verification.outcome
 
     def page_url(self, registration: Registration) -> str:
         """The check-in photo page."""

@@ -8,7 +8,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exam.timing import Clock
-from proctoring import recordings, retention, service
+from proctoring import recordings, retention, watchdog
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from vakt.settings import Settings
@@ -21,8 +21,8 @@ async def watch_once(sessionmaker: async_sessionmaker[AsyncSession], clock: Cloc
     now = clock.now()
     policies: dict[int, Policy] = {}
     async with sessionmaker() as session:
-        changed = await service.watch_running_parts(session, now=now)
-        changed += await service.end_flags_of_closed_parts(session)
+        changed = await watchdog.watch_running_parts(session, now=now)
+        changed += await watchdog.end_flags_of_closed_parts(session)
         changed += await recordings.check_gaps(session, policies=policies, now=now)
         await session.commit()
     return changed

@@ -22,7 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from vakt.db import Base, JSONDocument, UTCDateTime, utcnow
+from exam.checkin import IdentityStatus
+from vakt.db import Base, JSONDocument, UTCDateTime, text_enum, utcnow
 
 
 class FlagType(enum.StrEnum):
@@ -51,6 +52,42 @@ class Severity(enum.StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
+
+
+class FlagSource(enum.StrEnum):
+    """Who noticed what a flag says."""
+
+    BROWSER = "browser"
+    """The exam page (a hidden tab, a paste, a camera the browser lost)."""
+    LIVE = "live"
+    """The server, in the live picture and sound (or their absence)."""
+    RECORDING = "recording"
+    """The server, in the recording (missing pieces)."""
+    IDENTITY = "identity"
+    """The identity check at check-in."""
+    DELIVERY = "delivery"
+    """Answers typed before the deadline that arrived after it (``exam.events``)."""
+
+
+class ConnectionState(enum.StrEnum):
+    """A live channel's peer connection state (WebRTC's words, as aiortc reports them)."""
+
+    NEW = "new"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+
+class IdentityReason(enum.StrEnum):
+    """Why an identity check came out as it did."""
+
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    NO_PROFILE_PHOTO = "no_profile_photo"
+    NO_FACE = "no_face"
+    SEVERAL_FACES = "several_faces"
 
 
 class ProctoringPolicy(Base):
@@ -90,9 +127,9 @@ class IdentityVerification(Base):
     distance: Mapped[float | None] = mapped_column(Float)
     """Descriptor distance to the profile photo (smaller is more alike); None without a face."""
     threshold: Mapped[float] = mapped_column(Float)
-    outcome: Mapped[str] = mapped_column(String(20))
-    """``exam.checkin.IdentityStatus``: passed or referred (to a proctor)."""
-    reason: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[IdentityStatus] = mapped_column(text_enum(IdentityStatus, 20))
+    """Passed or referred (to a proctor)."""
+    reason: Mapped[IdentityReason] = mapped_column(text_enum(IdentityReason, 40))
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -110,7 +147,7 @@ class LiveChannel(Base):
     """Keyed by registration: the channel opens on the page before the attempt exists."""
     connection_id: Mapped[str | None] = mapped_column(String(32))
     """The current peer connection; reports from a replaced one are ignored."""
-    connection_state: Mapped[str] = mapped_column(String(20))
+    connection_state: Mapped[ConnectionState] = mapped_column(text_enum(ConnectionState, 20))
     video_live: Mapped[bool] = mapped_column(Boolean, default=False)
     audio_live: Mapped[bool] = mapped_column(Boolean, default=False)
     video_off_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -187,10 +224,9 @@ class Flag(Base):
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempt.id"), index=True)
     attempt_part_id: Mapped[int | None] = mapped_column(ForeignKey("attempt_part.id"))
-    type: Mapped[str] = mapped_column(String(40))
-    severity: Mapped[str] = mapped_column(String(10))
-    source: Mapped[str] = mapped_column(String(20))
-    """Who noticed: ``live`` (server analysis), ``browser``, ``recording``, ``identity``."""
+    type: Mapped[FlagType] = mapped_column(text_enum(FlagType, 40))
+    severity: Mapped[Severity] = mapped_column(text_enum(Severity, 10))
+    source: Mapped[FlagSource] = mapped_column(text_enum(FlagSource, 20))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from proctoring import flags
-from proctoring.models import FlagType, Snapshot
+from proctoring.models import ConnectionState, FlagSource, FlagType, Snapshot
 from proctoring.observations import (
     ConnectionChanged,
     FacesObserved,
@@ -23,8 +23,9 @@ from proctoring.observations import (
     SpeechChanged,
     TrackChanged,
 )
+from proctoring.recordings import chunk_at
 from proctoring.schemas import Policy
-from proctoring.service import chunk_at, context_of, set_live_state
+from proctoring.service import context_of, set_live_state
 from proctoring.storage import MediaStore
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ class LiveFlagger:
                 session,
                 registration_id=self.registration_id,
                 now=now,
-                connection_state="connecting",
+                connection_state=ConnectionState.CONNECTING,
                 connection_id=self.connection_id,
                 new_connection=True,
             )
@@ -114,16 +115,17 @@ class LiveFlagger:
     async def _observe(self, session: AsyncSession, observation: Observation) -> None:
         now = observation.at
         if isinstance(observation, ConnectionChanged):
+            state = ConnectionState(observation.state)
             current = await set_live_state(
                 session,
                 registration_id=self.registration_id,
                 now=now,
-                connection_state=observation.state,
+                connection_state=state,
                 connection_id=self.connection_id,
             )
             if current is None:
                 return  # a replaced connection (a newer one may live in another worker)
-            if observation.state in {"closed", "failed"}:
+            if state in {ConnectionState.CLOSED, ConnectionState.FAILED}:
                 # What the channel saw ends with it; the watchdog flags a channel that stays away.
                 await self._end_all(session, now)
             return
@@ -255,7 +257,7 @@ class LiveFlagger:
             session,
             policy=self.policy,
             flag_type=flag_type,
-            source="live",
+            source=FlagSource.LIVE,
             registration_id=self.registration_id,
             attempt_id=context.attempt.id,
             attempt_part_id=part.id if part else None,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.models import Attempt, AttemptPart, Registration, Sitting
 from proctoring import flags, webm
-from proctoring.models import FlagType, Recording, RecordingChunk
+from proctoring.models import FlagSource, FlagType, Recording, RecordingChunk
 from proctoring.schemas import Policy
 from proctoring.service import policy_for_scheme
 from proctoring.storage import MediaStore
@@ -33,6 +33,11 @@ LATE_UPLOAD_WINDOW = timedelta(hours=24)
 """How long after a part ended chunks kept offline by the browser are still taken."""
 GAP_CHECK_DELAY = timedelta(minutes=2)
 """How long after a hand-in the gap check waits for the last chunks, when not told the end."""
+
+
+def chunk_at(part_started: datetime, moment: datetime, policy: Policy) -> int:
+    """The recording chunk that holds ``moment`` (the recorder starts with the part)."""
+    return max(0, int((moment - part_started).total_seconds() // policy.chunk_seconds))
 
 
 class ChunkTooLarge(VaktError):
@@ -197,6 +202,11 @@ async def missing_chunks(
     if top is None or count == top + 1:
         return []  # every upload asks: answer the usual case without reading every index
     received = set(await session.scalars(select(RecordingChunk.index).where(of_recording)))
+    return missing_indexes(received, top, limit=limit)
+
+
+def missing_indexes(received: set[int], top: int, *, limit: int = 100) -> list[int]:
+    """The first ``limit`` chunk numbers from 0 to ``top`` that are not in ``received``."""
     return [i for i in range(top + 1) if i not in received][:limit]
 
 
@@ -224,6 +234,23 @@ async def finish_recording(
     return recording
 
 
+@dataclass(frozen=True)
+class RecordingEnd:
+    """Where a recording stands once the browser has said it ended."""
+
+    last_index: int | None
+    missing: list[int]
+
+
+async def end_recording(
+    session: AsyncSession, *, part: AttemptPart, last_index: int, now: datetime
+) -> RecordingEnd:
+    """Note that the part's recording ended with chunk ``last_index`` (``finish_recording``),
+    and say which chunks are still missing."""
+    recording = await finish_recording(session, part=part, last_index=last_index, now=now)
+    return RecordingEnd(recording.last_index, await missing_chunks(session, recording))
+
+
 async def chunk_files(session: AsyncSession, store: MediaStore, recording: Recording) -> list[Path]:
     """The recording's chunk files in order."""
     rows = await session.execute(
@@ -232,6 +259,18 @@ async def chunk_files(session: AsyncSession, store: MediaStore, recording: Recor
         .order_by(RecordingChunk.index)
     )
     return [store.chunk_path(recording.storage_key, index, sha) for index, sha in rows]
+
+
+async def next_chunk_index(session: AsyncSession, attempt_part_id: int) -> int:
+    """The number the part's recording goes on with: one after the highest chunk the server
+    holds (0 before any). On another computer, or after the browser was cleared, the recording
+    goes on after the pieces already here, never over them."""
+    top = await session.scalar(
+        select(func.max(RecordingChunk.index))
+        .join(Recording, Recording.id == RecordingChunk.recording_id)
+        .where(Recording.attempt_part_id == attempt_part_id)
+    )
+    return 0 if top is None else top + 1
 
 
 async def recordings_of_registration(
@@ -282,7 +321,7 @@ async def check_gaps(session: AsyncSession, *, policies: dict[int, Policy], now:
             session,
             policy=policy,
             flag_type=FlagType.RECORDING_GAP,
-            source="recording",
+            source=FlagSource.RECORDING,
             registration_id=registration.id,
             attempt_id=attempt.id,
             attempt_part_id=part.id,

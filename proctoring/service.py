@@ -1,44 +1,32 @@
-"""Proctoring services: a scheme's policy, the live channel's state, browser events, the watchdog
-that notices what nobody reported, and retention.
+"""Proctoring services: a scheme's policy, a registration's context, and the live channel's
+state, which decides whether a part may start.
 
-Recordings are in ``recordings``; the identity check is in ``identity``.
+Browser events are in ``browser_events``, the watchdog in ``watchdog``, recordings in
+``recordings``, the identity check in ``identity``, the live connections in ``channels``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.models import Attempt, AttemptPart, AttemptStatus, Registration, Sitting
-from proctoring import flags
-from proctoring.models import Flag, FlagType, LiveChannel, ProctoringPolicy
-from proctoring.schemas import BrowserEvent, Policy
+from exam.roles import require
+from itembank.models import Scheme
+from proctoring.access import POLICY_EDITORS, REFUSED
+from proctoring.models import ConnectionState, LiveChannel, ProctoringPolicy
+from proctoring.schemas import Policy
 from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
-
-BROWSER_SOURCE = "browser"
-"""The ``source`` of flags the exam page reported."""
-BROWSER_FLAGS: dict[str, FlagType] = {
-    "tab_hidden": FlagType.TAB_HIDDEN,
-    "window_unfocused": FlagType.WINDOW_UNFOCUSED,
-    "fullscreen_left": FlagType.FULLSCREEN_LEFT,
-    "paste": FlagType.PASTE,
-    "second_screen": FlagType.SECOND_SCREEN,
-    "network_loss": FlagType.NETWORK_LOSS,
-    "camera_off": FlagType.CAMERA_OFF,
-    "microphone_off": FlagType.MICROPHONE_OFF,
-}
-
 
 # ---- policy -----------------------------------------------------------------------------------
 
@@ -49,12 +37,27 @@ async def policy_for_scheme(session: AsyncSession, scheme_id: int) -> Policy:
     return Policy.model_validate(row.settings) if row else Policy()
 
 
-async def set_policy(
-    session: AsyncSession, *, scheme_id: int, values: dict[str, Any], actor: User, now: datetime
-) -> Policy:
-    """Change a scheme's policy; refuses values out of range with the field at fault."""
+@dataclass(frozen=True)
+class SchemePolicy:
+    """A scheme with its proctoring policy (the staff's settings page)."""
+
+    scheme: Scheme
+    policy: Policy
+
+
+async def scheme_policy(session: AsyncSession, scheme_id: int) -> SchemePolicy:
+    """The scheme and its policy; a 404 for a scheme that does not exist."""
+    scheme = await session.get(Scheme, scheme_id)
+    if scheme is None:
+        raise NotFound(_l("No such scheme."))
+    return SchemePolicy(scheme, await policy_for_scheme(session, scheme.id))
+
+
+def validate_policy(values: dict[str, Any]) -> Policy:
+    """The policy these values describe; a 422 naming the first field at fault (missing, not a
+    number, or outside its range)."""
     try:
-        policy = Policy.model_validate(values)
+        return Policy.model_validate(values)
     except ValidationError as error:
         where = str(error.errors()[0]["loc"][0]) if error.errors()[0]["loc"] else ""
         raise VaktError(
@@ -63,6 +66,14 @@ async def set_policy(
             status_code=422,
             name=where,
         ) from None
+
+
+async def set_policy(
+    session: AsyncSession, *, scheme_id: int, values: dict[str, Any], actor: User, now: datetime
+) -> Policy:
+    """Change a scheme's policy; refuses values out of range with the field at fault."""
+    require(actor, POLICY_EDITORS, REFUSED)
+    policy = validate_policy(values)
     row = await session.get(ProctoringPolicy, scheme_id)
     before = row.settings if row else None
     settings = policy.model_dump(mode="json")
@@ -93,6 +104,12 @@ async def policy_for_registration(session: AsyncSession, registration: Registrat
     return await policy_for_scheme(session, sitting.scheme_id)
 
 
+def attempt_over(attempt: Attempt | None) -> bool:
+    """Whether an attempt has ended (handed in or terminated): nothing of it is watched any
+    more, and no live channel opens for it."""
+    return attempt is not None and attempt.status != AttemptStatus.IN_PROGRESS
+
+
 @dataclass(frozen=True)
 class Context:
     """A registration with what proctoring needs around it."""
@@ -101,6 +118,11 @@ class Context:
     policy: Policy
     attempt: Attempt | None
     current_part: AttemptPart | None
+
+    @property
+    def attempt_over(self) -> bool:
+        """Whether the registration's attempt has ended (``attempt_over``)."""
+        return attempt_over(self.attempt)
 
 
 async def context_of(session: AsyncSession, registration_id: int) -> Context:
@@ -137,7 +159,7 @@ async def set_live_state(
     *,
     registration_id: int,
     now: datetime,
-    connection_state: str | None = None,
+    connection_state: ConnectionState | None = None,
     video_live: bool | None = None,
     audio_live: bool | None = None,
     connection_id: str | None = None,
@@ -163,7 +185,7 @@ async def set_live_state(
             dialect_insert(LiveChannel)
             .values(
                 registration_id=registration_id,
-                connection_state="new",
+                connection_state=ConnectionState.NEW,
                 video_live=False,
                 audio_live=False,
                 updated_at=now,
@@ -181,9 +203,12 @@ async def set_live_state(
     elif connection_id is not None and row.connection_id != connection_id:
         return None
     if connection_state is not None:
-        if connection_state == "connected" and row.connection_state != "connected":
+        if (
+            connection_state == ConnectionState.CONNECTED
+            and row.connection_state != ConnectionState.CONNECTED
+        ):
             row.connected_at = now
-        if connection_state in {"closed", "failed"}:
+        if connection_state in {ConnectionState.CLOSED, ConnectionState.FAILED}:
             row.video_live = row.audio_live = False
             row.video_off_since = row.audio_off_since = None
         row.connection_state = connection_state
@@ -209,9 +234,34 @@ def receives_media(row: LiveChannel | None, *, connection_id: str | None = None)
     return (
         row is not None
         and (connection_id is None or row.connection_id == connection_id)
-        and row.connection_state == "connected"
+        and row.connection_state == ConnectionState.CONNECTED
         and row.video_live
         and row.audio_live
+    )
+
+
+@dataclass(frozen=True)
+class ReceivedMedia:
+    """What the server receives from a registration's live channel, as the page asks it."""
+
+    connection_state: ConnectionState
+    video_live: bool
+    audio_live: bool
+    sees: bool
+    """Whether a part may start now (on the named connection, when one was named)."""
+
+
+async def received_media(
+    session: AsyncSession, registration_id: int, *, connection_id: str | None = None
+) -> ReceivedMedia:
+    """The live channel's state for the exam page; ``connection_id`` (the id the offer's answer
+    gave) limits ``sees`` to that connection."""
+    row = await live_state(session, registration_id)
+    return ReceivedMedia(
+        connection_state=row.connection_state if row else ConnectionState.NEW,
+        video_live=bool(row and row.video_live),
+        audio_live=bool(row and row.audio_live),
+        sees=receives_media(row, connection_id=connection_id),
     )
 
 
@@ -220,7 +270,7 @@ async def require_live_media(session: AsyncSession, context: Context) -> None:
     if not context.policy.enabled:
         return
     row = await live_state(session, context.registration.id)
-    if row is None or row.connection_state != "connected":
+    if row is None or row.connection_state != ConnectionState.CONNECTED:
         raise Conflict(
             _l(
                 "The part cannot start yet: your camera and microphone are not connected to the "
@@ -242,248 +292,3 @@ async def require_live_media(session: AsyncSession, context: Context) -> None:
                 "the microphone is connected and not muted."
             )
         )
-
-
-# ---- events the exam page reports ----------------------------------------------------------------
-
-
-async def record_browser_event(
-    session: AsyncSession, *, context: Context, event: BrowserEvent, now: datetime
-) -> None:
-    """Turn what the exam page noticed into a flag (or the end of one).
-
-    Only what happens while a part runs counts: before the exam and in the breaks between parts
-    the candidate may leave the page.
-    """
-    if context.attempt is None:
-        return
-    flag_type = BROWSER_FLAGS[event.type]
-    part = context.current_part
-    if event.part_id is not None and (part is None or part.id != event.part_id):
-        # A late report about a part already handed in still belongs to that part.
-        reported = await session.get(AttemptPart, event.part_id)
-        if reported is None or reported.attempt_id != context.attempt.id:
-            raise NotFound(_l("No such part."))
-        part = reported
-    if part is None:
-        return
-    earliest = part.started_at
-
-    def clamp(moment: datetime | None, default: datetime) -> datetime:
-        # The browser's times are only hints: keep them inside the part and never in the future.
-        return min(max(moment, earliest), now) if moment else default
-
-    attempt_id, part_id = context.attempt.id, part.id
-    if event.type == "paste" or (event.started_at and event.ended_at):
-        started = clamp(event.started_at, now)
-        await flags.raise_flag(
-            session,
-            policy=context.policy,
-            flag_type=flag_type,
-            source=BROWSER_SOURCE,
-            registration_id=context.registration.id,
-            attempt_id=attempt_id,
-            attempt_part_id=part_id,
-            started_at=started,
-            ended_at=max(clamp(event.ended_at, now), started),
-            evidence={
-                "chunk_index": chunk_at(part.started_at, started, context.policy),
-                **({"characters": event.characters} if event.characters is not None else {}),
-            },
-            note=event.detail,
-        )
-    elif event.active:
-        await flags.raise_flag(
-            session,
-            policy=context.policy,
-            flag_type=flag_type,
-            source=BROWSER_SOURCE,
-            registration_id=context.registration.id,
-            attempt_id=attempt_id,
-            attempt_part_id=part_id,
-            started_at=clamp(event.started_at, now),
-            evidence={
-                "chunk_index": chunk_at(
-                    part.started_at, clamp(event.started_at, now), context.policy
-                )
-            },
-            note=event.detail,
-        )
-    else:
-        # Only what the browser raised may the browser end: a camera the server sees off stays
-        # flagged whatever the page says. The end is kept between the flag's start and now.
-        await flags.end_flag(
-            session,
-            registration_id=context.registration.id,
-            flag_type=flag_type,
-            ended_at=clamp(event.ended_at, now),
-            source=BROWSER_SOURCE,
-        )
-
-
-def chunk_at(part_started: datetime, moment: datetime, policy: Policy) -> int:
-    """The recording chunk that holds ``moment`` (the recorder starts with the part)."""
-    return max(0, int((moment - part_started).total_seconds() // policy.chunk_seconds))
-
-
-# ---- the watchdog ------------------------------------------------------------------------------
-
-
-async def _unproctored_schemes(session: AsyncSession) -> list[int]:
-    rows = await session.execute(select(ProctoringPolicy.scheme_id, ProctoringPolicy.settings))
-    return [
-        scheme_id for scheme_id, settings in rows if not Policy.model_validate(settings).enabled
-    ]
-
-
-async def watch_running_parts(session: AsyncSession, *, now: datetime) -> int:
-    """Flag running parts whose live channel is gone, and end those flags when it is back.
-
-    Runs in the background of every worker; the state it reads is in the database, so it does
-    not matter which worker holds the peer connection. It reads only the parts that need
-    something done (thousands of candidates may be in an exam). Returns how many flags changed.
-    """
-    changed = 0
-    back = await session.execute(
-        select(Flag.registration_id)
-        .join(LiveChannel, LiveChannel.registration_id == Flag.registration_id)
-        .where(
-            Flag.type == FlagType.LIVE_CHANNEL_LOST.value,
-            Flag.ended_at.is_(None),
-            LiveChannel.connection_state == "connected",
-        )
-    )
-    for (registration_id,) in back:
-        await flags.end_flag(
-            session,
-            registration_id=registration_id,
-            flag_type=FlagType.LIVE_CHANNEL_LOST,
-            ended_at=now,
-        )
-        changed += 1
-    already_flagged = select(Flag.registration_id).where(
-        Flag.type == FlagType.LIVE_CHANNEL_LOST.value, Flag.ended_at.is_(None)
-    )
-    rows = await session.execute(
-        select(AttemptPart, Attempt, Registration, LiveChannel, Sitting.scheme_id)
-        .join(Attempt, Attempt.id == AttemptPart.attempt_id)
-        .join(Registration, Registration.id == Attempt.registration_id)
-        .join(Sitting, Sitting.id == Registration.sitting_id)
-        .outerjoin(LiveChannel, LiveChannel.registration_id == Registration.id)
-        .where(
-            AttemptPart.submitted_at.is_(None),
-            AttemptPart.deadline > now,
-            Attempt.status == AttemptStatus.IN_PROGRESS,
-            Sitting.scheme_id.not_in(await _unproctored_schemes(session)),
-            or_(LiveChannel.registration_id.is_(None), LiveChannel.connection_state != "connected"),
-            Registration.id.not_in(already_flagged),
-        )
-    )
-    policies: dict[int, Policy] = {}
-
-    async def policy_of(scheme_id: int) -> Policy:
-        if scheme_id not in policies:
-            policies[scheme_id] = await policy_for_scheme(session, scheme_id)
-        return policies[scheme_id]
-
-    for part, attempt, registration, live, scheme_id in rows:
-        policy = await policy_of(scheme_id)
-        lost_since = max(live.updated_at if live else part.started_at, part.started_at)
-        if now - lost_since < timedelta(seconds=policy.live_reconnect_grace_seconds):
-            continue  # a page change reconnects in a moment
-        await flags.raise_flag(
-            session,
-            policy=policy,
-            flag_type=FlagType.LIVE_CHANNEL_LOST,
-            source="live",
-            registration_id=registration.id,
-            attempt_id=attempt.id,
-            attempt_part_id=part.id,
-            started_at=lost_since,
-            evidence={"state": live.connection_state if live else "never connected"},
-        )
-        changed += 1
-    return changed + await _flag_media_off(session, now=now, policy_of=policy_of)
-
-
-def _off_since(live: LiveChannel, flag_type: FlagType) -> datetime | None:
-    return live.video_off_since if flag_type is FlagType.CAMERA_OFF else live.audio_off_since
-
-
-MEDIA_OFF_FLAGS = (
-    (FlagType.CAMERA_OFF, LiveChannel.video_off_since),
-    (FlagType.MICROPHONE_OFF, LiveChannel.audio_off_since),
-)
-
-
-async def _flag_media_off(
-    session: AsyncSession, *, now: datetime, policy_of: Callable[[int], Awaitable[Policy]]
-) -> int:
-    """Flag a camera or microphone that the live channel has received nothing from for longer
-    than the reconnect grace: a reload stops both for a moment, and the new page's connection
-    brings them back (or, if they stay off, is flagged in turn)."""
-    changed = 0
-    for flag_type, off_since in MEDIA_OFF_FLAGS:
-        already_flagged = select(Flag.registration_id).where(
-            Flag.type == flag_type.value, Flag.ended_at.is_(None)
-        )
-        rows = await session.execute(
-            select(AttemptPart, Attempt, Registration.id, Sitting.scheme_id)
-            .join(Attempt, Attempt.id == AttemptPart.attempt_id)
-            .join(Registration, Registration.id == Attempt.registration_id)
-            .join(Sitting, Sitting.id == Registration.sitting_id)
-            .join(LiveChannel, LiveChannel.registration_id == Registration.id)
-            .where(
-                AttemptPart.submitted_at.is_(None),
-                AttemptPart.deadline > now,
-                Attempt.status == AttemptStatus.IN_PROGRESS,
-                LiveChannel.connection_state == "connected",
-                off_since.is_not(None),
-                Registration.id.not_in(already_flagged),
-            )
-        )
-        for part, attempt, registration_id, scheme_id in rows:
-            policy = await policy_of(scheme_id)
-            if not policy.enabled:
-                continue
-            # Read again, locked: the track may have come back since the query.
-            live = await session.get(
-                LiveChannel, registration_id, with_for_update=True, populate_existing=True
-            )
-            since = _off_since(live, flag_type) if live else None
-            if live is None or live.connection_state != "connected" or since is None:
-                continue
-            if now - since < timedelta(seconds=policy.live_reconnect_grace_seconds):
-                continue
-            started = max(since, part.started_at)
-            await flags.raise_flag(
-                session,
-                policy=policy,
-                flag_type=flag_type,
-                source="live",
-                registration_id=registration_id,
-                attempt_id=attempt.id,
-                attempt_part_id=part.id,
-                started_at=started,
-                evidence={
-                    "state": "stalled",
-                    "chunk_index": chunk_at(part.started_at, started, policy),
-                },
-            )
-            changed += 1
-    return changed
-
-
-async def end_flags_of_closed_parts(session: AsyncSession) -> int:
-    """Close the flags still open on parts that have been handed in (at the hand-in)."""
-    rows = await session.execute(
-        select(Flag, AttemptPart)
-        .join(AttemptPart, AttemptPart.id == Flag.attempt_part_id)
-        .where(Flag.ended_at.is_(None), AttemptPart.submitted_at.is_not(None))
-    )
-    count = 0
-    for flag, part in rows:
-        assert part.submitted_at is not None
-        await flags.close(session, flag, part.submitted_at, why="part handed in")
-        count += 1
-    return count

@@ -9,11 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam.events import ExamEvents, LateAnswersDelivered
 from exam.models import Registration
 from proctoring import flags
-from proctoring.models import Flag, FlagType
+from proctoring.models import Flag, FlagSource, FlagType
 from proctoring.service import policy_for_registration
-
-LATE_DELIVERY = "delivery"
-"""The source of flags raised because answers arrived late."""
 
 
 async def flag_late_answers(session: AsyncSession, event: LateAnswersDelivered) -> None:
@@ -29,8 +26,8 @@ async def flag_late_answers(session: AsyncSession, event: LateAnswersDelivered) 
         select(Flag)
         .where(
             Flag.attempt_part_id == event.attempt_part_id,
-            Flag.type == FlagType.NETWORK_LOSS.value,
-            Flag.source == LATE_DELIVERY,
+            Flag.type == FlagType.NETWORK_LOSS,
+            Flag.source == FlagSource.DELIVERY,
         )
         .order_by(Flag.id.desc())
         .limit(1)
@@ -46,7 +43,7 @@ async def flag_late_answers(session: AsyncSession, event: LateAnswersDelivered) 
         session,
         policy=policy,
         flag_type=FlagType.NETWORK_LOSS,
-        source=LATE_DELIVERY,
+        source=FlagSource.DELIVERY,
         registration_id=event.registration_id,
         attempt_id=event.attempt_id,
         attempt_part_id=event.attempt_part_id,

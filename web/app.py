@@ -25,6 +25,7 @@ from exam.events import ExamEvents, with_events
 from exam.jobs import submit_overdue_forever
 from exam.timing import Clock, SystemClock
 from itembank.candidate_views import CandidateViews
+from proctoring.channels import LiveChannels
 from proctoring.gate import ProctoredParts
 from proctoring.identity import PhotoIdentityCheck
 from proctoring.jobs import purge_forever, watch_forever
@@ -46,7 +47,6 @@ from web.routes import (
     auth,
     home,
     oidc,
-    proctoring,
     users,
 )
 from web.routes.exam import api as exam_api
@@ -55,6 +55,9 @@ from web.routes.exam import exam_page, my_page
 from web.routes.exam import staff as exam_staff
 from web.routes.itembank import api as bank_api
 from web.routes.itembank import blueprints, items, review, transfer
+from web.routes.proctoring import candidate as proctoring_candidate
+from web.routes.proctoring import policy as proctoring_policy
+from web.routes.proctoring import proctor as proctoring_proctor
 from web.state import AppState
 
 
@@ -86,7 +89,9 @@ def routes() -> list[BaseRoute]:
         *exam_staff.routes(),
         *users.routes(),
         *account.routes(),
-        *proctoring.routes(),
+        *proctoring_candidate.routes(),
+        *proctoring_proctor.routes(),
+        *proctoring_policy.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -135,6 +140,7 @@ def create_app(
             max_workers=1, mp_context=multiprocessing.get_context("spawn")
         )
         live = create_live_hub(analysis, identity_pool, time_source.now)
+        media = MediaStore(settings.data_dir / "media")
         background: list[asyncio.Task[None]] = []
         if settings.auto_submit_interval_seconds > 0:
             background.append(
@@ -171,9 +177,8 @@ def create_app(
                 engine=engine,
                 sessionmaker=sessionmaker,
                 templates=create_templates(settings.timezone),
-                live=live,
-                live_flaggers={},
-                media=MediaStore(settings.data_dir / "media"),
+                live_channels=LiveChannels(live, sessionmaker, media),
+                media=media,
                 candidate_views=CandidateViews(),
                 analysis=analysis,
                 identity=identity_pool,

@@ -9,8 +9,17 @@ from typing import Any
 
 from babel.support import NullTranslations
 
-from exam.models import AttemptPart
-from proctoring.models import Flag, FlagType, Severity
+from exam.checkin import IdentityStatus
+from exam.models import AttemptPart, AttemptStatus
+from proctoring.models import (
+    ConnectionState,
+    Flag,
+    FlagSource,
+    FlagType,
+    IdentityReason,
+    Severity,
+)
+from proctoring.watchdog import NEVER_CONNECTED
 from vakt.i18n import LazyText, _l
 
 FLAG_LABELS = {
@@ -36,43 +45,43 @@ SEVERITY_LABELS = {
     Severity.HIGH: _l("high"),
 }
 SOURCE_LABELS = {
-    "browser": _l("Reported by the candidate's browser"),
-    "live": _l("Noticed by the server in the live picture and sound"),
-    "recording": _l("Noticed by the server in the recording"),
-    "identity": _l("Found by the identity check"),
-    "delivery": _l("Noticed when answers typed before the deadline arrived after it"),
+    FlagSource.BROWSER: _l("Reported by the candidate's browser"),
+    FlagSource.LIVE: _l("Noticed by the server in the live picture and sound"),
+    FlagSource.RECORDING: _l("Noticed by the server in the recording"),
+    FlagSource.IDENTITY: _l("Found by the identity check"),
+    FlagSource.DELIVERY: _l("Noticed when answers typed before the deadline arrived after it"),
 }
 CONNECTION_LABELS = {
-    "new": _l("not connected yet"),
-    "connecting": _l("connecting"),
-    "connected": _l("connected"),
-    "disconnected": _l("interrupted"),
-    "failed": _l("failed"),
-    "closed": _l("not connected"),
+    ConnectionState.NEW: _l("not connected yet"),
+    ConnectionState.CONNECTING: _l("connecting"),
+    ConnectionState.CONNECTED: _l("connected"),
+    ConnectionState.DISCONNECTED: _l("interrupted"),
+    ConnectionState.FAILED: _l("failed"),
+    ConnectionState.CLOSED: _l("not connected"),
 }
 ATTEMPT_STATUS_LABELS = {
-    "in_progress": _l("In progress"),
-    "finished": _l("Handed in"),
-    "terminated": _l("Ended by the exam staff"),
+    AttemptStatus.IN_PROGRESS: _l("In progress"),
+    AttemptStatus.FINISHED: _l("Handed in"),
+    AttemptStatus.TERMINATED: _l("Ended by the exam staff"),
 }
 IDENTITY_OUTCOME_LABELS = {
-    "passed": _l("confirmed"),
-    "referred": _l("to check"),
+    IdentityStatus.PASSED: _l("confirmed"),
+    IdentityStatus.REFERRED: _l("to check"),
 }
 IDENTITY_REASON_LABELS = {
-    "match": _l("the faces match"),
-    "no_match": _l("the faces do not match"),
-    "no_profile_photo": _l("no profile photo to compare with"),
-    "no_face": _l("no face in the check-in photo"),
-    "several_faces": _l("more than one face in the check-in photo"),
+    IdentityReason.MATCH: _l("the faces match"),
+    IdentityReason.NO_MATCH: _l("the faces do not match"),
+    IdentityReason.NO_PROFILE_PHOTO: _l("no profile photo to compare with"),
+    IdentityReason.NO_FACE: _l("no face in the check-in photo"),
+    IdentityReason.SEVERAL_FACES: _l("more than one face in the check-in photo"),
 }
-LOST_CHANNEL_LABELS = {
-    "never connected": _l("The live channel never connected."),
-    "new": _l("The live channel never connected."),
-    "connecting": _l("The live channel never finished connecting."),
-    "disconnected": _l("The live channel was interrupted."),
-    "failed": _l("The live channel failed."),
-    "closed": _l("The live channel was closed (the exam page was left or lost)."),
+LOST_CHANNEL_LABELS: dict[str, LazyText] = {
+    NEVER_CONNECTED: _l("The live channel never connected."),
+    ConnectionState.NEW: _l("The live channel never connected."),
+    ConnectionState.CONNECTING: _l("The live channel never finished connecting."),
+    ConnectionState.DISCONNECTED: _l("The live channel was interrupted."),
+    ConnectionState.FAILED: _l("The live channel failed."),
+    ConnectionState.CLOSED: _l("The live channel was closed (the exam page was left or lost)."),
 }
 DEVICE_FAILURES = {
     "NotAllowedError": _l("The browser was not allowed to use the camera and microphone."),

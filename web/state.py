@@ -12,8 +12,7 @@ from exam.checkin import CheckIn
 from exam.events import ExamEvents
 from exam.timing import Clock
 from itembank.candidate_views import CandidateViews
-from proctoring.live import LiveHub
-from proctoring.monitor import LiveFlagger
+from proctoring.channels import LiveChannels
 from proctoring.storage import MediaStore
 from vakt.sessions import SessionActivity
 from vakt.settings import Settings
@@ -26,10 +25,9 @@ class AppState(TypedDict):
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     templates: Jinja2Templates
-    live: LiveHub
-    """Every live camera and microphone connection this process holds (WebRTC)."""
-    live_flaggers: dict[int, LiveFlagger]
-    """The flag logic of each registration's current live connection."""
+    live_channels: LiveChannels
+    """Every live camera and microphone connection this process holds (WebRTC), with the flag
+    logic of each registration's current one."""
     media: MediaStore
     candidate_views: CandidateViews
     """What candidates see of item versions, built once per process (versions never change)."""

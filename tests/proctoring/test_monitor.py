@@ -34,7 +34,7 @@ from proctoring.runtime import LiveAnalysis
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_exam
-from tests.proctoring.test_live import CameraTrack, MicrophoneTrack, face_image
+from tests.proctoring.media_tracks import CameraTrack, MicrophoneTrack, face_image
 from vakt.accounts import User
 from vakt.db import create_sessionmaker
 from vakt.settings import Settings

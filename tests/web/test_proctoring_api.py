@@ -30,7 +30,7 @@ from proctoring.models import Flag, FlagType, IdentityVerification, Recording, R
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from tests.exam.factories import Exam, build_exam
-from tests.proctoring.test_live import CameraTrack, MicrophoneTrack, face_image
+from tests.proctoring.media_tracks import CameraTrack, MicrophoneTrack, face_image
 from tests.proctoring.webm_sample import make_webm, split
 from tests.web.helpers import accept_rules, csrf, sign_in
 from vakt.accounts import User

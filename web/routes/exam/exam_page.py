@@ -15,12 +15,12 @@ from exam.models import Attempt, Registration, Sitting
 from exam.roles import CANDIDATES
 from vakt.errors import Forbidden, NotFound, VaktError
 from vakt.i18n import _l
+from web import proctoring_view
 from web.device import bind_this_browser, device_token
 from web.endpoints import csrf_token, current_user, db, now, page, path_id
 from web.headers import item_file_headers
 from web.i18n import translate
 from web.rendering import render
-from web.routes import proctoring as proctoring_view  # moving to web.proctoring_view
 from web.routes.exam.common import script_json, step_redirect
 
 

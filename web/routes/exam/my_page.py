@@ -10,10 +10,10 @@ from exam import accommodations, queries
 from exam.roles import CANDIDATES
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
+from web import proctoring_view
 from web.endpoints import current_user, db, form_str, now, page, path_id
 from web.i18n import translate
 from web.rendering import render
-from web.routes import proctoring as proctoring_view  # moving to web.proctoring_view
 
 
 async def _render_my_page(

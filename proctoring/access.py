@@ -1,0 +1,56 @@
+"""Who may do what in proctoring, each rule stated once: the routes admit these roles, and the
+services that act for staff check them again (``exam.roles.require``).
+
+- Candidates: their own profile photo, the check-in photo, live channel, events and recording
+  chunks of their own registrations and parts (anyone else's is "not found", never "forbidden",
+  so ids reveal nothing).
+- Proctors: the overview, every candidate's identity checks, flags and recordings, still frames
+  and photos (every fetch audited, ``proctoring.media``).
+- Graders: the recordings that are oral answers, nothing else (audited).
+- Administrators: a scheme's proctoring settings (audited).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from exam.models import Attempt, AttemptPart, Registration
+from vakt.accounts import Role, User
+from vakt.errors import NotFound
+from vakt.i18n import _l
+
+REFUSED = _l("Your roles do not give access to this page.")
+"""Why a service refuses someone whose roles do not allow it (the routes' own words)."""
+
+CANDIDATES: Final = frozenset({Role.CANDIDATE})
+"""Who takes proctored exams: their own photo, check-in, live channel, events and recordings."""
+PROCTORS: Final = frozenset({Role.PROCTOR})
+"""Who watches: the overview and every candidate's identity checks, flags and media."""
+ORAL_ANSWER_GRADERS: Final = frozenset({Role.GRADER})
+"""Who may fetch the recordings that are oral answers (and no other recording)."""
+POLICY_EDITORS: Final = frozenset({Role.ADMINISTRATOR})
+"""Who sets a scheme's proctoring policy."""
+
+
+async def own_registration(
+    session: AsyncSession, registration_id: int, candidate: User
+) -> Registration:
+    """The candidate's own registration; anyone else's is a 404."""
+    registration = await session.get(Registration, registration_id)
+    if registration is None or registration.candidate_id != candidate.id:
+        raise NotFound(_l("No such registration."))
+    return registration
+
+
+async def own_part(
+    session: AsyncSession, part_id: int, candidate: User
+) -> tuple[AttemptPart, Registration]:
+    """A part of the candidate's own attempt, with its registration; anyone else's is a 404."""
+    part = await session.get(AttemptPart, part_id)
+    attempt = await session.get(Attempt, part.attempt_id) if part else None
+    registration = await session.get(Registration, attempt.registration_id) if attempt else None
+    if part is None or registration is None or registration.candidate_id != candidate.id:
+        raise NotFound(_l("No such part."))
+    return part, registration

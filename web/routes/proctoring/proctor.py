@@ -1,0 +1,116 @@
+"""Proctoring routes for staff who look at candidates: the proctors' overview and review of one
+registration, their (audited) fetches of recordings, still frames and identity photos, and the
+graders' (audited) fetch of an oral answer's recording."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import BaseRoute
+
+from proctoring import media, queries
+from proctoring.access import ORAL_ANSWER_GRADERS, PROCTORS
+from web.endpoints import current_user, db, page, path_id
+from web.i18n import request_translations
+from web.proctor_words import ProctorWords
+from web.proctoring_view import PRIVATE_MEDIA
+from web.rendering import render
+
+
+async def proctor_overview(request: Request) -> Response:
+    """GET /proctor: attempts with their flags and live state, newest first."""
+    attempts = await queries.attempts_overview(db(request))
+    return render(
+        request,
+        "proctoring/overview.html",
+        {"attempts": attempts, "words": ProctorWords(request_translations(request))},
+    )
+
+
+async def proctor_registration(request: Request) -> Response:
+    """GET /proctor/registrations/{id}: identity check, flags and recordings of one candidate."""
+    review = await queries.registration_review(db(request), path_id(request, "registration_id"))
+    return render(
+        request,
+        "proctoring/registration.html",
+        {
+            "registration": review.registration,
+            "sitting": review.sitting,
+            "candidate": review.candidate,
+            "attempt": review.attempt,
+            "verifications": review.verifications,
+            "flags": review.flags,
+            "recordings": review.recordings,
+            "live": review.live,
+            "words": ProctorWords(request_translations(request), review.parts),
+        },
+    )
+
+
+def _stream(request: Request, recording: media.RecordingFiles) -> Response:
+    return StreamingResponse(
+        request.state.media.read_chunks(recording.files),
+        media_type=recording.mime_type,
+        headers=PRIVATE_MEDIA,
+    )
+
+
+async def proctor_recording(request: Request) -> Response:
+    """GET /proctor/recordings/{id}: the recording as one WebM stream (the fetch is audited)."""
+    recording = await media.recording_for_proctor(
+        db(request),
+        request.state.media,
+        recording_id=path_id(request, "recording_id"),
+        viewer=current_user(request),
+    )
+    return _stream(request, recording)
+
+
+async def grader_recording(request: Request) -> Response:
+    """GET /grading/recordings/{id}: an oral answer's recording, for graders (audited)."""
+    recording = await media.oral_answer_for_grader(
+        db(request),
+        request.state.media,
+        recording_id=path_id(request, "recording_id"),
+        viewer=current_user(request),
+    )
+    return _stream(request, recording)
+
+
+async def proctor_snapshot(request: Request) -> Response:
+    """GET /proctor/snapshots/{id}: a flag's still frame (audited)."""
+    image = await media.snapshot_for_proctor(
+        db(request),
+        request.state.media,
+        snapshot_id=path_id(request, "snapshot_id"),
+        viewer=current_user(request),
+    )
+    return Response(image, media_type="image/jpeg", headers=PRIVATE_MEDIA)
+
+
+async def proctor_identity_photo(request: Request) -> Response:
+    """GET /proctor/identity/{id}/{live|profile}: the two photos of a check-in (audited)."""
+    image = await media.identity_photo_for_proctor(
+        db(request),
+        request.state.media,
+        verification_id=path_id(request, "verification_id"),
+        which=request.path_params["which"],
+        viewer=current_user(request),
+    )
+    return Response(image, media_type="image/jpeg", headers=PRIVATE_MEDIA)
+
+
+def routes() -> list[BaseRoute]:
+    """The proctors' pages and media, and the graders' oral answers."""
+    return [
+        page("/proctor", proctor_overview, roles=PROCTORS),
+        page("/proctor/registrations/{registration_id:id}", proctor_registration, roles=PROCTORS),
+        page("/proctor/recordings/{recording_id:id}", proctor_recording, roles=PROCTORS),
+        page("/proctor/snapshots/{snapshot_id:id}", proctor_snapshot, roles=PROCTORS),
+        page(
+            "/proctor/identity/{verification_id:id}/{which:str}",
+            proctor_identity_photo,
+            roles=PROCTORS,
+        ),
+        page("/grading/recordings/{recording_id:id}", grader_recording, roles=ORAL_ANSWER_GRADERS),
+    ]
