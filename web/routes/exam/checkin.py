@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import declarations, queries
+from exam import declarations
 from exam.checkin import CheckInStep, accept_declaration
 from exam.models import Registration, Sitting
 from exam.roles import CANDIDATES
@@ -15,17 +15,11 @@ from itembank import blueprints
 from vakt import audit
 from vakt.errors import VaktError
 from vakt.i18n import _l
-from web.endpoints import current_user, db, form_str, now, page, path_id
+from web.endpoints import current_user, db, form_str, now, page
 from web.i18n import request_language, translate
 from web.inputs import json_body
 from web.rendering import render
-from web.routes.exam.common import step_redirect
-
-
-async def _own_registration(request: Request) -> tuple[Registration, Sitting]:
-    return await queries.candidate_registration(
-        db(request), path_id(request, "registration_id"), current_user(request)
-    )
+from web.routes.exam.common import own_registration, step_redirect
 
 
 def _declaration_paragraphs(request: Request) -> tuple[list[str], list[str]]:
@@ -36,7 +30,7 @@ def _declaration_paragraphs(request: Request) -> tuple[list[str], list[str]]:
 
 async def exam_entry(request: Request) -> Response:
     """GET /exam/{id}: send the candidate to the next step before (or into) the exam."""
-    registration, _sitting = await _own_registration(request)
+    registration, _sitting = await own_registration(request)
     step = await request.state.checkin.missing_step(db(request), registration)
     if step is CheckInStep.DECLARATION:
         return RedirectResponse(f"/exam/{registration.id}/check", status_code=303)
@@ -45,7 +39,7 @@ async def exam_entry(request: Request) -> Response:
 
 async def system_check(request: Request) -> Response:
     """GET /exam/{id}/check: browser, camera, microphone and connection, checked in the page."""
-    registration, sitting = await _own_registration(request)
+    registration, sitting = await own_registration(request)
     return render(
         request,
         "candidate/check.html",
@@ -55,7 +49,7 @@ async def system_check(request: Request) -> Response:
 
 async def system_check_result(request: Request) -> Response:
     """POST /exam/{id}/check: the page reports what it found (kept in the audit log)."""
-    registration, _sitting = await _own_registration(request)
+    registration, _sitting = await own_registration(request)
     results = await json_body(request)
     checks = results.get("checks") if isinstance(results, dict) else None
     if not isinstance(checks, dict) or not all(
@@ -75,7 +69,7 @@ async def system_check_result(request: Request) -> Response:
 
 async def rules_page(request: Request) -> Response:
     """GET /exam/{id}/rules: the code of conduct and self-declaration to accept."""
-    registration, sitting = await _own_registration(request)
+    registration, sitting = await own_registration(request)
     return await _render_rules(request, registration, sitting)
 
 
@@ -110,7 +104,7 @@ async def _render_rules(
 
 async def accept_rules(request: Request) -> Response:
     """POST /exam/{id}/rules: store the acceptance with time, text version and digest."""
-    registration, sitting = await _own_registration(request)
+    registration, sitting = await own_registration(request)
     form = await request.form()
     if form_str(form, "conduct") != "yes" or form_str(form, "declaration") != "yes":
         return await _render_rules(

@@ -1,5 +1,5 @@
-"""What the exam's page modules share (no routes here): where a candidate goes next before the
-exam, and data for a page's scripts."""
+"""What the exam's page modules share (no routes here): the candidate's registration in the
+path, where a candidate goes next before the exam, and data for a page's scripts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from exam import queries
 from exam.checkin import CheckInStep
-from exam.models import Registration
+from exam.models import Registration, Sitting
+from web.endpoints import current_user, db, path_id
+
+
+async def own_registration(request: Request) -> tuple[Registration, Sitting]:
+    """The signed-in candidate's registration named in the path, with its sitting."""
+    return await queries.candidate_registration(
+        db(request), path_id(request, "registration_id"), current_user(request)
+    )
 
 
 def step_redirect(

@@ -21,13 +21,7 @@ from web.endpoints import csrf_token, current_user, db, now, page, path_id
 from web.headers import item_file_headers
 from web.i18n import translate
 from web.rendering import render
-from web.routes.exam.common import script_json, step_redirect
-
-
-async def _own_registration(request: Request) -> tuple[Registration, Sitting]:
-    return await queries.candidate_registration(
-        db(request), path_id(request, "registration_id"), current_user(request)
-    )
+from web.routes.exam.common import own_registration, script_json, step_redirect
 
 
 async def _bound_attempt(request: Request, registration: Registration) -> Attempt | None:
@@ -40,7 +34,7 @@ async def _bound_attempt(request: Request, registration: Registration) -> Attemp
 
 async def take(request: Request) -> Response:
     """GET /exam/{id}/take: the current part with the candidate's answers, or what comes next."""
-    registration, sitting = await _own_registration(request)
+    registration, sitting = await own_registration(request)
     step = await request.state.checkin.missing_step(db(request), registration)
     if step is not None:
         return step_redirect(request, registration, step)
@@ -196,7 +190,7 @@ def _exam_messages(request: Request) -> dict[str, str]:
 
 async def start_next_part(request: Request) -> Response:
     """POST /exam/{id}/start: start the attempt (first time) and the next part."""
-    registration, sitting = await _own_registration(request)
+    registration, sitting = await own_registration(request)
     session, checkin = db(request), request.state.checkin
     step = await checkin.missing_step(session, registration)
     if step is not None:
@@ -227,7 +221,7 @@ async def start_next_part(request: Request) -> Response:
 
 async def exam_file(request: Request) -> Response:
     """GET /exam/{id}/files/{version}/{name}: a file of an item in the candidate's current part."""
-    registration, _sitting = await _own_registration(request)
+    registration, _sitting = await own_registration(request)
     media_type, content = await queries.current_part_file(
         db(request), registration, path_id(request, "version_id"), request.path_params["name"]
     )
