@@ -31,8 +31,9 @@ async def get_sitting(session: AsyncSession, sitting_id: int) -> Sitting:
 async def own_registration(
     session: AsyncSession, registration_id: int, candidate: User
 ) -> Registration:
+    """The candidate's own registration; another candidate's is reported as missing (a 404):
+    its existence is not theirs to know."""
     registration = await session.get(Registration, registration_id)
-    # Another candidate's registration is reported as missing: its existence is not theirs to know.
     if registration is None or registration.candidate_id != candidate.id:
         raise NotFound(_l("No such registration."))
     return registration
@@ -41,6 +42,7 @@ async def own_registration(
 async def own_attempt(
     session: AsyncSession, attempt_id: int, candidate: User
 ) -> tuple[Attempt, Registration]:
+    """The candidate's own attempt with its registration (another candidate's is a 404)."""
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(_l("No such attempt."))

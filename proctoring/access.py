@@ -34,16 +34,6 @@ POLICY_EDITORS: Final = frozenset({Role.ADMINISTRATOR})
 """Who sets a scheme's proctoring policy."""
 
 
-async def own_registration(
-    session: AsyncSession, registration_id: int, candidate: User
-) -> Registration:
-    """The candidate's own registration; anyone else's is a 404."""
-    registration = await session.get(Registration, registration_id)
-    if registration is None or registration.candidate_id != candidate.id:
-        raise NotFound(_l("No such registration."))
-    return registration
-
-
 async def own_part(
     session: AsyncSession, part_id: int, candidate: User
 ) -> tuple[AttemptPart, Registration]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -9,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import declarations, registrations
 from exam.checkin import CheckIn, CheckInStep, accept_declaration
-from exam.models import Registration
+from exam.models import Registration, Sitting
 from itembank import blueprints, schemes, versions, workflow
+from itembank.files import FileUpload
+from itembank.models import ItemVersion
 from itembank.schemas import ItemDocument, ItemStatus
 from proctoring.models import ProctoringPolicy
 from proctoring.schemas import Policy
@@ -135,6 +138,54 @@ async def build_exam(
     return Exam(sitting.id, registration.id, candidate, other, admin)
 
 
+async def approved_item(
+    session: AsyncSession,
+    users: dict[str, User],
+    scheme_id: int,
+    document: ItemDocument,
+    files: Sequence[FileUpload] = (),
+) -> ItemVersion:
+    """An item written by the writer and approved by the reviewer."""
+    writer, reviewer = users["item_writer"], users["item_reviewer"]
+    version = await versions.create_item(
+        session, scheme_id=scheme_id, document=document, files=files, actor_id=writer.id
+    )
+    await workflow.transition(
+        session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
+    )
+    await workflow.transition(
+        session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
+    )
+    return version
+
+
+async def sitting_with_candidate(
+    session: AsyncSession,
+    users: dict[str, User],
+    *,
+    blueprint_id: int,
+    scheme_id: int,
+    name: str,
+    opens: datetime,
+    hours: int,
+) -> tuple[Sitting, Registration]:
+    """A sitting of the blueprint open from ``opens`` for ``hours``, and ``users["candidate"]``
+    approved for the scheme and registered."""
+    admin, candidate = users["administrator"], users["candidate"]
+    sitting = await registrations.create_sitting(
+        session, blueprint_id=blueprint_id, name=name, opens_at=opens,
+        closes_at=opens + timedelta(hours=hours), actor=admin,
+    )  # fmt: skip
+    await registrations.decide_application(
+        session, candidate_id=candidate.id, scheme_id=scheme_id, approve=True, actor=admin,
+        now=opens - timedelta(days=30),
+    )  # fmt: skip
+    registration = await registrations.register(
+        session, sitting_id=sitting.id, candidate=candidate, actor=admin
+    )
+    return sitting, registration
+
+
 async def build_full_exam(
     session: AsyncSession,
     users: dict[str, User],
@@ -147,7 +198,6 @@ async def build_full_exam(
     proctored unless a ``proctoring`` policy is given."""
     from vakt.demo.seed import demo_items
 
-    writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
     scheme = await schemes.create_scheme(session, code="FULL", name="Mangfold", actor_id=None)
     await set_proctoring(session, scheme.id, proctoring)
     wanted = {"single_choice": 1, "multiple_response": 1, "essay": 1, "case": 1, "oral": 1}
@@ -155,15 +205,7 @@ async def build_full_exam(
         if wanted.get(data["type"], 0) == 0:
             continue
         wanted[data["type"]] -= 1
-        version = await versions.create_item(
-            session, scheme_id=scheme.id, document=versions.parse_document(data), actor_id=writer.id
-        )
-        await workflow.transition(
-            session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
-        )
-        await workflow.transition(
-            session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
-        )
+        await approved_item(session, users, scheme.id, versions.parse_document(data))
     blueprint = await blueprints.create_blueprint(
         session, scheme_id=scheme.id, code="FULL", name="Full prøve", language="nb", actor_id=None,
         definition=blueprints.parse_blueprint({"allowed_aids": "NS 11251", "parts": [
@@ -178,20 +220,13 @@ async def build_full_exam(
              "rules": [{"count": 1}]},
         ]}),
     )  # fmt: skip
-    sitting = await registrations.create_sitting(
-        session, blueprint_id=blueprint.id, name="Full eksamen", opens_at=opens,
-        closes_at=opens + timedelta(hours=8), actor=admin,
+    sitting, registration = await sitting_with_candidate(
+        session, users, blueprint_id=blueprint.id, scheme_id=scheme.id, name="Full eksamen",
+        opens=opens, hours=8,
     )  # fmt: skip
-    candidate = users["candidate"]
-    await registrations.decide_application(
-        session, candidate_id=candidate.id, scheme_id=scheme.id, approve=True, actor=admin,
-        now=opens - timedelta(days=30),
-    )  # fmt: skip
-    registration = await registrations.register(
-        session, sitting_id=sitting.id, candidate=candidate, actor=admin
-    )
     await session.commit()
-    return Exam(sitting.id, registration.id, candidate, candidate, admin)
+    candidate = users["candidate"]
+    return Exam(sitting.id, registration.id, candidate, candidate, users["administrator"])
 
 
 async def build_essay_exam(
@@ -204,18 +239,9 @@ async def build_essay_exam(
 ) -> Exam:
     """One short part with one essay, a sitting open from ``opens`` for two hours and
     ``users["candidate"]`` registered with the declarations accepted; committed."""
-    writer, reviewer, admin = users["item_writer"], users["item_reviewer"], users["administrator"]
     scheme = await schemes.create_scheme(session, code="KORT", name="Kort prøve", actor_id=None)
     await set_proctoring(session, scheme.id, proctoring)
-    version = await versions.create_item(
-        session, scheme_id=scheme.id, document=essay("KORT-1"), actor_id=writer.id
-    )
-    await workflow.transition(
-        session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
-    )
-    await workflow.transition(
-        session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=reviewer
-    )
+    await approved_item(session, users, scheme.id, essay("KORT-1"))
     blueprint = await blueprints.create_blueprint(
         session, scheme_id=scheme.id, code="KORT", name="Kort prøve", language="nb", actor_id=None,
         definition=blueprints.parse_blueprint({"parts": [
@@ -223,18 +249,11 @@ async def build_essay_exam(
              "duration_minutes": minutes, "rules": [{"count": 1}]},
         ]}),
     )  # fmt: skip
-    sitting = await registrations.create_sitting(
-        session, blueprint_id=blueprint.id, name="Kort eksamen", opens_at=opens,
-        closes_at=opens + timedelta(hours=2), actor=admin,
+    sitting, registration = await sitting_with_candidate(
+        session, users, blueprint_id=blueprint.id, scheme_id=scheme.id, name="Kort eksamen",
+        opens=opens, hours=2,
     )  # fmt: skip
-    candidate = users["candidate"]
-    await registrations.decide_application(
-        session, candidate_id=candidate.id, scheme_id=scheme.id, approve=True, actor=admin,
-        now=opens - timedelta(days=30),
-    )  # fmt: skip
-    registration = await registrations.register(
-        session, sitting_id=sitting.id, candidate=candidate, actor=admin
-    )
+    candidate, admin = users["candidate"], users["administrator"]
     await accept_declaration(
         session, registration_id=registration.id, candidate=candidate,
         text_version=declarations.TEXT_VERSION, text_digest="0" * 64, language="en", now=opens,

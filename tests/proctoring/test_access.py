@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import attempts
+from exam.lookups import own_registration
 from exam.models import Sitting
 from proctoring import media, service
 from proctoring.access import (
@@ -15,7 +16,6 @@ from proctoring.access import (
     POLICY_EDITORS,
     PROCTORS,
     own_part,
-    own_registration,
 )
 from proctoring.storage import MediaStore
 from tests.exam.factories import CHECKED_IN, OPENS, Exam

@@ -367,25 +367,15 @@ async def test_an_items_files_in_the_exam_are_sandboxed_as_in_the_bank(
     client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User], clock: FixedClock
 ) -> None:
     """An SVG may hold script: served to a candidate it gets the same sandbox as in the bank."""
-    from exam import registrations
-    from itembank import blueprints, files, schemes, versions, workflow
-    from itembank.schemas import ItemStatus
-    from tests.exam.factories import set_proctoring
+    from itembank import blueprints, files, schemes
+    from tests.exam.factories import approved_item, set_proctoring, sitting_with_candidate
     from tests.itembank.factories import single_choice
 
-    admin, writer = users["administrator"], users["item_writer"]
     scheme = await schemes.create_scheme(session, code="SVG", name="Figurer", actor_id=None)
     await set_proctoring(session, scheme.id, None)
     document = single_choice("FIG-1", attachments=["figur.svg"])
-    version = await versions.create_item(
-        session, scheme_id=scheme.id, document=document,
-        files=[files.FileUpload("figur.svg", SVG)], actor_id=writer.id,
-    )  # fmt: skip
-    await workflow.transition(
-        session, version_id=version.id, to_status=ItemStatus.IN_REVIEW, actor=writer
-    )
-    await workflow.transition(
-        session, version_id=version.id, to_status=ItemStatus.APPROVED, actor=users["item_reviewer"]
+    version = await approved_item(
+        session, users, scheme.id, document, [files.FileUpload("figur.svg", SVG)]
     )
     blueprint = await blueprints.create_blueprint(
         session, scheme_id=scheme.id, code="F", name="Figur", language="nb", actor_id=None,
@@ -393,18 +383,10 @@ async def test_an_items_files_in_the_exam_are_sandboxed_as_in_the_bank(
             {"key": "mc", "title": "Flervalg", "kind": "multiple_choice", "duration_minutes": 10,
              "rules": [{"count": 1}]}]}),
     )  # fmt: skip
-    sitting = await registrations.create_sitting(
-        session, blueprint_id=blueprint.id, name="Figur", opens_at=OPENS,
-        closes_at=OPENS + timedelta(hours=2), actor=admin,
+    _sitting, registration = await sitting_with_candidate(
+        session, users, blueprint_id=blueprint.id, scheme_id=scheme.id, name="Figur",
+        opens=OPENS, hours=2,
     )  # fmt: skip
-    candidate = users["candidate"]
-    await registrations.decide_application(
-        session, candidate_id=candidate.id, scheme_id=scheme.id, approve=True, actor=admin,
-        now=OPENS - timedelta(days=30),
-    )  # fmt: skip
-    registration = await registrations.register(
-        session, sitting_id=sitting.id, candidate=candidate, actor=admin
-    )
     await session.commit()
 
     await sign_in(client, "candidate")

@@ -12,9 +12,10 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from exam.checkin import IdentityStatus
+from exam.lookups import own_registration
 from exam.models import Registration, Sitting
 from proctoring import identity, media, recordings, service
-from proctoring.access import CANDIDATES, own_part, own_registration
+from proctoring.access import CANDIDATES, own_part
 from proctoring.browser_events import report_browser_event
 from proctoring.models import IdentityVerification
 from proctoring.schemas import BrowserEvent, LiveOffer, RecordingFinish
