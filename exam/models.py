@@ -174,8 +174,15 @@ class AttemptPart(Base):
     auto_score: Mapped[float | None] = mapped_column(Float)
     auto_max_score: Mapped[float | None] = mapped_column(Float)
     passed: Mapped[bool | None] = mapped_column(Boolean)
-    """The part's result once decided (grading), None until then."""
+    """The part's result once decided (computed by grading), None until then."""
     result_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    score: Mapped[float | None] = mapped_column(Float)
+    """The part's points: the choice questions' score and the open answers' final marks."""
+    max_score: Mapped[float | None] = mapped_column(Float)
+    result_override_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the decision maker set the result against the points (with grounds)."""
+    result_override_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    result_override_grounds: Mapped[str] = mapped_column(Text, default="", server_default="")
     last_contact_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the candidate's exam page last reached the server during the part (its clock
     requests); with the saves, it bounds how late answers lost in a network failure may come."""

@@ -3,28 +3,94 @@
 from __future__ import annotations
 
 from datetime import datetime
+from fractions import Fraction
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.events import ResultsReleased, publish
-from exam.lookups import parts_of
+from exam.lookups import definition_of, parts_of
 from exam.models import (
     Attempt,
     AttemptPart,
     AttemptStatus,
 )
-from exam.roles import EXAM_ADMINISTRATORS, require
+from exam.roles import EXAM_ADMINISTRATORS, RESULT_OVERRIDERS, require
 from vakt import audit
 from vakt.accounts import User
-from vakt.errors import Conflict, NotFound
+from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 
 
-async def record_part_result(
-    session: AsyncSession, *, attempt_part_id: int, passed: bool, actor: User, now: datetime
+def passes(score: float, max_score: float, threshold: float) -> bool:
+    """True when ``score`` of ``max_score`` reaches the part's pass mark, counted exactly: 70 %
+    passes, 69.99 % does not (no rounding in binary fractions decides a result)."""
+    if max_score <= 0:
+        return False
+    exact = Fraction(str(score)) / Fraction(str(max_score))
+    return exact >= Fraction(str(threshold))
+
+
+async def record_computed_result(
+    session: AsyncSession,
+    *,
+    attempt_part_id: int,
+    score: float,
+    max_score: float,
+    now: datetime,
 ) -> AttemptPart:
-    """Record a handed-in part's result (grading calls this once the grades are final)."""
-    require(actor, EXAM_ADMINISTRATORS, _l("Only the certification body's staff record results."))
+    """Record a handed-in part's result, computed from its points (grading calls this once every
+    score is final): passed when the points reach the part's pass mark. An override by the
+    decision maker stands over it."""
+    attempt_part = await session.get(AttemptPart, attempt_part_id)
+    if attempt_part is None:
+        raise NotFound(_l("No such part."))
+    if attempt_part.submitted_at is None:
+        raise Conflict(_l("A part has a result only after it has been handed in."))
+    attempt = await session.get(Attempt, attempt_part.attempt_id)
+    assert attempt is not None
+    threshold = (
+        (await definition_of(session, attempt)).parts[attempt_part.part_index].pass_threshold
+    )
+    before = {"passed": attempt_part.passed, "score": attempt_part.score}
+    attempt_part.score, attempt_part.max_score = score, max_score
+    if attempt_part.result_override_at is None:
+        attempt_part.passed = passes(score, max_score, threshold)
+        attempt_part.result_recorded_at = now
+    await audit.record(
+        session,
+        actor_id=None,
+        action="attempt.part_result_computed",
+        entity_type="attempt_part",
+        entity_id=attempt_part.id,
+        before=before,
+        after={
+            "score": score,
+            "max_score": max_score,
+            "threshold": threshold,
+            "passed": attempt_part.passed,
+        },
+    )
+    return attempt_part
+
+
+async def override_part_result(
+    session: AsyncSession,
+    *,
+    attempt_part_id: int,
+    passed: bool,
+    grounds: str,
+    actor: User,
+    now: datetime,
+) -> AttemptPart:
+    """The decision maker sets a part's result against its points, with written grounds; it is
+    shown as an override wherever the result is."""
+    require(
+        actor,
+        RESULT_OVERRIDERS,
+        _l("Only the decision maker can override a part's result."),
+    )
+    if not grounds.strip():
+        raise VaktError(_l("Give the grounds for the override."), field="grounds")
     attempt_part = await session.get(AttemptPart, attempt_part_id)
     if attempt_part is None:
         raise NotFound(_l("No such part."))
@@ -32,14 +98,17 @@ async def record_part_result(
         raise Conflict(_l("A part has a result only after it has been handed in."))
     before = attempt_part.passed
     attempt_part.passed, attempt_part.result_recorded_at = passed, now
+    attempt_part.result_override_at = now
+    attempt_part.result_override_by_id = actor.id
+    attempt_part.result_override_grounds = grounds.strip()
     await audit.record(
         session,
         actor_id=actor.id,
-        action="attempt.part_result",
+        action="attempt.part_result_overridden",
         entity_type="attempt_part",
         entity_id=attempt_part.id,
         before={"passed": before},
-        after={"passed": passed},
+        after={"passed": passed, "grounds": grounds.strip()},
     )
     return attempt_part
 

@@ -6,7 +6,7 @@ services that act for staff check them again (``exam.roles.require``).
   so ids reveal nothing).
 - Proctors: the overview, every candidate's identity checks, flags and recordings, still frames
   and photos (every fetch audited, ``proctoring.media``).
-- Graders: the recordings that are oral answers, nothing else (audited).
+- Graders: nothing here; they see an oral answer's video through grading, by script.
 - Administrators: a scheme's proctoring settings (audited).
 """
 
@@ -28,8 +28,6 @@ CANDIDATES: Final = frozenset({Role.CANDIDATE})
 """Who takes proctored exams: their own photo, check-in, live channel, events and recordings."""
 PROCTORS: Final = frozenset({Role.PROCTOR})
 """Who watches: the overview and every candidate's identity checks, flags and media."""
-ORAL_ANSWER_GRADERS: Final = frozenset({Role.GRADER})
-"""Who may fetch the recordings that are oral answers (and no other recording)."""
 POLICY_EDITORS: Final = frozenset({Role.ADMINISTRATOR})
 """Who sets a scheme's proctoring policy."""
 

@@ -8,13 +8,17 @@ oral answers, nothing deleted by retention) are here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exam.models import Attempt, AttemptPart
 from exam.roles import require
-from proctoring.access import ORAL_ANSWER_GRADERS, PROCTORS, REFUSED
+from proctoring.access import PROCTORS, REFUSED
 from proctoring.identity import current_profile_photo
+from proctoring.involvement import note_involvement
 from proctoring.models import IdentityVerification, ProfilePhoto, Recording, Snapshot
 from proctoring.recordings import chunk_files
 from proctoring.storage import MediaStore
@@ -52,6 +56,19 @@ async def _viewed(
     )
 
 
+async def _registration_of_attempt(session: AsyncSession, attempt_id: int) -> int:
+    attempt = await session.get(Attempt, attempt_id)
+    assert attempt is not None
+    return attempt.registration_id
+
+
+async def _involved(
+    session: AsyncSession, viewer: User, registration_id: int, now: datetime
+) -> None:
+    # Whoever looks at a candidate's proctoring takes no part in grading them.
+    await note_involvement(session, registration_id=registration_id, proctor=viewer, now=now)
+
+
 async def _recording_files(
     session: AsyncSession, store: MediaStore, recording: Recording
 ) -> RecordingFiles:
@@ -64,7 +81,12 @@ async def _recording_files(
 
 
 async def recording_for_proctor(
-    session: AsyncSession, store: MediaStore, *, recording_id: int, viewer: User
+    session: AsyncSession,
+    store: MediaStore,
+    *,
+    recording_id: int,
+    viewer: User,
+    now: datetime,
 ) -> RecordingFiles:
     """Any recording, for a proctor (the fetch is audited)."""
     require(viewer, PROCTORS, REFUSED)
@@ -72,23 +94,14 @@ async def recording_for_proctor(
     if recording is None:
         raise NotFound(_l("No such recording."))
     await _viewed(session, viewer, "proctoring.recording_viewed", "recording", recording.id)
-    return await _recording_files(session, store, recording)
-
-
-async def oral_answer_for_grader(
-    session: AsyncSession, store: MediaStore, *, recording_id: int, viewer: User
-) -> RecordingFiles:
-    """A recording that is an oral answer, for a grader (audited); any other is not found."""
-    require(viewer, ORAL_ANSWER_GRADERS, REFUSED)
-    recording = await session.get(Recording, recording_id)
-    if recording is None or not recording.is_answer:
-        raise NotFound(_l("No such recording."))
-    await _viewed(session, viewer, "grading.oral_answer_viewed", "recording", recording.id)
+    part = await session.get(AttemptPart, recording.attempt_part_id)
+    assert part is not None
+    await _involved(session, viewer, await _registration_of_attempt(session, part.attempt_id), now)
     return await _recording_files(session, store, recording)
 
 
 async def snapshot_for_proctor(
-    session: AsyncSession, store: MediaStore, *, snapshot_id: int, viewer: User
+    session: AsyncSession, store: MediaStore, *, snapshot_id: int, viewer: User, now: datetime
 ) -> bytes:
     """A flag's still frame (JPEG), for a proctor (audited)."""
     require(viewer, PROCTORS, REFUSED)
@@ -96,6 +109,9 @@ async def snapshot_for_proctor(
     if snapshot is None or snapshot.purged_at is not None:
         raise NotFound(_l("No such snapshot."))
     await _viewed(session, viewer, "proctoring.snapshot_viewed", "snapshot", snapshot.id)
+    await _involved(
+        session, viewer, await _registration_of_attempt(session, snapshot.attempt_id), now
+    )
     return store.read_image(snapshot.stored_name)
 
 
@@ -106,6 +122,7 @@ async def identity_photo_for_proctor(
     verification_id: int,
     which: str,
     viewer: User,
+    now: datetime,
 ) -> bytes:
     """One of the two photos of a check-in (JPEG), ``live`` or ``profile``, for a proctor
     (audited)."""
@@ -129,4 +146,24 @@ async def identity_photo_for_proctor(
         "identity_verification",
         verification.id,
     )
+    await _involved(session, viewer, verification.registration_id, now)
     return store.read_image(name)
+
+
+class OralAnswerRecordings:
+    """The oral answers' recordings, for grading (``grading.answers.OralRecordings``)."""
+
+    def __init__(self, store: MediaStore) -> None:
+        self.store = store
+
+    async def answer_of(self, session: AsyncSession, attempt_part_id: int) -> RecordingFiles | None:
+        """The recording that is the part's answer (its pieces, in order), or None."""
+        recording = await session.scalar(
+            select(Recording).where(
+                Recording.attempt_part_id == attempt_part_id, Recording.is_answer.is_(True)
+            )
+        )
+        if recording is None or recording.purged_at is not None:
+            return None
+        files = await chunk_files(session, self.store, recording)
+        return RecordingFiles(recording.mime_type, files) if files else None

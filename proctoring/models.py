@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -233,3 +234,16 @@ class Flag(Base):
     """What backs it: a snapshot id, a chunk index, a distance, counts."""
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProctorInvolvement(Base):
+    """A proctor who looked at a candidate's proctoring (the review page, a recording, a still
+    frame, a photo): such a person takes no part in grading that candidate's answers."""
+
+    __tablename__ = "proctor_involvement"
+    __table_args__ = (UniqueConstraint("registration_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,12 +4,14 @@ state, and one candidate's identity checks, flags and recordings."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.models import Attempt, AttemptPart, Registration, Sitting
 from proctoring.flags import flags_of_registration
+from proctoring.involvement import note_involvement
 from proctoring.models import (
     Flag,
     IdentityVerification,
@@ -115,12 +117,16 @@ class RegistrationReview:
     """The attempt's parts by id (where each flag's evidence lies in the recording)."""
 
 
-async def registration_review(session: AsyncSession, registration_id: int) -> RegistrationReview:
+async def registration_review(
+    session: AsyncSession, registration_id: int, *, viewer: User, now: datetime
+) -> RegistrationReview:
     """The registration's identity checks, flags, recordings and live state; a 404 when there is
-    no such registration."""
+    no such registration. The viewer is noted as having proctored the candidate (they take no
+    part in grading them)."""
     registration = await session.get(Registration, registration_id)
     if registration is None:
         raise NotFound(_l("No such registration."))
+    await note_involvement(session, registration_id=registration.id, proctor=viewer, now=now)
     sitting = await session.get(Sitting, registration.sitting_id)
     candidate = await session.get(User, registration.candidate_id)
     attempt = await session.scalar(

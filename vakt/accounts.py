@@ -65,6 +65,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(120), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
+    employer: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    """Where the person works, when known: a grader may declare a conflict with an employer."""
     email: Mapped[str | None] = mapped_column(String(254))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str | None] = mapped_column(String(8))
@@ -175,6 +177,7 @@ async def create_user(
     roles: set[Role],
     email: str | None = None,
     language: str | None = None,
+    employer: str = "",
     actor_id: int | None = None,
 ) -> User:
     """Create a user with roles; the password is stored only as an argon2 hash."""
@@ -195,6 +198,7 @@ async def create_user(
         full_name=full_name.strip(),
         email=email,
         language=language,
+        employer=employer.strip()[:200],
         password_hash=await hash_password(password) if password is not None else None,
         role_rows=[UserRole(role=role.value) for role in sorted(roles)],
     )

@@ -121,6 +121,7 @@ MODEL_MODULES = (
     "itembank.models",
     "exam.models",
     "proctoring.models",
+    "grading.models",
 )
 """Every module that defines tables. Listed by name so this package never imports a domain."""
 

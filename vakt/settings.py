@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     lost in the last minutes), counted from the deadline and from the candidate's last contact."""
     auto_submit_interval_seconds: float = 5.0
     """How often overdue exam parts are handed in automatically (0 turns it off)."""
+    grading_claim_check_seconds: float = 60.0
+    """How often claimed scripts whose time ran out go back to the grading queue (0: never)."""
     proctoring_watch_interval_seconds: float = 5.0
     """How often running parts are checked for a lost live channel and recording gaps."""
     recording_retention_days: int = Field(default=183, ge=1)

@@ -24,11 +24,15 @@ from exam.checkin import CheckIn, IdentityCheck
 from exam.events import ExamEvents, with_events
 from exam.jobs import submit_overdue_forever
 from exam.timing import Clock, SystemClock
+from grading.jobs import expire_forever
+from grading.subscriptions import subscribe as subscribe_grading
 from itembank.candidate_views import CandidateViews
 from proctoring.channels import LiveChannels
 from proctoring.gate import ProctoredParts
 from proctoring.identity import PhotoIdentityCheck
+from proctoring.involvement import ProctoringInvolvement
 from proctoring.jobs import purge_forever, watch_forever
+from proctoring.media import OralAnswerRecordings
 from proctoring.runtime import create_live_hub
 from proctoring.storage import MediaStore
 from proctoring.subscriptions import subscribe as subscribe_proctoring
@@ -118,6 +122,7 @@ def create_app(
     )
     exam_events = ExamEvents()
     subscribe_proctoring(exam_events)
+    subscribe_grading(exam_events)
     activity: SessionActivity | None = (
         AttemptInProgress() if isinstance(session_activity, type) else session_activity
     )
@@ -158,6 +163,12 @@ def create_app(
                     )
                 )
             )
+        if settings.grading_claim_check_seconds > 0:
+            background.append(
+                asyncio.create_task(
+                    expire_forever(sessionmaker, time_source, settings.grading_claim_check_seconds)
+                )
+            )
         if settings.retention_interval_seconds > 0:
             background.append(
                 asyncio.create_task(purge_forever(sessionmaker, time_source, settings))
@@ -188,6 +199,8 @@ def create_app(
                 oidc=create_oidc_client(settings),
                 checkin=CheckIn(check, part_gates=[ProctoredParts()]),
                 exam_events=exam_events,
+                examiners=ProctoringInvolvement(),
+                oral_recordings=OralAnswerRecordings(media),
             )
         finally:
             for task in background:

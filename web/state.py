@@ -11,6 +11,8 @@ from starlette.templating import Jinja2Templates
 from exam.checkin import CheckIn
 from exam.events import ExamEvents
 from exam.timing import Clock
+from grading.answers import OralRecordings
+from grading.independence import Examiners
 from itembank.candidate_views import CandidateViews
 from proctoring.channels import LiveChannels
 from proctoring.storage import MediaStore
@@ -45,4 +47,8 @@ class AppState(TypedDict):
     checkin: CheckIn
     """What must be done before an exam starts (declarations, the identity check)."""
     exam_events: ExamEvents
+    examiners: Examiners
+    """Who took part in examining a candidate (proctoring tells grading)."""
+    oral_recordings: OralRecordings
+    """Where grading finds the oral answers' videos (proctoring keeps them)."""
     """Who hears of what happens in exams (other domains subscribe in ``create_app``)."""

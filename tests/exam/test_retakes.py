@@ -51,10 +51,11 @@ async def _items_on_form(session: AsyncSession, attempt_id: int) -> set[int]:
 
 
 async def _results(session: AsyncSession, exam: Exam, attempt_id: int, **passed: bool) -> None:
+    """Results as grading computes them: every point, or none."""
     for part in await lookups.parts_of(session, attempt_id):
-        await results.record_part_result(
-            session, attempt_part_id=part.id, passed=passed[part.part_key], actor=exam.admin,
-            now=OPENS + timedelta(days=14),
+        await results.record_computed_result(
+            session, attempt_part_id=part.id, score=10.0 if passed[part.part_key] else 0.0,
+            max_score=10.0, now=OPENS + timedelta(days=14),
         )  # fmt: skip
 
 

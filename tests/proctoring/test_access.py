@@ -12,7 +12,6 @@ from exam.models import Sitting
 from proctoring import media, service
 from proctoring.access import (
     CANDIDATES,
-    ORAL_ANSWER_GRADERS,
     POLICY_EDITORS,
     PROCTORS,
     own_part,
@@ -27,7 +26,6 @@ from vakt.settings import Settings
 def test_each_audience_is_one_role() -> None:
     assert {Role.CANDIDATE} == CANDIDATES
     assert {Role.PROCTOR} == PROCTORS
-    assert {Role.GRADER} == ORAL_ANSWER_GRADERS
     assert {Role.ADMINISTRATOR} == POLICY_EDITORS
 
 
@@ -65,23 +63,24 @@ async def test_the_services_for_staff_refuse_other_roles(
     session: AsyncSession, exam: Exam, users: dict[str, User], settings: Settings
 ) -> None:
     store = MediaStore(settings.data_dir / "media")
-    for fetch, allowed in (
-        (media.recording_for_proctor, "proctor"),
-        (media.oral_answer_for_grader, "grader"),
-    ):
-        for username in ("candidate", "grader", "proctor", "administrator"):
-            if username == allowed:
-                with pytest.raises(NotFound):  # allowed, but there is no such recording
-                    await fetch(session, store, recording_id=1, viewer=users[username])
-            else:
-                with pytest.raises(Forbidden):
-                    await fetch(session, store, recording_id=1, viewer=users[username])
+    # Graders see oral answers through grading, by script (grading.answers), never here.
+    fetch, allowed = media.recording_for_proctor, "proctor"
+    for username in ("candidate", "grader", "proctor", "administrator"):
+        if username == allowed:
+            with pytest.raises(NotFound):  # allowed, but there is no such recording
+                await fetch(session, store, recording_id=1, viewer=users[username], now=OPENS)
+        else:
+            with pytest.raises(Forbidden):
+                await fetch(session, store, recording_id=1, viewer=users[username], now=OPENS)
     with pytest.raises(Forbidden):
-        await media.snapshot_for_proctor(session, store, snapshot_id=1, viewer=users["grader"])
+        await media.snapshot_for_proctor(
+            session, store, snapshot_id=1, viewer=users["grader"], now=OPENS
+        )
     with pytest.raises(Forbidden):
         await media.identity_photo_for_proctor(
-            session, store, verification_id=1, which="live", viewer=users["administrator"]
-        )
+            session, store, verification_id=1, which="live", viewer=users["administrator"],
+            now=OPENS,
+        )  # fmt: skip
     sitting = await session.get_one(Sitting, exam.sitting_id)
     with pytest.raises(Forbidden):
         await service.set_policy(

@@ -348,8 +348,8 @@ async def test_the_result_is_told_in_the_readers_language(
     part = await session.scalar(select(AttemptPart).where(AttemptPart.attempt_id == attempt.id))
     assert part is not None
     attempt.status = "finished"  # the second part was never started; the attempt is over
-    await results.record_part_result(
-        session, attempt_part_id=part.id, passed=False, actor=exam.admin, now=clock.now()
+    await results.record_computed_result(
+        session, attempt_part_id=part.id, score=0.0, max_score=4.0, now=clock.now()
     )
     await results.release_results(session, attempt_id=attempt.id, actor=exam.admin, now=clock.now())
     await session.commit()

@@ -205,30 +205,6 @@ async def allow_resume(request: Request) -> Response:
     )
 
 
-async def record_result(request: Request) -> Response:
-    """POST /staff/parts/{id}/result: record a handed-in part's result (until grading does)."""
-    session = db(request)
-    part, registration = await queries.part_with_registration(session, path_id(request, "part_id"))
-    form = await request.form()
-
-    async def action() -> str:
-        outcome = form_str(form, "passed")
-        if outcome not in ("yes", "no"):
-            raise VaktError(_l("Choose passed or not passed."), field="passed")
-        await results.record_part_result(
-            session,
-            attempt_part_id=part.id,
-            passed=outcome == "yes",
-            actor=current_user(request),
-            now=now(request),
-        )
-        return f"/staff/sittings/{registration.sitting_id}"
-
-    return await _flash_or_error(
-        request, action, _back_to_sitting(request, registration.sitting_id)
-    )
-
-
 async def release_results(request: Request) -> Response:
     """POST /staff/attempts/{id}/release: show the candidate the results."""
     session = db(request)
@@ -346,7 +322,6 @@ def routes() -> list[BaseRoute]:
             methods=["POST"],
             roles=staff,
         ),
-        page("/staff/parts/{part_id:id}/result", record_result, methods=["POST"], roles=staff),
         page("/staff/parts/{part_id:id}/receipt", verify_receipt, roles=staff),
         page("/staff/applications", applications, roles=staff),
         page(

@@ -9,8 +9,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute
 
 from proctoring import media, queries
-from proctoring.access import ORAL_ANSWER_GRADERS, PROCTORS
-from web.endpoints import current_user, db, page, path_id
+from proctoring.access import PROCTORS
+from web.endpoints import current_user, db, now, page, path_id
 from web.i18n import request_translations
 from web.proctor_words import ProctorWords
 from web.proctoring_view import PRIVATE_MEDIA
@@ -29,7 +29,12 @@ async def proctor_overview(request: Request) -> Response:
 
 async def proctor_registration(request: Request) -> Response:
     """GET /proctor/registrations/{id}: identity check, flags and recordings of one candidate."""
-    review = await queries.registration_review(db(request), path_id(request, "registration_id"))
+    review = await queries.registration_review(
+        db(request),
+        path_id(request, "registration_id"),
+        viewer=current_user(request),
+        now=now(request),
+    )
     return render(
         request,
         "proctoring/registration.html",
@@ -62,17 +67,7 @@ async def proctor_recording(request: Request) -> Response:
         request.state.media,
         recording_id=path_id(request, "recording_id"),
         viewer=current_user(request),
-    )
-    return _stream(request, recording)
-
-
-async def grader_recording(request: Request) -> Response:
-    """GET /grading/recordings/{id}: an oral answer's recording, for graders (audited)."""
-    recording = await media.oral_answer_for_grader(
-        db(request),
-        request.state.media,
-        recording_id=path_id(request, "recording_id"),
-        viewer=current_user(request),
+        now=now(request),
     )
     return _stream(request, recording)
 
@@ -84,6 +79,7 @@ async def proctor_snapshot(request: Request) -> Response:
         request.state.media,
         snapshot_id=path_id(request, "snapshot_id"),
         viewer=current_user(request),
+        now=now(request),
     )
     return Response(image, media_type="image/jpeg", headers=PRIVATE_MEDIA)
 
@@ -96,6 +92,7 @@ async def proctor_identity_photo(request: Request) -> Response:
         verification_id=path_id(request, "verification_id"),
         which=request.path_params["which"],
         viewer=current_user(request),
+        now=now(request),
     )
     return Response(image, media_type="image/jpeg", headers=PRIVATE_MEDIA)
 
@@ -112,5 +109,4 @@ def routes() -> list[BaseRoute]:
             proctor_identity_photo,
             roles=PROCTORS,
         ),
-        page("/grading/recordings/{recording_id:id}", grader_recording, roles=ORAL_ANSWER_GRADERS),
     ]
