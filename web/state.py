@@ -47,8 +47,8 @@ class AppState(TypedDict):
     checkin: CheckIn
     """What must be done before an exam starts (declarations, the identity check)."""
     exam_events: ExamEvents
+    """Who hears of what happens in exams (other domains subscribe in ``create_app``)."""
     examiners: Examiners
     """Who took part in examining a candidate (proctoring tells grading)."""
     oral_recordings: OralRecordings
     """Where grading finds the oral answers' videos (proctoring keeps them)."""
-    """Who hears of what happens in exams (other domains subscribe in ``create_app``)."""
