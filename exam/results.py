@@ -19,6 +19,7 @@ from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
+from vakt.text import storable
 
 
 def passes(score: float, max_score: float, threshold: float) -> bool:
@@ -89,7 +90,7 @@ async def override_part_result(
         RESULT_OVERRIDERS,
         _l("Only the decision maker can override a part's result."),
     )
-    if not grounds.strip():
+    if not storable(grounds, "grounds").strip():
         raise VaktError(_l("Give the grounds for the override."), field="grounds")
     attempt_part = await session.get(AttemptPart, attempt_part_id)
     if attempt_part is None:

@@ -17,6 +17,10 @@ from vakt import audit
 from vakt.accounts import Role, User
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
+from vakt.text import storable
+
+MAX_TAG = 80
+"""As long as an item's tags may be."""
 
 
 async def qualify(
@@ -36,7 +40,11 @@ async def qualify(
     grader = await session.get(User, grader_id)
     if grader is None or not grader.has_any(Role.GRADER):
         raise VaktError(_l("Only a user with the grader role can be qualified."), field="grader_id")
-    tag = tag.strip()
+    tag = storable(tag, "tag").strip()
+    if len(tag) > MAX_TAG:
+        raise VaktError(
+            _l("A tag may have at most {count} characters."), field="tag", count=MAX_TAG
+        )
     row = await session.scalar(
         select(GraderQualification).where(
             GraderQualification.grader_id == grader_id,
@@ -119,7 +127,9 @@ async def declare_conflict(
     address) or with everyone at an employer. Their scripts are never given to the grader."""
     require(grader, GRADERS, REFUSED)
     candidate_id = None
-    who = candidate_username.strip()
+    who = storable(candidate_username, "candidate_username").strip()
+    storable(employer, "employer")
+    storable(note, "note")
     if who:
         candidate = await session.scalar(
             select(User).where((User.username == who.lower()) | (User.email == who))

@@ -25,6 +25,7 @@ from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
+from vakt.text import storable
 
 MAX_COMMENT = 10_000
 
@@ -112,14 +113,14 @@ def number_of(value: object) -> float | None:
     """A mark typed or sent as a number (a decimal comma is fine); None for anything else."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
+            number = float(value)
+        elif isinstance(value, str):
             number = float(value.strip().replace(",", "."))
-        except ValueError:
+        else:
             return None
-    else:
+    except (ValueError, OverflowError):  # not a number, or an integer beyond any float
         return None
     return number if math.isfinite(number) else None
 
@@ -135,11 +136,13 @@ async def save_marks(
     now: datetime,
 ) -> Marking:
     """Save the grader's marks and comment as they are now (autosave; an older ``sequence``
-    never overwrites a newer save). Marks may be incomplete until submitted."""
+    never overwrites a newer save). Marks may be incomplete until submitted; each change of
+    the marks is audited."""
     marking, script = await own_marking(session, code, grader)
     _still_open(marking, now)
     question = await open_question_of(session, script)
     checked = check_marks(marks, Scale.of(question.guide, script.max_points))
+    storable(comment, "comment")
     if len(comment) > MAX_COMMENT:
         raise VaktError(
             _l("The comment may have at most {count} characters."), field="comment",
@@ -147,6 +150,17 @@ async def save_marks(
         )  # fmt: skip
     if sequence <= marking.sequence:
         return marking
+    if checked != marking.marks:
+        # Each change of a mark is on the record; the comment is, as submitted.
+        await audit.record(
+            session,
+            actor_id=grader.id,
+            action="grading.marks_changed",
+            entity_type="grading_script",
+            entity_id=script.id,
+            before={"slot": marking.slot, "marks": marking.marks},
+            after={"slot": marking.slot, "marks": checked},
+        )
     marking.marks, marking.comment = checked, comment
     marking.sequence, marking.saved_at = sequence, now
     return marking

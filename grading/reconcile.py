@@ -19,6 +19,7 @@ from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
 from vakt.i18n import _l
+from vakt.text import storable
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ async def reconcile(
             _l("The final mark must be from 0 to {most}."), field="final_points",
             most=script.max_points,
         )  # fmt: skip
-    if not grounds.strip():
+    if not storable(grounds, "grounds").strip():
         raise VaktError(_l("Give the grounds for the final mark."), field="grounds")
     if await session.scalar(select(Reconciliation.id).where(Reconciliation.script_id == script.id)):
         raise Conflict(_l("This script has been reconciled already."))

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.events import AttemptEnded, ExamEvents, LateAnswersDelivered, PartHandedIn
-from grading.models import Script
 from grading.results import settle_part
 from grading.scripts import create_scripts, withdraw_scripts
 
@@ -25,12 +23,8 @@ async def attempt_ended(session: AsyncSession, event: AttemptEnded) -> None:
 
 async def late_answers(session: AsyncSession, event: LateAnswersDelivered) -> None:
     """Answers that arrived late may change a part's choice score: settle it again (it waits
-    anyway while a script of it is being graded)."""
-    has_scripts = await session.scalar(
-        select(Script.id).where(Script.attempt_part_id == event.attempt_part_id).limit(1)
-    )
-    if has_scripts is None:
-        await settle_part(session, event.attempt_part_id, now=event.delivered_at)
+    anyway while a script of it is still being graded)."""
+    await settle_part(session, event.attempt_part_id, now=event.delivered_at)
 
 
 def subscribe(events: ExamEvents) -> None:

@@ -21,3 +21,13 @@ UNSTORABLE_TEXT = _l(
     "broken Unicode). Remove them and try again."
 )
 """What a person is told when text breaks the rule, wherever it came in."""
+
+
+def storable(text: str, field: str) -> str:
+    """``text`` when it can be stored; else a 400 naming the field (for services that take text
+    from more than one way in)."""
+    from vakt.errors import VaktError
+
+    if unstorable_text(text):
+        raise VaktError(UNSTORABLE_TEXT, field=field)
+    return text
