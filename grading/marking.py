@@ -17,6 +17,7 @@ from exam.roles import require
 from grading.access import GRADERS, REFUSED
 from grading.models import Marking, MarkingStatus, Script, ScriptStatus
 from grading.policy import rules_for_scheme
+from grading.quality import when_graded
 from grading.results import settle_part
 from grading.schemas import FinalRule
 from grading.scripts import open_question_of, script_by_code
@@ -231,7 +232,8 @@ async def _compare(session: AsyncSession, script: Script, *, now: datetime) -> N
 async def finalize(
     session: AsyncSession, script: Script, points: float, *, now: datetime, how: str
 ) -> None:
-    """Fix the script's final mark and settle its part's result if every script is final."""
+    """Fix the script's final mark and settle its part's result if every script is final; the
+    sitting's last script to become final has its assessment's figures computed."""
     script.status, script.final_points, script.finalized_at = ScriptStatus.FINAL, points, now
     await audit.record(
         session,
@@ -242,3 +244,4 @@ async def finalize(
         after={"points": points, "by": how},
     )
     await settle_part(session, script.attempt_part_id, now=now)
+    await when_graded(session, script.sitting_id, now=now)

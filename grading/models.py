@@ -170,3 +170,82 @@ class Reconciliation(Base):
     final_points: Mapped[float] = mapped_column(Float)
     grounds: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatisticsSnapshot(Base):
+    """The quality figures of a sitting's assessment as last computed (when its last script
+    became final, or when the staff asked): items, parts and graders' agreement. Computing again
+    replaces it."""
+
+    __tablename__ = "statistics_snapshot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sitting_id: Mapped[int] = mapped_column(ForeignKey("sitting.id"), unique=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    computed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    """None: computed by itself when the sitting's last script became final."""
+    candidates: Mapped[int] = mapped_column(Integer)
+    """Attempts whose results the figures rest on."""
+
+
+class ItemStatistics(Base):
+    """One item version's figures in a sitting (``grading.statistics``)."""
+
+    __tablename__ = "item_statistics"
+    __table_args__ = (UniqueConstraint("snapshot_id", "part_key", "item_version_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("statistics_snapshot.id", ondelete="CASCADE"), index=True
+    )
+    item_version_id: Mapped[int] = mapped_column(ForeignKey("item_version.id"), index=True)
+    part_key: Mapped[str] = mapped_column(String(40))
+    responses: Mapped[int] = mapped_column(Integer)
+    max_points: Mapped[float] = mapped_column(Float)
+    facility: Mapped[float | None] = mapped_column(Float)
+    discrimination: Mapped[float | None] = mapped_column(Float)
+    mean: Mapped[float | None] = mapped_column(Float)
+    sd: Mapped[float | None] = mapped_column(Float)
+    choice_shares: Mapped[dict[str, dict[str, float]]] = mapped_column(JSONDocument, default=dict)
+    """Per choice question, the share of candidates who chose each option ("": none)."""
+
+
+class PartStatistics(Base):
+    """A part's figures in a sitting: its totals' spread, reliability and standard error."""
+
+    __tablename__ = "part_statistics"
+    __table_args__ = (UniqueConstraint("snapshot_id", "part_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("statistics_snapshot.id", ondelete="CASCADE"), index=True
+    )
+    part_key: Mapped[str] = mapped_column(String(40))
+    responses: Mapped[int] = mapped_column(Integer)
+    items: Mapped[int] = mapped_column(Integer)
+    max_points: Mapped[float] = mapped_column(Float)
+    mean: Mapped[float | None] = mapped_column(Float)
+    sd: Mapped[float | None] = mapped_column(Float)
+    reliability_kind: Mapped[str] = mapped_column(String(10))
+    """"kr20" (every item scored right or wrong) or "alpha"."""
+    reliability: Mapped[float | None] = mapped_column(Float)
+    sem: Mapped[float | None] = mapped_column(Float)
+
+
+class GraderAgreement(Base):
+    """How two graders' marks on the scripts they both marked in a sitting agree."""
+
+    __tablename__ = "grader_agreement"
+    __table_args__ = (UniqueConstraint("snapshot_id", "first_grader_id", "second_grader_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("statistics_snapshot.id", ondelete="CASCADE"), index=True
+    )
+    first_grader_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    """The lower user id of the two (a pair is counted once, whoever marked first)."""
+    second_grader_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    scripts: Mapped[int] = mapped_column(Integer)
+    exact: Mapped[float | None] = mapped_column(Float)
+    adjacent: Mapped[float | None] = mapped_column(Float)
+    kappa: Mapped[float | None] = mapped_column(Float)

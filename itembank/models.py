@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -194,3 +196,49 @@ class ExamFormItem(Base):
     part_index: Mapped[int] = mapped_column(Integer, primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_version_id: Mapped[int] = mapped_column(ForeignKey("item_version.id"), index=True)
+
+
+class ReviewReason(enum.StrEnum):
+    """Why a version's statistics mark it for review."""
+
+    TOO_HARD = "too_hard"
+    """Its facility is below the scheme's lower bound (too hard, or a wrong key)."""
+    TOO_EASY = "too_easy"
+    """Its facility is above the upper bound: it tells candidates apart no more."""
+    LOW_DISCRIMINATION = "low_discrimination"
+    """Its discrimination is below the bound: strong candidates do no better on it than weak."""
+
+
+class ItemReviewMark(Base):
+    """A version marked for review because its statistics in a sitting were outside the scheme's
+    bounds (``itembank.quality``); a new version of the item clears it."""
+
+    __tablename__ = "item_review_mark"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("item_version.id"), index=True)
+    reason: Mapped[ReviewReason] = mapped_column(text_enum(ReviewReason, 30))
+    value: Mapped[float] = mapped_column(Float)
+    """The figure that was outside its bound."""
+    bound: Mapped[float] = mapped_column(Float)
+    responses: Mapped[int] = mapped_column(Integer)
+    source_id: Mapped[int] = mapped_column(Integer)
+    """What measured it (a sitting's id: the bank knows nothing of exams, so no foreign key)."""
+    source: Mapped[str] = mapped_column(String(200))
+    """Its name, as the item's page shows it."""
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cleared_by_version_id: Mapped[int | None] = mapped_column(ForeignKey("item_version.id"))
+    """The new version that cleared the mark."""
+
+
+class ItemQualityBounds(Base):
+    """A scheme's bounds for marking versions for review (``itembank.quality.QualityBounds``);
+    the defaults until changed."""
+
+    __tablename__ = "item_quality_bounds"
+
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

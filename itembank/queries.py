@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank import search
+from itembank import quality, search
 from itembank.blueprints import (
     BlueprintDefinition,
     BlueprintPart,
@@ -22,7 +22,15 @@ from itembank.blueprints import (
     get_blueprint,
     get_form,
 )
-from itembank.models import Blueprint, ExamForm, Item, ItemVersion, ReviewEvent, Scheme
+from itembank.models import (
+    Blueprint,
+    ExamForm,
+    Item,
+    ItemReviewMark,
+    ItemVersion,
+    ReviewEvent,
+    Scheme,
+)
 from itembank.schemas import CandidateItem, ItemDocument, candidate_view
 from itembank.schemes import list_schemes
 from itembank.search import ItemPage, ItemQuery
@@ -37,14 +45,18 @@ class BankListing:
     results: ItemPage
     schemes: Sequence[Scheme]
     tags: list[str]
+    marked: set[int]
+    """The versions on the page that are marked for review."""
 
 
 async def bank_listing(session: AsyncSession, query: ItemQuery) -> BankListing:
     """The items matching the filters (a page of them), every scheme and every tag in use."""
+    results = await search.search_items(session, query)
     return BankListing(
-        results=await search.search_items(session, query),
+        results=results,
         schemes=await list_schemes(session),
         tags=await search.all_tags(session),
+        marked=await quality.marked_versions(session, [row.id for row in results.rows]),
     )
 
 
@@ -60,15 +72,25 @@ class ItemOverview:
     """The shown version's document."""
     versions: Sequence[ItemVersion]
     history: Sequence[ReviewEvent]
+    marks: Sequence[ItemReviewMark] = ()
+    """Why the shown version is marked for review (nothing when it is not)."""
+    figures: Sequence[tuple[quality.VersionFigures, quality.Judgement]] = ()
+    """The shown version's statistics in each sitting, and what they say against the bounds."""
 
 
 async def item_overview(
-    session: AsyncSession, item_id: int, version_number: int | None
+    session: AsyncSession,
+    item_id: int,
+    version_number: int | None,
+    statistics: quality.VersionStatistics | None = None,
 ) -> ItemOverview:
-    """An item with the version of that number shown (the newest when there is none such);
-    a 404 when the item does not exist."""
+    """An item with the version of that number shown (the newest when there is none such),
+    with its statistics from ``statistics`` and its review marks; a 404 when the item does not
+    exist."""
     versions = await list_versions(session, item_id)
     shown = next((v for v in versions if v.number == version_number), versions[-1])
+    bounds = await quality.bounds_for_scheme(session, shown.item.scheme_id)
+    figures = await (statistics or quality.NoStatistics()).of_version(session, shown.id)
     return ItemOverview(
         item=shown.item,
         version=shown,
@@ -76,6 +98,8 @@ async def item_overview(
         document=document_of(shown),
         versions=versions,
         history=await review_history(session, item_id),
+        marks=await quality.open_marks(session, shown.id),
+        figures=[(f, quality.judge(f, bounds)) for f in figures],
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from itembank.models import Item, ItemVersion, ItemVersionTag
+from itembank.models import Item, ItemReviewMark, ItemVersion, ItemVersionTag
 from itembank.schemas import ItemStatus, ItemType
 
 
@@ -21,6 +21,8 @@ class ItemQuery:
     tag: str | None = None
     status: ItemStatus | None = None
     text: str | None = None
+    marked: bool = False
+    """Only items whose newest version is marked for review."""
     page: int = 1
     per_page: int = 50
 
@@ -64,6 +66,12 @@ def _latest_versions_query(query: ItemQuery) -> Select[ItemVersion]:
         statement = statement.where(
             select(ItemVersionTag.version_id)
             .where(ItemVersionTag.version_id == ItemVersion.id, ItemVersionTag.tag == query.tag)
+            .exists()
+        )
+    if query.marked:
+        statement = statement.where(
+            select(ItemReviewMark.id)
+            .where(ItemReviewMark.version_id == ItemVersion.id, ItemReviewMark.cleared_at.is_(None))
             .exists()
         )
     if query.text:

@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from itembank.checks import document_errors, refuse_unstorable
 from itembank.files import FileUpload, StoredFiles, store_file_sets, store_files
 from itembank.models import Item, ItemVersion, ItemVersionFile, ItemVersionTag
+from itembank.quality import clear_marks
 from itembank.schemas import ItemDocument, ItemStatus, validate_input
 from itembank.schemes import get_scheme
 from vakt import audit
@@ -300,6 +301,11 @@ async def create_version(
         before={"version_id": latest.id, "number": latest.number,
                 "content_hash": latest.content_hash},
         after={"number": version.number, "content_hash": version.content_hash},
+    )  # fmt: skip
+    # The new version is what candidates will see: the old one's statistics say nothing of it.
+    await clear_marks(
+        session, item_id=latest.item_id, new_version_id=version.id, actor_id=actor_id,
+        now=utcnow(),
     )  # fmt: skip
     return version
 

@@ -25,6 +25,7 @@ from exam.events import ExamEvents, with_events
 from exam.jobs import submit_overdue_forever
 from exam.timing import Clock, SystemClock
 from grading.jobs import expire_forever
+from grading.quality_queries import SnapshotStatistics
 from grading.subscriptions import subscribe as subscribe_grading
 from itembank.candidate_views import CandidateViews
 from proctoring.channels import LiveChannels
@@ -57,6 +58,7 @@ from web.routes.exam import api as exam_api
 from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
 from web.routes.exam import staff as exam_staff
+from web.routes.grading import statistics as grading_statistics
 from web.routes.itembank import api as bank_api
 from web.routes.itembank import blueprints, items, review, transfer
 from web.routes.proctoring import candidate as proctoring_candidate
@@ -91,6 +93,7 @@ def routes() -> list[BaseRoute]:
         *exam_checkin.routes(),
         *exam_page.routes(),
         *exam_staff.routes(),
+        *grading_statistics.routes(),
         *users.routes(),
         *account.routes(),
         *proctoring_candidate.routes(),
@@ -201,6 +204,7 @@ def create_app(
                 exam_events=exam_events,
                 examiners=ProctoringInvolvement(),
                 oral_recordings=OralAnswerRecordings(media),
+                item_statistics=SnapshotStatistics(),
             )
         finally:
             for task in background:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -98,6 +99,37 @@ def template_ngettext(context: Context, singular: str, plural: str, count: float
 def format_number(context: Context, value: float) -> str:
     """A number as the reader writes it (1,5 in Norwegian, 1.5 in English; 2 not 2.0)."""
     return format_decimal(value, locale=context["lang"])
+
+
+NO_FIGURE = "—"
+"""What a figure the data cannot give is shown as (never "NaN")."""
+
+
+def figure_text(value: float | None, language: str, digits: int = 2) -> str:
+    """A statistic as the reader writes it with ``digits`` decimals (0,20 in Norwegian, 0.20 in
+    English); a dash when there is none."""
+    if value is None or not math.isfinite(value):
+        return NO_FIGURE
+    return format_decimal(round(value, digits), format="0." + "0" * digits, locale=language)
+
+
+def share_text(value: float | None, language: str) -> str:
+    """A share as a percentage (83 %, 83%); a dash when there is none."""
+    if value is None or not math.isfinite(value):
+        return NO_FIGURE
+    return format_percent(value, locale=language)
+
+
+@pass_context
+def format_figure(context: Context, value: float | None, digits: int = 2) -> str:
+    """The template filter ``figure``: ``figure_text`` in the reader's language."""
+    return figure_text(value, context["lang"], digits)
+
+
+@pass_context
+def format_share(context: Context, value: float | None) -> str:
+    """The template filter ``share``: ``share_text`` in the reader's language."""
+    return share_text(value, context["lang"])
 
 
 def language_choices() -> dict[str, str]:

@@ -17,8 +17,10 @@ from itembank.html import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 from vakt.accounts import ROLE_LABELS
 from web.endpoints import csrf_token
 from web.i18n import (
+    format_figure,
     format_moment,
     format_number,
+    format_share,
     language_choices,
     request_language,
     request_translations,
@@ -83,6 +85,8 @@ def create_templates(timezone: str = "UTC") -> Jinja2Templates:
     )
     environment.filters["item_html"] = item_html
     environment.filters["number"] = format_number
+    environment.filters["figure"] = format_figure
+    environment.filters["share"] = format_share
     environment.filters["localtime"] = _localtime_filter(timezone)
     return Jinja2Templates(env=environment)
 

@@ -14,6 +14,7 @@ from exam.timing import Clock
 from grading.answers import OralRecordings
 from grading.independence import Examiners
 from itembank.candidate_views import CandidateViews
+from itembank.quality import VersionStatistics
 from proctoring.channels import LiveChannels
 from proctoring.storage import MediaStore
 from vakt.sessions import SessionActivity
@@ -52,3 +53,5 @@ class AppState(TypedDict):
     """Who took part in examining a candidate (proctoring tells grading)."""
     oral_recordings: OralRecordings
     """Where grading finds the oral answers' videos (proctoring keeps them)."""
+    item_statistics: VersionStatistics
+    """Where the bank's item pages find a version's statistics per sitting (grading keeps them)."""

@@ -17,6 +17,7 @@ from vakt.i18n import _l
 from vakt.text import UNSTORABLE_TEXT, unstorable_text
 from web.endpoints import db
 from web.i18n import translate
+from web.quality_words import finding_text, judgement_texts
 from web.rendering import render
 
 SCORING_LABELS = {
@@ -84,6 +85,14 @@ def enum_param(request: Request, name: str, enum: type[Any]) -> Any:
         raise VaktError(_l("Unknown value for {name}."), field=name, name=name) from None
 
 
+def flag_param(request: Request, name: str) -> bool:
+    """A yes/no query parameter: "1" is yes, absent, empty or "0" no; a 400 for anything else."""
+    value = request.query_params.get(name, "").strip()
+    if value not in ("", "0", "1"):
+        raise VaktError(_l("Unknown value for {name}."), field=name, name=name)
+    return value == "1"
+
+
 def item_query(request: Request) -> ItemQuery:
     """The bank's search filters from the query string (the list page and the API alike)."""
     return ItemQuery(
@@ -92,6 +101,7 @@ def item_query(request: Request) -> ItemQuery:
         status=enum_param(request, "status", ItemStatus),
         tag=_text_param(request, "tag"),
         text=_text_param(request, "q"),
+        marked=flag_param(request, "review"),
         page=int_param(request, "page") or 1,
     )
 
@@ -107,7 +117,9 @@ async def item_page(
     status_code: int = 200,
 ) -> Response:
     """An item's page, showing the version of that number (the newest when there is none)."""
-    overview = await queries.item_overview(db(request), item_id, version_number)
+    overview = await queries.item_overview(
+        db(request), item_id, version_number, request.state.item_statistics
+    )
     return render(
         request,
         "items/detail.html",
@@ -118,6 +130,14 @@ async def item_page(
             "document": overview.document,
             "versions": overview.versions,
             "history": overview.history,
+            "marks": [
+                (mark, finding_text(request, mark.reason, mark.value, mark.bound))
+                for mark in overview.marks
+            ],
+            "figures": [
+                (figures, judgement, judgement_texts(request, judgement))
+                for figures, judgement in overview.figures
+            ],
             "saved": request.query_params.get("saved"),
             "error": error,
             "comment": comment,

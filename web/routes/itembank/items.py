@@ -58,6 +58,7 @@ async def item_list(request: Request) -> Response:
             "query": query,
             "schemes": listing.schemes,
             "tags": listing.tags,
+            "marked": listing.marked,
             "query_string": request.url.query,
             **labels(request),
         },

@@ -1,0 +1,1 @@
+"""Grading's pages, by audience."""
