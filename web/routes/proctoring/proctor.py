@@ -1,6 +1,6 @@
 """Proctoring routes for staff who look at candidates: the proctors' overview and review of one
-registration, their (audited) fetches of recordings, still frames and identity photos, and the
-graders' (audited) fetch of an oral answer's recording."""
+registration, their (audited) fetches of recordings, still frames and identity photos. Graders
+fetch an oral answer through grading, by the script's code only."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ async def proctor_identity_photo(request: Request) -> Response:
 
 
 def routes() -> list[BaseRoute]:
-    """The proctors' pages and media, and the graders' oral answers."""
+    """The proctors' pages and media."""
     return [
         page("/proctor", proctor_overview, roles=PROCTORS),
         page("/proctor/registrations/{registration_id:id}", proctor_registration, roles=PROCTORS),
