@@ -57,6 +57,7 @@ from web.routes import (
 from web.routes.exam import api as exam_api
 from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
+from web.routes.exam import results as exam_results
 from web.routes.exam import staff as exam_staff
 from web.routes.grading import staff as grading_staff
 from web.routes.grading import statistics as grading_statistics
@@ -94,6 +95,7 @@ def routes() -> list[BaseRoute]:
         *exam_checkin.routes(),
         *exam_page.routes(),
         *exam_staff.routes(),
+        *exam_results.routes(),
         *grading_statistics.routes(),
         *grading_staff.routes(),
         *users.routes(),
