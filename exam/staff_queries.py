@@ -92,6 +92,8 @@ class SittingPage:
     titles: dict[str, str]
     registrations: list[RegistrationRow]
     eligible: list[User]
+    overriders: dict[int, User]
+    """Who overrode a part's result (the decision maker), by user id."""
 
 
 async def sitting_page(session: AsyncSession, sitting_id: int) -> SittingPage:
@@ -134,12 +136,24 @@ async def sitting_page(session: AsyncSession, sitting_id: int) -> SittingPage:
             .order_by(User.full_name)
         )
     ).all()
+    overrider_ids = {
+        part.result_override_by_id
+        for row in registered
+        for part in row.parts
+        if part.result_override_by_id is not None
+    }
+    overriders: list[User] = (
+        list(await session.scalars(select(User).where(User.id.in_(overrider_ids))))
+        if overrider_ids
+        else []
+    )
     return SittingPage(
         sitting=sitting,
         scheme=await session.get(Scheme, sitting.scheme_id),
         titles={part.key: part.title for part in definition.parts},
         registrations=registered,
         eligible=list(eligible),
+        overriders={user.id: user for user in overriders},
     )
 
 

@@ -73,8 +73,9 @@ async def qualify(
 
 async def withdraw_qualification(
     session: AsyncSession, *, qualification_id: int, actor: User
-) -> None:
-    """Withdraw a grader's qualification (their submitted marks stand)."""
+) -> GraderQualification:
+    """Withdraw a grader's qualification (their submitted marks stand); returns what was
+    withdrawn."""
     require(actor, GRADING_ADMINISTRATORS, REFUSED)
     row = await session.get(GraderQualification, qualification_id)
     if row is None:
@@ -88,6 +89,7 @@ async def withdraw_qualification(
         entity_id=row.grader_id,
         before={"scheme_id": row.scheme_id, "tag": row.tag, "lead": row.is_lead},
     )
+    return row
 
 
 async def qualifications_of(session: AsyncSession, grader_id: int) -> list[GraderQualification]:

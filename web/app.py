@@ -57,7 +57,9 @@ from web.routes import (
 from web.routes.exam import api as exam_api
 from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
+from web.routes.exam import results as exam_results
 from web.routes.exam import staff as exam_staff
+from web.routes.grading import staff as grading_staff
 from web.routes.grading import statistics as grading_statistics
 from web.routes.itembank import api as bank_api
 from web.routes.itembank import blueprints, items, review, transfer
@@ -93,7 +95,9 @@ def routes() -> list[BaseRoute]:
         *exam_checkin.routes(),
         *exam_page.routes(),
         *exam_staff.routes(),
+        *exam_results.routes(),
         *grading_statistics.routes(),
+        *grading_staff.routes(),
         *users.routes(),
         *account.routes(),
         *proctoring_candidate.routes(),

@@ -6,6 +6,7 @@ import asyncio
 import http.client
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -120,11 +121,30 @@ def test_demo_seeds_once_and_exports(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
     first = vakt("demo", "--data-dir", str(data_dir), "--no-serve")
     assert first.returncode == 0, first.stderr
-    for username in ["kandidat", "forfatter", "kontrollor", "sensor", "vakt", "beslutter", "admin"]:
+    for username in [
+        "kandidat",
+        "forfatter",
+        "kontrollor",
+        "sensor",
+        "sensor2",
+        "sensorleder",
+        "vakt",
+        "beslutter",
+        "admin",
+    ]:
         assert username in first.stdout
     assert "Password for every demo user" in first.stdout
+    assert "grader (lead)  (Line Sensorleder)" in first.stdout
     second = vakt("demo", "--data-dir", str(data_dir), "--no-serve")
     assert second.returncode == 0, second.stderr
+    # The demo's graders can grade at once: qualified for the demo scheme, once each.
+    with sqlite3.connect(data_dir / "vakt.sqlite3") as database:
+        qualified = database.execute(
+            "SELECT u.username, q.is_lead FROM grader_qualification q"
+            " JOIN user_account u ON u.id = q.grader_id JOIN scheme s ON s.id = q.scheme_id"
+            " WHERE s.code = 'MANGFOLD' ORDER BY u.username"
+        ).fetchall()
+    assert qualified == [("sensor", 0), ("sensor2", 0), ("sensorleder", 1)]
     env = {"VAKT_DATA_DIR": str(data_dir)}
     output = tmp_path / "bank.yaml"
     exported = vakt(

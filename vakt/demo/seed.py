@@ -21,10 +21,14 @@ DEMO_USERS: list[tuple[str, str, set[Role]]] = [
     ("forfatter", "Frida Forfatter", {Role.ITEM_WRITER}),
     ("kontrollor", "Kåre Kontrollør", {Role.ITEM_REVIEWER}),
     ("sensor", "Siri Sensor", {Role.GRADER}),
+    ("sensor2", "Stian Sensor", {Role.GRADER}),
+    ("sensorleder", "Line Sensorleder", {Role.GRADER}),
     ("vakt", "Viktor Vakt", {Role.PROCTOR}),
     ("beslutter", "Berit Beslutter", {Role.DECISION_MAKER}),
     ("admin", "Ada Administrator", {Role.ADMINISTRATOR}),
 ]
+DEMO_GRADERS: dict[str, bool] = {"sensor": False, "sensor2": False, "sensorleder": True}
+"""The graders qualified for the demo scheme, and whether each is a lead grader."""
 
 
 def _load(name: str) -> Any:
@@ -62,6 +66,23 @@ async def _seed_sitting(
     await registrations.register(
         session, sitting_id=sitting.id, candidate=users["kandidat"], actor=admin
     )
+
+
+async def _seed_graders(session: AsyncSession, scheme_id: int, users: dict[str, User]) -> None:
+    """Qualify the demo's graders for the demo scheme (those not qualified yet), so that scripts
+    can be graded, double marked and reconciled right away."""
+    from grading import graders
+
+    for username, lead in DEMO_GRADERS.items():
+        grader = users[username]
+        if any(
+            q.scheme_id == scheme_id for q in await graders.qualifications_of(session, grader.id)
+        ):
+            continue
+        await graders.qualify(
+            session, grader_id=grader.id, scheme_id=scheme_id, actor=users["admin"],
+            now=utcnow(), is_lead=lead,
+        )  # fmt: skip
 
 
 async def seed_demo(session: AsyncSession) -> str:
@@ -112,9 +133,14 @@ async def seed_demo(session: AsyncSession) -> str:
             session, blueprint_id=blueprint.id, seed=2026, actor_id=users["admin"].id
         )
         await _seed_sitting(session, scheme.id, blueprint.id, users)
+    demo_scheme = await session.scalar(select(Scheme.id).where(Scheme.code == DEMO_SCHEME))
+    assert demo_scheme is not None
+    await _seed_graders(session, demo_scheme, users)
     width = max(len(name) for name, _, _ in DEMO_USERS)
     lines = ["Demo users (username — role):"]
     for username, full_name, roles in DEMO_USERS:
         role_names = ", ".join(sorted(r.value for r in roles))
+        if DEMO_GRADERS.get(username):
+            role_names += " (lead)"
         lines.append(f"  {username.ljust(width)}  {role_names}  ({full_name})")
     return "\n".join(lines)

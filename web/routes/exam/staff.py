@@ -115,6 +115,7 @@ async def _render_sitting(
             "titles": shown.titles,
             "registrations": shown.registrations,
             "eligible": shown.eligible,
+            "overriders": shown.overriders,
             "error": error,
             "now": now(request),
         },
