@@ -198,6 +198,25 @@ async def submit_marks(session: AsyncSession, *, code: str, grader: User, now: d
     return marking
 
 
+async def save_and_submit(
+    session: AsyncSession,
+    *,
+    code: str,
+    grader: User,
+    marks: object,
+    comment: str,
+    sequence: int,
+    now: datetime,
+) -> Marking:
+    """Save the marks as they are on the grader's screen, then submit them (the form's
+    Submit: what was typed last is what is submitted)."""
+    await save_marks(
+        session, code=code, grader=grader, marks=marks, comment=comment, sequence=sequence,
+        now=now,
+    )  # fmt: skip
+    return await submit_marks(session, code=code, grader=grader, now=now)
+
+
 async def _compare(session: AsyncSession, script: Script, *, now: datetime) -> None:
     """When every marking the script needs is submitted: agree on the final mark by the
     scheme's rule, or send the script to a lead grader."""

@@ -58,6 +58,8 @@ from web.routes.exam import api as exam_api
 from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
 from web.routes.exam import staff as exam_staff
+from web.routes.grading import api as grading_api
+from web.routes.grading import grader as grading_grader
 from web.routes.grading import statistics as grading_statistics
 from web.routes.itembank import api as bank_api
 from web.routes.itembank import blueprints, items, review, transfer
@@ -94,6 +96,8 @@ def routes() -> list[BaseRoute]:
         *exam_page.routes(),
         *exam_staff.routes(),
         *grading_statistics.routes(),
+        *grading_grader.routes(),
+        *grading_api.routes(),
         *users.routes(),
         *account.routes(),
         *proctoring_candidate.routes(),
