@@ -19,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 
 READ_BYTES = 64 * 1024
 """How much is read from disk at a time (the whole recording never sits in memory)."""
+MAX_DIGITS = 18
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
 
@@ -52,6 +53,12 @@ def parse_range(header: str | None, size: int) -> Span | None:
     first, last = match.groups()
     if not first and not last:
         return None
+    # A number longer than any file's size is just "beyond the end" (and Python refuses to
+    # read integers of thousands of digits).
+    if len(first) > MAX_DIGITS:
+        raise Unsatisfiable
+    if len(last) > MAX_DIGITS:
+        last = str(size)
     if not first:
         # A suffix: the last N bytes (all of them when N is larger than the resource).
         wanted = int(last)
