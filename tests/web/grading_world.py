@@ -53,7 +53,8 @@ VIDEO = b"".join(CHUNKS)
 HANDED_IN = OPENS + timedelta(minutes=30)
 
 
-def _essay() -> ItemDocument:
+def essay_item() -> ItemDocument:
+    """The essay: two criteria and a file the stem links to."""
     return ItemDocument.model_validate(
         {
             "external_id": "GR-ES",
@@ -102,7 +103,7 @@ async def build_world(session: AsyncSession, users: dict[str, User], data_dir: P
     admin = users["administrator"]
     scheme = await schemes.create_scheme(session, code="GR", name="Sensur", actor_id=None)
     await set_proctoring(session, scheme.id, None)
-    await approved_item(session, users, scheme.id, _essay(), [FileUpload(*ATTACHMENT)])
+    await approved_item(session, users, scheme.id, essay_item(), [FileUpload(*ATTACHMENT)])
     oral = next(data for data in demo_items() if data["type"] == "oral")
     await approved_item(session, users, scheme.id, versions.parse_document(oral))
     blueprint = await blueprints.create_blueprint(

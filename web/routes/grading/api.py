@@ -5,6 +5,8 @@ anything about whose answer a script is."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -78,7 +80,9 @@ async def script(request: Request) -> Response:
             kind=shown.kind.value,
             title=shown.title,
             stem_html=shown.stem_html,
-            attachments=[f"/grading/scripts/{code}/files/{name}" for name in shown.attachments],
+            attachments=[
+                f"/grading/scripts/{code}/files/{quote(name)}" for name in shown.attachments
+            ],
             prompt_html=shown.prompt_html,
             points=shown.points,
             criteria=[
