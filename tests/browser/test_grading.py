@@ -249,8 +249,8 @@ async def test_two_graders_and_a_lead_grade_a_candidates_essay_and_oral_answer_b
     await _tab_to(second, "mark-1")
     await second.keyboard.type("1")
     await expect(second.locator("#mark-0")).to_have_attribute("aria-invalid", "true")
-    await expect(second.locator("#mark-0-error")).to_contain_text(
-        "Criterion 1: the mark must be from 0 to 6"
+    await expect(second.locator("#mark-0-error")).to_have_text(
+        "Criterion 1: the mark must be from 0 to 6."
     )
     await second.locator("#mark-0").focus()  # back to the refused field (Shift+Tab would do)
     await second.keyboard.press("Control+A")

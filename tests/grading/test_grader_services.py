@@ -15,7 +15,7 @@ from grading import graders
 from grading.answers import case_file
 from grading.claims import claim_next, claim_script, queue_size
 from grading.independence import NoExaminers
-from grading.marking import save_and_submit
+from grading.marking import save_and_submit, whole_if_whole
 from grading.models import Marking
 from grading.queries import conflict_rows
 from tests.exam.factories import OPENS, Exam, build_exam
@@ -125,3 +125,8 @@ async def test_the_grader_sees_their_own_declarations_with_whom_they_named(
         (exam.other.username, "", "Nabo"),
         ("", "Acme AS", ""),
     ]
+
+
+def test_points_in_messages_are_written_without_a_needless_decimal() -> None:
+    assert whole_if_whole(6.0) == 6 and isinstance(whole_if_whole(6.0), int)
+    assert whole_if_whole(2.5) == 2.5

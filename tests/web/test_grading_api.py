@@ -179,7 +179,7 @@ async def test_refused_marks_name_their_field_and_lose_nothing(
     code = await _claim(first)
     assert (await _put(first, code, {"marks": [4, 2], "sequence": 1})).status_code == 200
     cases: list[tuple[Any, int, str | None, str]] = [
-        ({"marks": [7, 2], "sequence": 2}, 422, "marks.0", "from 0 to 6"),
+        ({"marks": [7, 2], "sequence": 2}, 422, "marks.0", "the mark must be from 0 to 6."),
         ({"marks": [4, "abc"], "sequence": 2}, 422, "marks.1", "must be a number"),
         ({"marks": [-0.5, 1], "sequence": 2}, 422, "marks.0", "from 0 to 6"),
         ({"marks": [4, True], "sequence": 2}, 422, "marks.1", "must be a number"),

@@ -358,6 +358,13 @@ async def test_an_empty_queue_says_so(
     empty = await first.post("/grading/claim", data={"csrf_token": await form_token(first)})
     assert empty.status_code == 409
     assert "No script is waiting for you right now." in empty.text
+    norwegian = {"Accept-Language": "nb"}
+    home = await first.get("/grading", headers=norwegian)
+    assert "0 besvarelser venter på deg." in home.text and "Ta neste besvarelse" in home.text
+    screen = await first.get(f"/grading/scripts/{world.essay.code}", headers=norwegian)
+    assert "Faglig presisjon (0 til 6 poeng)" in screen.text and "10 ord" in screen.text
+    oral = await first.get(f"/grading/scripts/{world.oral.code}", headers=norwegian)
+    assert oral.status_code == 200 and "Send inn poeng" in oral.text
 
 
 @pytest.mark.asyncio
