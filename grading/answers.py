@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from grading.independence import Examiners
 from grading.models import ScriptKind
 from grading.queries import visible_script
+from itembank.files import read_file
 from vakt import audit
 from vakt.accounts import User
 from vakt.errors import NotFound
@@ -67,3 +68,27 @@ async def oral_answer(
         after={"at": now.isoformat()},
     )
     return video
+
+
+async def case_file(
+    session: AsyncSession,
+    *,
+    code: str,
+    name: str,
+    viewer: User,
+    examiners: Examiners,
+    now: datetime,
+) -> tuple[str, bytes]:
+    """A file of the script's item (a case's documents) as (media type, content), for its grader
+    or lead grader; the fetch is audited by script and file name."""
+    script = await visible_script(session, code=code, viewer=viewer, examiners=examiners)
+    media_type, content = await read_file(session, script.item_version_id, name)
+    await audit.record(
+        session,
+        actor_id=viewer.id,
+        action="grading.file_viewed",
+        entity_type="grading_script",
+        entity_id=script.id,
+        after={"file": name, "at": now.isoformat()},
+    )
+    return media_type, content

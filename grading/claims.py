@@ -121,6 +121,19 @@ async def claim_next(
     return marking
 
 
+async def claim_script(
+    session: AsyncSession, *, grader: User, now: datetime, examiners: Examiners
+) -> tuple[Marking, Script] | None:
+    """``claim_next``, answering with the claim and its script (what a grader is sent to, by
+    its code); None when nothing is waiting for them."""
+    marking = await claim_next(session, grader=grader, now=now, examiners=examiners)
+    if marking is None:
+        return None
+    script = await session.get(Script, marking.script_id)
+    assert script is not None
+    return marking, script
+
+
 async def open_claims(session: AsyncSession, grader: User) -> list[tuple[Marking, Script]]:
     """The grader's claimed scripts not yet submitted, oldest first."""
     rows = await session.execute(
@@ -133,7 +146,10 @@ async def open_claims(session: AsyncSession, grader: User) -> list[tuple[Marking
 
 
 async def queue_size(session: AsyncSession, grader: User, examiners: Examiners) -> int:
-    """How many scripts the grader could claim now."""
+    """How many scripts the grader could claim now (none before they are qualified: their page
+    says so instead of refusing them)."""
+    if not await qualifications_of(session, grader.id):
+        return 0
     conditions = await claimable(session, grader, examiners)
     count = await session.scalar(select(func.count()).select_from(Script).where(*conditions))
     return int(count or 0)

@@ -78,6 +78,11 @@ def _still_open(marking: Marking, now: datetime) -> None:
         )
 
 
+def whole_if_whole(points: float) -> float | int:
+    """Points as a message shows them: 6, not 6.0 (halves stay 2.5)."""
+    return int(points) if float(points).is_integer() else points
+
+
 def check_marks(values: object, scale: Scale) -> list[float | None]:
     """The marks, each within its criterion's range (None: not marked yet); a 400 naming the
     criterion (``marks.N``) for one that is not a number or out of range."""
@@ -104,7 +109,7 @@ def check_marks(values: object, scale: Scale) -> list[float | None]:
                 _l("Criterion {number}: the mark must be from 0 to {most}."),
                 field=f"marks.{index}",
                 number=index + 1,
-                most=most,
+                most=whole_if_whole(most),
             )
         checked.append(number)
     return checked
@@ -196,6 +201,25 @@ async def submit_marks(session: AsyncSession, *, code: str, grader: User, now: d
     )  # fmt: skip
     await _compare(session, script, now=now)
     return marking
+
+
+async def save_and_submit(
+    session: AsyncSession,
+    *,
+    code: str,
+    grader: User,
+    marks: object,
+    comment: str,
+    sequence: int,
+    now: datetime,
+) -> Marking:
+    """Save the marks as they are on the grader's screen, then submit them (the form's
+    Submit: what was typed last is what is submitted)."""
+    await save_marks(
+        session, code=code, grader=grader, marks=marks, comment=comment, sequence=sequence,
+        now=now,
+    )  # fmt: skip
+    return await submit_marks(session, code=code, grader=grader, now=now)
 
 
 async def _compare(session: AsyncSession, script: Script, *, now: datetime) -> None:

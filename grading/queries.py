@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.models import Answer
 from grading.claims import open_claims, queue_size
+from grading.graders import conflicts_of
 from grading.independence import Examiners
 from grading.marking import Scale, own_marking
 from grading.models import Marking, Reconciliation, Script, ScriptKind, ScriptStatus
@@ -213,6 +214,29 @@ async def script_file(
     """A file of the script's item (a case's documents), for its grader or lead grader."""
     script = await visible_script(session, code=code, viewer=viewer, examiners=examiners)
     return await read_file(session, script.item_version_id, name)
+
+
+@dataclass(frozen=True)
+class ConflictRow:
+    """One of the grader's own declarations of a conflict of interest."""
+
+    declared_at: datetime
+    candidate: str
+    """The username of the candidate they named ('' for an employer)."""
+    employer: str
+    note: str
+
+
+async def conflict_rows(session: AsyncSession, grader: User) -> list[ConflictRow]:
+    """The grader's own declarations, oldest first, with the candidate they named (whom they
+    know already: they named them)."""
+    rows = []
+    for row in await conflicts_of(session, grader):
+        named = await session.get(User, row.candidate_id) if row.candidate_id else None
+        rows.append(
+            ConflictRow(row.declared_at, named.username if named else "", row.employer, row.note)
+        )
+    return rows
 
 
 # ---- the staff's overview ------------------------------------------------------------------------

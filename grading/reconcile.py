@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam.models import Registration
 from grading.graders import leads_scheme
 from grading.independence import Examiners, conflicted_candidates
-from grading.marking import finalize, number_of
+from grading.marking import finalize, number_of, whole_if_whole
 from grading.models import Marking, Reconciliation, Script, ScriptStatus
 from grading.scripts import script_by_code
 from vakt import audit
@@ -85,7 +85,7 @@ async def reconcile(
     if not 0 <= points <= script.max_points:
         raise VaktError(
             _l("The final mark must be from 0 to {most}."), field="final_points",
-            most=script.max_points,
+            most=whole_if_whole(script.max_points),
         )  # fmt: skip
     if not storable(grounds, "grounds").strip():
         raise VaktError(_l("Give the grounds for the final mark."), field="grounds")

@@ -59,6 +59,8 @@ from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
 from web.routes.exam import results as exam_results
 from web.routes.exam import staff as exam_staff
+from web.routes.grading import api as grading_api
+from web.routes.grading import grader as grading_grader
 from web.routes.grading import staff as grading_staff
 from web.routes.grading import statistics as grading_statistics
 from web.routes.itembank import api as bank_api
@@ -98,6 +100,8 @@ def routes() -> list[BaseRoute]:
         *exam_results.routes(),
         *grading_statistics.routes(),
         *grading_staff.routes(),
+        *grading_grader.routes(),
+        *grading_api.routes(),
         *users.routes(),
         *account.routes(),
         *proctoring_candidate.routes(),

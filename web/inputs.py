@@ -63,7 +63,9 @@ def _check_json(value: Any, depth: int = 0, where: str = "") -> None:
             )
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise BadInput(_l("The request body contains a number that is not finite."))
+            raise BadInput(
+                _l("The request body contains a number that is not finite."), field=where or None
+            )
     elif isinstance(value, list):
         for index, element in enumerate(value):
             _check_json(element, depth + 1, f"{where}.{index}" if where else str(index))

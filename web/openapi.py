@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from exam import schemas
+from grading import schemas as grading_schemas
 from proctoring import schemas as proctoring_schemas
 from vakt import __version__
 
@@ -36,6 +37,13 @@ CSRF = {
     "schema": {"type": "string"},
 }
 
+CODE = {
+    "name": "code",
+    "in": "path",
+    "required": True,
+    "description": "The script's code (it names no candidate)",
+    "schema": {"type": "string"},
+}
 INDEX = {"name": "index", "in": "path", "required": True, "schema": {"type": "integer"}}
 WEBM = "video/webm"
 """A request body of raw WebM bytes instead of a JSON model."""
@@ -165,6 +173,85 @@ OPERATIONS: list[
         proctoring_schemas.RecordingEnded,
         "404 when the part has no recording; 409 when it already ended with another chunk",
     ),
+    (
+        "get",
+        "/api/grading/queue",
+        "Graders: how many scripts wait for you, your open claims, and (lead graders) the "
+        "scripts you may reconcile",
+        [],
+        None,
+        200,
+        grading_schemas.GradingQueue,
+        "403 for anyone but a grader",
+    ),
+    (
+        "post",
+        "/api/grading/claims",
+        "Graders: claim the next script waiting for you (the oldest you may grade)",
+        [CSRF],
+        None,
+        201,
+        grading_schemas.ClaimedScript,
+        "403 before you are qualified for a scheme; 409 when no script is waiting for you",
+    ),
+    (
+        "get",
+        "/api/grading/scripts/{code}",
+        "Graders: a script you claimed or marked: the item, the grading guide, the answer and "
+        "your own marks (never whose answer it is)",
+        [CODE],
+        None,
+        200,
+        grading_schemas.ScriptView,
+        "404 for a script that is not yours",
+    ),
+    (
+        "put",
+        "/api/grading/scripts/{code}/marks",
+        "Graders: autosave your marks and comment (POST works too); an older sequence never "
+        "overwrites a newer save",
+        [CODE, CSRF],
+        grading_schemas.MarksRequest,
+        200,
+        grading_schemas.MarksSaved,
+        "400 for a number no browser can hold or text that is not valid Unicode; 404 for a "
+        "script that is not yours; 409 once submitted or after the claim ran out; 422 for a "
+        "mark that is not a number or out of its criterion's range (`field`: `marks.N`), a "
+        "mark too many or too few (`marks`), or a comment that is too long (`comment`)",
+    ),
+    (
+        "post",
+        "/api/grading/scripts/{code}/submit",
+        "Graders: submit your saved marks; they can no longer change",
+        [CODE, CSRF],
+        None,
+        200,
+        grading_schemas.MarksSubmitted,
+        "404 for a script that is not yours; 409 when submitted already or the claim ran out; "
+        "422 while a criterion has no mark (`field`: `marks.N`)",
+    ),
+    (
+        "get",
+        "/api/grading/reconciliations",
+        "Lead graders: the scripts whose two marks are too far apart and that you may reconcile",
+        [],
+        None,
+        200,
+        grading_schemas.Reconciliations,
+        "403 for anyone but a grader",
+    ),
+    (
+        "post",
+        "/api/grading/reconciliations/{code}",
+        "Lead graders: set a script's final mark with written grounds",
+        [CODE, CSRF],
+        grading_schemas.ReconcileRequest,
+        200,
+        grading_schemas.Reconciled,
+        "403 when you do not lead the script's scheme; 404 for a script not in reconciliation, "
+        "one you marked, or one whose candidate you may not grade; 409 when reconciled "
+        "already; 422 for a final mark out of range (`final_points`) or no grounds (`grounds`)",
+    ),
 ]
 
 
@@ -215,9 +302,10 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Vakt exam API",
             "version": __version__,
-            "description": "The candidate's exam: state, start, save, hand in, time; and its "
-            "proctoring: the live camera channel, recording chunks and events. Errors carry a "
-            "message in the caller's language (Accept-Language).",
+            "description": "The candidate's exam: state, start, save, hand in, time; its "
+            "proctoring: the live camera channel, recording chunks and events; and the graders' "
+            "queue, marks and reconciliations. Errors carry a message in the caller's language "
+            "(Accept-Language).",
         },
         "paths": paths,
         "components": {

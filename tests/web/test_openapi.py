@@ -40,6 +40,13 @@ async def test_the_description_lists_every_exam_route(client: httpx.AsyncClient)
         "/api/registrations/{registration_id}/events",
         "/api/parts/{part_id}/recording/{index}",
         "/api/parts/{part_id}/recording/finish",
+        "/api/grading/queue",
+        "/api/grading/claims",
+        "/api/grading/scripts/{code}",
+        "/api/grading/scripts/{code}/marks",
+        "/api/grading/scripts/{code}/submit",
+        "/api/grading/reconciliations",
+        "/api/grading/reconciliations/{code}",
     }
     for path in document["paths"].values():
         for operation in path.values():
