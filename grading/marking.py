@@ -172,6 +172,7 @@ async def submit_marks(session: AsyncSession, *, code: str, grader: User, now: d
     it is the script's last marking, the marks are compared and the script settled."""
     marking, script = await own_marking(session, code, grader)
     _still_open(marking, now)
+    await _lock_script(session, script)
     question = await open_question_of(session, script)
     scale = Scale.of(question.guide, script.max_points)
     marks = check_marks(marking.marks, scale)
@@ -196,6 +197,17 @@ async def submit_marks(session: AsyncSession, *, code: str, grader: User, now: d
     )  # fmt: skip
     await _compare(session, script, now=now)
     return marking
+
+
+async def _lock_script(session: AsyncSession, script: Script) -> None:
+    """Take the script's row before the audit log's head row (PostgreSQL; SQLite writes one
+    transaction at a time). A claim holds the script rows it locked, the one it took and any it
+    skipped after rechecking them, until it has appended to the audit log; a submit holding the
+    head while it waits for such a row, to make the script final, would deadlock with it. The
+    lock also has the last two submits of a script compare their marks one after the other."""
+    await session.execute(
+        select(Script.id).where(Script.id == script.id).with_for_update(key_share=True)
+    )
 
 
 async def _compare(session: AsyncSession, script: Script, *, now: datetime) -> None:
