@@ -228,9 +228,13 @@ async def _bulk(session: AsyncSession, table: Any, rows: list[dict[str, Any]]) -
 
 
 async def seed(
-    sessionmaker: async_sessionmaker[AsyncSession], script_count: int, grader_count: int
+    sessionmaker: async_sessionmaker[AsyncSession],
+    script_count: int,
+    grader_count: int,
+    graded: int = 0,
 ) -> Seeded:
-    """The exam through the services, the graders through the services, the queue in bulk."""
+    """The exam through the services, the graders through the services, the queue in bulk; the
+    oldest ``graded`` scripts already final (graded before: their markings are not seeded)."""
     from exam import registrations
     from exam.models import Attempt, AttemptPart, AttemptStatus, Registration, SubmittedBy
     from grading import graders
@@ -380,7 +384,10 @@ async def seed(
                     "max_points": 10.0,
                     "required_marks": 2,
                     "taken_marks": 0,
-                    "status": ScriptStatus.WAITING.value,
+                    "status": (
+                        ScriptStatus.FINAL if number < graded else ScriptStatus.WAITING
+                    ).value,
+                    "final_points": 7.0 if number < graded else None,
                     "created_at": started_at + timedelta(minutes=80),
                 }
             )
@@ -653,7 +660,7 @@ async def run(args: argparse.Namespace, database_url: str) -> None:
     )
     sessionmaker = create_sessionmaker(engine)
     try:
-        seeded = await seed(sessionmaker, args.scripts, args.graders)
+        seeded = await seed(sessionmaker, args.scripts, args.graders, args.graded)
         print(
             f"seeded {seeded.scripts} scripts and {args.graders} graders in {seeded.seconds:.1f} s"
         )
@@ -703,6 +710,9 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--scripts", type=int, default=20_000, help="scripts in the queue")
+    parser.add_argument(
+        "--graded", type=int, default=0, help="of the scripts, the oldest already final"
+    )
     parser.add_argument("--graders", type=int, default=50, help="concurrent graders")
     parser.add_argument(
         "--duration", type=float, default=60, help="seconds the graders work (0: no limit)"
@@ -739,7 +749,8 @@ def main() -> None:
         f"+ {args.max_overflow} overflow"
     )
     print(
-        f"settings: {args.scripts} scripts (2 markings each), {args.graders} graders, "
+        f"settings: {args.scripts} scripts (2 markings each; {args.graded} of them already "
+        f"final), {args.graders} graders, "
         f"duration {args.duration:g} s, claims {args.claims or 'unlimited'}, audit {args.audit}"
     )
     try:
