@@ -5,7 +5,9 @@ is below what the script needs, so however many graders claim at once, no script
 graders than it needs. On PostgreSQL the script is picked with ``FOR UPDATE SKIP LOCKED``, so
 concurrent claims take different scripts instead of queueing on one; SQLite writes one
 transaction at a time, which serves the same end. The unique (script, slot) and (script, grader)
-constraints on markings stand behind both.
+constraints on markings stand behind both. The pick reads the partial index of waiting scripts
+(``ix_grading_script_waiting``): walking the primary key instead, every claim would step past all
+the scripts already graded, which made a claim slower the further grading had come.
 """
 
 from __future__ import annotations

@@ -177,6 +177,7 @@ async def submit_marks(session: AsyncSession, *, code: str, grader: User, now: d
     it is the script's last marking, the marks are compared and the script settled."""
     marking, script = await own_marking(session, code, grader)
     _still_open(marking, now)
+    await _lock_script(session, script)
     question = await open_question_of(session, script)
     scale = Scale.of(question.guide, script.max_points)
     marks = check_marks(marking.marks, scale)
@@ -215,11 +216,25 @@ async def save_and_submit(
 ) -> Marking:
     """Save the marks as they are on the grader's screen, then submit them (the form's
     Submit: what was typed last is what is submitted)."""
+    _marking, script = await own_marking(session, code, grader)
+    # Before the save's audit entry takes the log's head (see ``_lock_script``).
+    await _lock_script(session, script)
     await save_marks(
         session, code=code, grader=grader, marks=marks, comment=comment, sequence=sequence,
         now=now,
     )  # fmt: skip
     return await submit_marks(session, code=code, grader=grader, now=now)
+
+
+async def _lock_script(session: AsyncSession, script: Script) -> None:
+    """Take the script's row before the audit log's head row (PostgreSQL; SQLite writes one
+    transaction at a time). A claim holds the script rows it locked, the one it took and any it
+    skipped after rechecking them, until it has appended to the audit log; a submit holding the
+    head while it waits for such a row, to make the script final, would deadlock with it. The
+    lock also has the last two submits of a script compare their marks one after the other."""
+    await session.execute(
+        select(Script.id).where(Script.id == script.id).with_for_update(key_share=True)
+    )
 
 
 async def _compare(session: AsyncSession, script: Script, *, now: datetime) -> None:

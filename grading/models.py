@@ -17,10 +17,12 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -102,7 +104,17 @@ class Script(Base):
     """One open answer to grade. Graders know it by ``code`` only."""
 
     __tablename__ = "grading_script"
-    __table_args__ = (UniqueConstraint("attempt_part_id", "item_version_id", "question_id"),)
+    __table_args__ = (
+        UniqueConstraint("attempt_part_id", "item_version_id", "question_id"),
+        # The queue: a claim reads the oldest waiting scripts from here instead of walking the
+        # primary key past every script already graded (``grading.claims.claim_next``).
+        Index(
+            "ix_grading_script_waiting",
+            "id",
+            postgresql_where=text("status = 'waiting'"),
+            sqlite_where=text("status = 'waiting'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)

@@ -4,13 +4,14 @@ the scheme's rule, further apart they go to a lead grader."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from grading import policy
 from grading.claims import claim_next
@@ -20,8 +21,10 @@ from grading.models import Marking, MarkingStatus, Script, ScriptStatus
 from grading.queries import marking_screen
 from tests.exam.factories import OPENS, Exam, build_exam
 from tests.grading.factories import hand_in, new_grader, part, scheme_of, scripts_of, wire_events
+from vakt import audit
 from vakt.accounts import User
 from vakt.audit import AuditEntry
+from vakt.db import create_sessionmaker
 from vakt.errors import Conflict, NotFound, VaktError
 
 LATER = OPENS + timedelta(hours=2)
@@ -262,3 +265,62 @@ async def test_rules_out_of_range_are_refused_by_name(
             now=OPENS,
         )  # fmt: skip
     assert refused.value.status_code == 422 and refused.value.field == next(iter(values))
+
+
+async def _waiting_for_a_lock(session: AsyncSession) -> bool:
+    """Whether some other backend of this database waits for a lock (PostgreSQL)."""
+    waiting = await session.scalar(
+        text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+    )
+    await session.rollback()
+    return bool(waiting)
+
+
+@pytest.mark.asyncio
+async def test_the_last_submit_waits_for_a_claim_holding_its_script_instead_of_deadlocking(
+    session: AsyncSession, engine: AsyncEngine, exam: Exam
+) -> None:
+    """A claim keeps the script rows it locked (also one it skipped after rechecking it) until
+    it has appended to the audit log; the submit that makes such a script final must not hold
+    the audit log's head while it waits for that row."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks: PostgreSQL (SQLite writes one transaction at a time)")
+    script, [first, second] = await _claimed(session, exam, "sensor1", "sensor2")
+    await _mark(session, script, first, [7])
+    await save_marks(
+        session, code=script.code, grader=second, marks=[6], comment="", sequence=1, now=LATER
+    )
+    await session.commit()
+    sessionmaker = create_sessionmaker(engine)
+
+    async def submit() -> None:
+        async with sessionmaker() as own:
+            grader = await own.get(User, second.id)
+            assert grader is not None
+            await submit_marks(own, code=script.code, grader=grader, now=LATER)
+            await own.commit()
+
+    async with sessionmaker() as claim, sessionmaker() as watch:
+        # What PostgreSQL leaves a claim holding: the script's row, locked by its pick.
+        await claim.execute(select(Script.id).where(Script.id == script.id).with_for_update())
+        submitting = asyncio.create_task(submit())
+        while not await _waiting_for_a_lock(watch):
+            assert not submitting.done(), submitting.exception()
+            await asyncio.sleep(0.01)
+        # The claim then appends to the audit log and commits: the submit waited for the row,
+        # not holding the log's head, so neither is chosen as a deadlock's victim.
+        await audit.record(
+            claim, actor_id=None, action="test.claimed", entity_type="grading_script",
+            entity_id=script.id,
+        )  # fmt: skip
+        await claim.commit()
+        await submitting
+
+    final = await session.scalar(
+        select(Script).where(Script.id == script.id).execution_options(populate_existing=True)
+    )
+    assert final is not None and final.status is ScriptStatus.FINAL
+    assert final.final_points == 6.5
