@@ -114,7 +114,7 @@ async def proctors(session: AsyncSession, count: int) -> list[User]:
             full_name=f"Vakt {n}",
             password="x" * 12,
             roles={Role.PROCTOR},
-        )  # fmt: skip
+        )
         for n in range(count)
     ]
     await session.commit()
