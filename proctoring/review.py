@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.handin import terminate_for_cheating
@@ -323,14 +325,24 @@ async def decide_identity(
     if registration is None:
         raise NotFound(_l("No such registration."))
     await note_involvement(session, registration_id=registration.id, proctor=proctor, now=now)
-    decision = await session.get(IdentityDecision, registration.id)
-    before = None if decision is None else {"confirmed": decision.confirmed}
-    if decision is None:
-        decision = IdentityDecision(registration_id=registration.id)
-        session.add(decision)
-    decision.confirmed, decision.grounds = confirmed, grounds
-    decision.decided_by_id, decision.decided_at = proctor.id, now
-    await session.flush()
+    earlier = await session.get(IdentityDecision, registration.id)
+    before = None if earlier is None else {"confirmed": earlier.confirmed}
+    values = {
+        "confirmed": confirmed,
+        "grounds": grounds,
+        "decided_by_id": proctor.id,
+        "decided_at": now,
+    }
+    # One statement whether or not a decision exists: two proctors deciding at once for the
+    # first time must not collide on the key (the later one's decision stands).
+    dialect = session.get_bind().dialect.name
+    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = dialect_insert(IdentityDecision).values(registration_id=registration.id, **values)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["registration_id"], set_=values)
+    )
+    decision = await session.get(IdentityDecision, registration.id, populate_existing=True)
+    assert decision is not None
     await audit.record(
         session,
         actor_id=proctor.id,

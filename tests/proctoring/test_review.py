@@ -13,8 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import models
 from exam.models import AttemptStatus
+from grading.models import ScriptStatus
 from proctoring import messages
-from proctoring.models import Flag, FlagDecision, FlagType, ReviewOutcome, Severity
+from proctoring.flags import raise_flag
+from proctoring.models import (
+    Flag,
+    FlagDecision,
+    FlagSource,
+    FlagType,
+    ReviewOutcome,
+    Severity,
+)
 from proctoring.review import (
     cheating_decision_of,
     clear_attempt,
@@ -27,8 +36,9 @@ from proctoring.review import (
 )
 from proctoring.review_claims import claim_review
 from proctoring.review_queue import QueueEntry, review_queue
-from proctoring.schemas import ReviewFilters, ReviewState
+from proctoring.schemas import Policy, ReviewFilters, ReviewState
 from tests.exam.factories import OPENS, Exam
+from tests.grading.factories import hand_in, scripts_of, wire_events
 from tests.proctoring.reviewing import (
     Flagged,
     change_policy,
@@ -492,3 +502,30 @@ async def test_check_in_flags_belong_to_the_attempts_review(
         proctor=users["proctor"], now=LATER,
     )  # fmt: skip
     assert flag.decision == FlagDecision.CONFIRMED
+
+
+@pytest.mark.asyncio
+async def test_confirmed_cheating_stops_grading(
+    session: AsyncSession, exam: Exam, users: dict[str, User]
+) -> None:
+    wire_events(session)
+    handed_in = await hand_in(session, exam, exam.candidate)
+    assert await scripts_of(session, handed_in.knowledge_part_id)
+    flag = await raise_flag(
+        session, policy=Policy(), flag_type=FlagType.MULTIPLE_FACES, source=FlagSource.LIVE,
+        registration_id=exam.registration_id, attempt_id=handed_in.attempt_id,
+        attempt_part_id=handed_in.knowledge_part_id, started_at=OPENS + timedelta(minutes=20),
+        ended_at=OPENS + timedelta(minutes=21),
+    )  # fmt: skip
+    await session.commit()
+    flagged = Flagged(handed_in.attempt_id, exam.registration_id, 0, [flag.id])
+    await _confirmed(session, flagged, users["proctor"])
+    await propose_cheating(
+        session, attempt_id=handed_in.attempt_id, proctor=users["proctor"], now=LATER,
+        grounds="To personer skrev besvarelsen", evidence=[flag.id],
+    )  # fmt: skip
+    (second,) = await proctors(session, 1)
+    await confirm_cheating(session, attempt_id=handed_in.attempt_id, confirmer=second, now=LATER)
+    await session.commit()
+    scripts = await scripts_of(session, handed_in.knowledge_part_id)
+    assert scripts and {s.status for s in scripts} == {ScriptStatus.WITHDRAWN}
