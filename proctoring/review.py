@@ -57,10 +57,11 @@ MAX_EVIDENCE = 100
 """The most flags one proposal may cite."""
 
 
-def written(text: str, field: str, missing: object) -> str:
-    """``text`` stripped, refused when empty (``missing``), too long or not storable."""
+def written(text: str, field: str, missing: object | None) -> str:
+    """``text`` stripped, refused when too long or not storable, and when empty unless it is
+    optional (``missing`` None; else what the person is told)."""
     text = storable(text.strip(), field)
-    if not text:
+    if not text and missing is not None:
         raise VaktError(missing, field=field)  # type: ignore[arg-type]
     if len(text) > MAX_GROUNDS:
         raise VaktError(_l("Keep it to {max} characters."), field=field, max=MAX_GROUNDS)
@@ -106,10 +107,8 @@ async def decide_flag(
     )
     if flag is None or attempt is None:
         raise NotFound(_l("No such flag."))
-    if decision == FlagDecision.DISMISSED:
-        reason = written(reason, "reason", _l("Say why the flag is dismissed."))
-    else:
-        reason = storable(reason.strip(), "reason")[:MAX_GROUNDS]
+    dismissed = decision == FlagDecision.DISMISSED
+    reason = written(reason, "reason", _l("Say why the flag is dismissed.") if dismissed else None)
     review = await require_claim(session, attempt, proctor, now)
     _open_for_decisions(review)
     decided = await session.execute(
@@ -313,10 +312,9 @@ async def decide_identity(
     """Decide whether the registration's candidate is who they claim to be (grounds required
     when not confirmed). A later decision replaces an earlier one; both are on record."""
     require(proctor, REVIEWERS, REVIEW_REFUSED)
-    if confirmed:
-        grounds = storable(grounds.strip(), "grounds")[:MAX_GROUNDS]
-    else:
-        grounds = written(grounds, "grounds", _l("Say why the identity is not confirmed."))
+    grounds = written(
+        grounds, "grounds", None if confirmed else _l("Say why the identity is not confirmed.")
+    )
     registration = (
         await session.get(Registration, registration_id)
         if 1 <= registration_id <= MAX_ROW_ID

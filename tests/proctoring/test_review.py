@@ -191,6 +191,12 @@ async def test_flag_decisions_record_who_when_why(
                 session, flag_id=flagged.flags[0], decision=FlagDecision.CONFIRMED, reason="",
                 proctor=who, now=LATER,
             )  # fmt: skip
+    for reason in ("x" * 4001, "feil \ud800"):  # a confirmation's note is optional, not free
+        with pytest.raises(VaktError):
+            await decide_flag(
+                session, flag_id=flagged.flags[0], decision=FlagDecision.CONFIRMED,
+                reason=reason, proctor=proctor, now=LATER,
+            )  # fmt: skip
     flag = await decide_flag(
         session, flag_id=flagged.flags[0], decision=FlagDecision.DISMISSED,
         reason="  Byttet til hjelpesiden for tilgjengelighet  ", proctor=proctor, now=LATER,
