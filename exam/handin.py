@@ -25,13 +25,14 @@ from exam.models import (
     Registration,
     SubmittedBy,
 )
+from exam.pauses import PAUSED, end_pause_on_termination
 from exam.roles import CHEATING_DECIDERS, require
 from itembank.models import ExamForm, ItemVersion
 from itembank.schemas import ItemDocument, MultipleResponseQuestion, SingleChoiceQuestion
 from itembank.scoring import score_multiple_response, score_single_choice
 from vakt import audit
 from vakt.accounts import User
-from vakt.errors import NotFound, VaktError
+from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,13 @@ async def submit_part(
     attempt, _ = await own_attempt(session, attempt_part.attempt_id, candidate)
     if attempt_part.submitted_at is not None:
         return attempt_part
-    await _close_part(session, attempt, attempt_part, now=now, how=how, actor_id=candidate.id)
+    if attempt_part.paused_at is not None:
+        raise Conflict(PAUSED)
+    closed = await _close_part(
+        session, attempt, attempt_part, now=now, how=how, actor_id=candidate.id
+    )
+    if not closed and attempt_part.paused_at is not None:
+        raise Conflict(PAUSED)
     return attempt_part
 
 
@@ -69,9 +76,13 @@ async def _close_part(
     submitted_at = min(now, attempt_part.deadline) if how is SubmittedBy.DEADLINE else now
     # Claim the part in one conditional UPDATE: of two concurrent hand-ins exactly one wins,
     # and no save can slip in after the answers below are read.
+    # A paused part's clock stands still: only ending the attempt for cheating hands it in.
+    still_open = [AttemptPart.id == attempt_part.id, AttemptPart.submitted_at.is_(None)]
+    if how is not SubmittedBy.TERMINATION:
+        still_open.append(AttemptPart.paused_at.is_(None))
     claimed = await session.execute(
         update(AttemptPart)
-        .where(AttemptPart.id == attempt_part.id, AttemptPart.submitted_at.is_(None))
+        .where(*still_open)
         .values(submitted_at=submitted_at, submitted_by=how)
         .execution_options(synchronize_session=False)
     )
@@ -232,13 +243,15 @@ async def _auto_score(
 
 
 async def overdue_part_ids(session: AsyncSession, *, now: datetime) -> list[int]:
-    """The parts whose deadline (plus grace) has passed and that are not handed in yet."""
+    """The parts whose deadline (plus grace) has passed and that are not handed in yet (a
+    paused part's clock stands still: it is not overdue)."""
     return list(
         (
             await session.scalars(
                 select(AttemptPart.id)
                 .where(
                     AttemptPart.submitted_at.is_(None),
+                    AttemptPart.paused_at.is_(None),
                     AttemptPart.deadline < now - timing.SAVE_GRACE,
                 )
                 .order_by(AttemptPart.deadline, AttemptPart.id)
@@ -254,7 +267,7 @@ async def submit_overdue_part(
     attempt_part = await session.get(AttemptPart, attempt_part_id)
     if attempt_part is None or attempt_part.submitted_at is not None:
         return False
-    if attempt_part.deadline >= now - timing.SAVE_GRACE:
+    if attempt_part.paused_at is not None or attempt_part.deadline >= now - timing.SAVE_GRACE:
         return False
     attempt = await session.get(Attempt, attempt_part.attempt_id)
     assert attempt is not None
@@ -285,6 +298,7 @@ async def terminate_for_cheating(
     if attempt.status == AttemptStatus.TERMINATED:
         return attempt
     for attempt_part in await parts_of(session, attempt.id):
+        await end_pause_on_termination(session, attempt_part, actor_id=actor.id, now=now)
         if attempt_part.submitted_at is None:
             await _close_part(
                 session,

@@ -188,6 +188,26 @@ class AttemptPart(Base):
     requests); with the saves, it bounds how late answers lost in a network failure may come."""
     receipt_reissued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the receipt was last issued again over answers that arrived after the hand-in."""
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Since when the part's clock stands still for an incident (``exam.pauses``); None while
+    it runs. While paused no answer is saved and the part is not handed in."""
+
+
+class PartPause(Base):
+    """One incident during which a part's clock stood still, with who paused it and why; on
+    resume the deadline moved by exactly the paused time."""
+
+    __tablename__ = "part_pause"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_part_id: Mapped[int] = mapped_column(ForeignKey("attempt_part.id"), index=True)
+    paused_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paused_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    grounds: Mapped[str] = mapped_column(Text)
+    deadline_before: Mapped[datetime] = mapped_column(UTCDateTime)
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resumed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    deadline_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Answer(Base):

@@ -17,6 +17,8 @@ COMPUTER_CHANGERS = frozenset({Role.ADMINISTRATOR, Role.PROCTOR})
 """Let a candidate continue an attempt on another computer."""
 CHEATING_DECIDERS = frozenset({Role.PROCTOR, Role.ADMINISTRATOR})
 """End an attempt for cheating."""
+CLOCK_PAUSERS = frozenset({Role.PROCTOR, Role.ADMINISTRATOR})
+"""Stop a candidate's clock for an incident and start it again."""
 RESULT_OVERRIDERS = frozenset({Role.DECISION_MAKER})
 """Set a part's result against its points, with written grounds (results are computed)."""
 

@@ -38,6 +38,7 @@ SAVE_TARGET = (
         _REGISTRATION.c.id,
         _REGISTRATION.c.candidate_id,
         _VERSION.c.document,
+        _PART.c.paused_at,
     )
     .select_from(_PART)
     .join(_ATTEMPT, _ATTEMPT.c.id == _PART.c.attempt_id)
@@ -70,7 +71,10 @@ KEEP_SAVE = insert(_ANSWER_SAVE).from_select(
                 ("applied", "applied"), ("changed_at", "changed_at"),
             )
         ),
-    ).where(_PART.c.id == bindparam("part_id"), _PART.c.submitted_at.is_(None)),
+    ).where(
+        _PART.c.id == bindparam("part_id"), _PART.c.submitted_at.is_(None),
+        _PART.c.paused_at.is_(None),
+    ),
 )  # fmt: skip
 
 
@@ -123,6 +127,8 @@ class SaveTarget:
     candidate_id: int
     document: dict[str, Any] | None
     """The item version's document when the form pins it to this part, else None."""
+    paused_at: datetime | None
+    """Since when the part's clock stands still (``exam.pauses``): no save meanwhile."""
 
 
 async def save_target(

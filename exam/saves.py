@@ -26,6 +26,7 @@ from exam.models import (
     AttemptStatus,
     LateSaveRefusal,
 )
+from exam.pauses import PAUSED
 from exam.save_statements import (
     KEEP_SAVE,
     NEWEST_SEQUENCE,
@@ -96,6 +97,8 @@ async def save_answer(
         target.submitted_at is not None and target.submitted_at < target.deadline
     ):
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
+    if target.paused_at is not None:
+        raise Conflict(PAUSED)
     max_sequence = int((now + SEQUENCE_LEAD).timestamp() * 1000)
     if not 0 <= sequence <= max_sequence:
         raise VaktError(
@@ -146,6 +149,11 @@ async def save_answer(
         },
     )
     if not kept.rowcount:  # type: ignore[attr-defined]
+        # Paused or handed in since the part was read (SQLite reads take no lock).
+        if await session.scalar(
+            select(AttemptPart.paused_at).where(AttemptPart.id == attempt_part_id)
+        ):
+            raise Conflict(PAUSED)
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
     if applied:
         return SaveResult(applied=True, sequence=sequence)

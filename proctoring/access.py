@@ -7,7 +7,11 @@ services that act for staff check them again (``exam.roles.require``).
 - Proctors: the overview, every candidate's identity checks, flags and recordings, still frames
   and photos (every fetch audited, ``proctoring.media``).
 - Graders: nothing here; they see an oral answer's video through grading, by script.
-- Administrators: a scheme's proctoring settings (audited).
+- Administrators: a scheme's proctoring settings (audited); confirming or rejecting another's
+  proposal of cheating (``proctoring.review``).
+- The proctor review: proctors claim attempts, decide flags, clear an attempt or propose
+  cheating, decide identity, pause a clock (``exam.pauses``) and write to candidates; a second
+  proctor or an administrator confirms cheating, never the proposer.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.models import Attempt, AttemptPart, Registration
+from exam.roles import CHEATING_DECIDERS
 from vakt.accounts import Role, User
 from vakt.errors import NotFound
 from vakt.i18n import _l
@@ -30,6 +35,14 @@ PROCTORS: Final = frozenset({Role.PROCTOR})
 """Who watches: the overview and every candidate's identity checks, flags and media."""
 POLICY_EDITORS: Final = frozenset({Role.ADMINISTRATOR})
 """Who sets a scheme's proctoring policy."""
+REVIEWERS: Final = frozenset({Role.PROCTOR})
+"""Who reviews attempts: claims them, decides flags and identity, clears an attempt or proposes
+cheating, and writes to candidates."""
+CHEATING_CONFIRMERS: Final = CHEATING_DECIDERS
+"""Who may confirm (or reject) another person's proposal of cheating: the attempt then ends
+through ``exam.handin.terminate_for_cheating``, which admits the same roles."""
+REVIEW_REFUSED = _l("Only proctors review candidates' proctoring.")
+"""Why the review refuses anyone else."""
 
 
 async def own_part(

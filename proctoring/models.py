@@ -1,5 +1,6 @@
 """Proctoring tables: scheme policies, profile photos, identity checks, the live channel's state,
-recordings with their chunks, snapshots and flags.
+recordings with their chunks, snapshots and flags; the proctor review (attempt reviews, identity
+decisions) and proctors' messages to candidates.
 
 Media bytes never live in the database: rows name files under the data folder (``storage``) by
 generated names, so nothing a candidate sends can choose a path or be served as a static file.
@@ -68,6 +69,26 @@ class FlagSource(enum.StrEnum):
     """The identity check at check-in."""
     DELIVERY = "delivery"
     """Answers typed before the deadline that arrived after it (``exam.events``)."""
+
+
+class FlagDecision(enum.StrEnum):
+    """What a proctor decided about a flag on review."""
+
+    DISMISSED = "dismissed"
+    """Nothing wrong happened (with the reason why)."""
+    CONFIRMED = "confirmed"
+    """It happened as flagged (it may be cited as evidence of cheating)."""
+
+
+class ReviewOutcome(enum.StrEnum):
+    """Where an attempt's review stands once someone decided something about it."""
+
+    CLEARED = "cleared"
+    """Every flag decided; no cheating."""
+    CHEATING_PROPOSED = "cheating_proposed"
+    """A proctor proposed cheating; a second person must confirm it (four eyes)."""
+    CHEATING_CONFIRMED = "cheating_confirmed"
+    """Cheating decided: the attempt ended "Ikke bestått"."""
 
 
 class ConnectionState(enum.StrEnum):
@@ -234,6 +255,11 @@ class Flag(Base):
     """What backs it: a snapshot id, a chunk index, a distance, counts."""
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decision: Mapped[FlagDecision | None] = mapped_column(text_enum(FlagDecision, 20))
+    """A proctor's decision on review (``proctoring.review``); None while undecided."""
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class ProctorInvolvement(Base):
@@ -247,3 +273,58 @@ class ProctorInvolvement(Base):
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AttemptReview(Base):
+    """A proctor review of one attempt: who holds it now (a claim that expires) and what was
+    decided (cleared, cheating proposed, cheating confirmed) by whom and on what grounds."""
+
+    __tablename__ = "attempt_review"
+
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"), primary_key=True)
+    """One review per attempt: the key is what makes two first claims collide."""
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[ReviewOutcome | None] = mapped_column(text_enum(ReviewOutcome, 30))
+    cleared_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    grounds: Mapped[str] = mapped_column(Text, default="")
+    """Why cheating was proposed; once confirmed the candidate sees these words."""
+    evidence: Mapped[list[int]] = mapped_column(JSONDocument, default=list)
+    """The attempt's confirmed flags the proposal rests on (their ids)."""
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_grounds: Mapped[str] = mapped_column(Text, default="")
+    """Why the last proposal was rejected (kept until a new one is made)."""
+
+
+class IdentityDecision(Base):
+    """A proctor's decision whether a registration's candidate is who they claim to be; one
+    not confirmed holds the attempt from grading and from the certification decision."""
+
+    __tablename__ = "identity_decision"
+
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), primary_key=True)
+    confirmed: Mapped[bool] = mapped_column(Boolean)
+    grounds: Mapped[str] = mapped_column(Text, default="")
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ProctorMessage(Base):
+    """A message from a proctor to a candidate during the exam, shown on the exam page until
+    read."""
+
+    __tablename__ = "proctor_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from proctoring.models import FlagType, Severity
+from proctoring.models import FlagDecision, FlagType, Severity
 from vakt.db import MAX_ROW_ID
 
 DEFAULT_SEVERITY: dict[FlagType, Severity] = {
@@ -58,10 +59,60 @@ class Policy(BaseModel):
     max_chunk_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
     video_bits_per_second: int = Field(default=400_000, ge=100_000, le=4_000_000)
     severity: dict[FlagType, Severity] = Field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    review_claim_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    """A proctor's claim on an attempt's review lasts this long; then another may take it over."""
+    cheating_four_eyes: bool = True
+    """A proposal of cheating ends the attempt only once a second person confirms it."""
 
     def severity_of(self, flag_type: FlagType) -> Severity:
         """The severity this scheme gives a flag type."""
         return self.severity.get(flag_type, DEFAULT_SEVERITY[flag_type])
+
+
+class ReviewState(enum.StrEnum):
+    """Where an attempt stands in the proctor review (computed, never stored)."""
+
+    UNREVIEWED = "unreviewed"
+    """Flags to decide (or an attempt to clear) and nobody at it."""
+    CLAIMED = "claimed"
+    """A proctor holds a live claim on it."""
+    FOUR_EYES = "four_eyes"
+    """Cheating proposed; waiting for a second person to confirm or reject it."""
+    CLEARED = "cleared"
+    """Every flag decided, no cheating."""
+    CHEATING_CONFIRMED = "cheating_confirmed"
+    """Cheating decided; the attempt ended "Ikke bestått"."""
+
+
+class ReviewFilters(BaseModel):
+    """What the review queue is narrowed to (nothing: every attempt that needs a review)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sitting_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    scheme_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    flag_type: FlagType | None = None
+    """Attempts with a flag of this type."""
+    state: ReviewState | None = None
+    """Attempts in this state; None: unreviewed, claimed and four-eyes (what needs someone)."""
+
+
+class FlagDecisionInput(BaseModel):
+    """A proctor's decision on a flag."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: FlagDecision
+    reason: str = Field(default="", max_length=4000)
+
+
+class CheatingProposal(BaseModel):
+    """A proposal of cheating: the grounds and the attempt's confirmed flags it rests on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    grounds: str = Field(max_length=4000)
+    evidence: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(max_length=100)
 
 
 BrowserEventType = Literal[
