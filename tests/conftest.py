@@ -212,8 +212,13 @@ def live_server(settings: Settings, server_clock: Clock | None) -> Iterator[str]
     """The application served by uvicorn in a background thread; yields its base URL."""
     from web.app import create_app
 
+    yield from serve(create_app(settings, clock=server_clock))
+
+
+def serve(app: Starlette) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a background thread until the generator is closed; yields
+    its base URL."""
     port = free_port()
-    app = create_app(settings, clock=server_clock)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -15,18 +15,14 @@ grader page on the way.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-import uvicorn
 from playwright.async_api import Browser, Page, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from grading import graders
 from grading.models import Script, ScriptKind, ScriptStatus
 from itembank import blueprints, schemes, versions
 from itembank.files import FileUpload
@@ -34,10 +30,10 @@ from proctoring.models import Recording
 from proctoring.schemas import Policy
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.browser.test_proctoring import _hand_in, _start_when_live, _through_the_rules, _wait_for
-from tests.conftest import PASSWORD, free_port
+from tests.conftest import PASSWORD, serve
 from tests.exam.factories import Exam, approved_item, set_proctoring, sitting_with_candidate
-from tests.web.grading_world import ATTACHMENT, SECRETS, essay_item
-from vakt.accounts import Role, User, create_user
+from tests.web.grading_world import ATTACHMENT, SECRETS, essay_item, grading_team
+from vakt.accounts import User
 from vakt.db import utcnow
 from vakt.demo.seed import demo_items
 from vakt.settings import Settings
@@ -62,25 +58,7 @@ def live_server(settings: Settings) -> Iterator[str]:
     identity step (see the module's docstring)."""
     from web.app import create_app
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, identity_check=None),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    yield from serve(create_app(settings, identity_check=None))
 
 
 async def _seed(session: AsyncSession, users: dict[str, User]) -> Exam:
@@ -108,22 +86,7 @@ async def _seed(session: AsyncSession, users: dict[str, User]) -> Exam:
     candidate = users["candidate"]
     candidate.full_name, candidate.email = SECRETS["full_name"], SECRETS["email"]
     candidate.employer = SECRETS["employer"]
-    team = [users["grader"]]
-    for username in ("grader_two", "lead_grader"):
-        team.append(
-            await create_user(
-                session,
-                username=username,
-                full_name=f"Sensor {username}",
-                password=PASSWORD,
-                roles={Role.GRADER},
-            )
-        )
-    for grader in team:
-        await graders.qualify(
-            session, grader_id=grader.id, scheme_id=scheme.id, actor=admin, now=utcnow(),
-            is_lead=grader.username == "lead_grader",
-        )  # fmt: skip
+    await grading_team(session, users, scheme_id=scheme.id, now=utcnow())
     await session.commit()
     return Exam(sitting.id, registration.id, candidate, candidate, admin)
 

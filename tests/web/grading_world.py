@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -95,12 +95,35 @@ class World:
     oral: Script
 
 
+async def grading_team(
+    session: AsyncSession, users: dict[str, User], *, scheme_id: int, now: datetime
+) -> list[User]:
+    """Three graders qualified for the scheme: ``grader``, ``grader_two`` and ``lead_grader``
+    (who leads it)."""
+    team = [users["grader"]]
+    for username in ("grader_two", "lead_grader"):
+        team.append(
+            await create_user(
+                session,
+                username=username,
+                full_name=f"Sensor {username}",
+                password=PASSWORD,
+                roles={Role.GRADER},
+            )
+        )
+    for grader in team:
+        await graders.qualify(
+            session, grader_id=grader.id, scheme_id=scheme_id, actor=users["administrator"],
+            now=now, is_lead=grader.username == "lead_grader",
+        )  # fmt: skip
+    return team
+
+
 async def build_world(session: AsyncSession, users: dict[str, User], data_dir: Path) -> World:
     """The scheme, its two items, a two-part blueprint, the sitting, the candidate's hand-in of
     both parts (answers saved and the oral recording received as in production), and the
     graders; committed."""
     wire_events(session)
-    admin = users["administrator"]
     scheme = await schemes.create_scheme(session, code="GR", name="Sensur", actor_id=None)
     await set_proctoring(session, scheme.id, None)
     await approved_item(session, users, scheme.id, essay_item(), [FileUpload(*ATTACHMENT)])
@@ -146,22 +169,7 @@ async def build_world(session: AsyncSession, users: dict[str, User], data_dir: P
     )
     await _record(session, second, data_dir)
     await handin.submit_part(session, attempt_part_id=second.id, candidate=candidate, now=HANDED_IN)
-    team = [users["grader"]]
-    for username in ("grader_two", "lead_grader"):
-        team.append(
-            await create_user(
-                session,
-                username=username,
-                full_name=f"Sensor {username}",
-                password=PASSWORD,
-                roles={Role.GRADER},
-            )
-        )
-    for grader in team:
-        await graders.qualify(
-            session, grader_id=grader.id, scheme_id=scheme.id, actor=admin, now=OPENS,
-            is_lead=grader.username == "lead_grader",
-        )  # fmt: skip
+    team = await grading_team(session, users, scheme_id=scheme.id, now=OPENS)
     await session.commit()
     scripts = list(
         await session.scalars(
