@@ -60,6 +60,8 @@ CHUNK = 2_000
 """Rows per bulk INSERT."""
 CRITERIA = [("Innhold", 6.0), ("Struktur", 4.0)]
 """The essays' grading guide: two criteria, so a marking is two marks."""
+AUTOSAVE_SECONDS = 3.0
+"""With a think time: about how often a grader's screen autosaves while they mark."""
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 # ---- measuring ------------------------------------------------------------------------------------
@@ -424,8 +426,11 @@ async def grader_loop(
     deadline: float,
     claim_budget: list[int],
     examiners: Any,
+    think: float = 0.0,
 ) -> None:
-    """Claim, mark, submit; until the deadline, the claims run out or the queue is empty."""
+    """Claim, mark, submit; until the deadline, the claims run out or the queue is empty. With
+    ``think`` seconds (mean), the grader reads and marks between the claim and the submit,
+    autosaving as they go; with none, the next claim follows the submit at once."""
     from grading import claims, marking
     from grading.models import Script
     from vakt.accounts import User
@@ -438,6 +443,10 @@ async def grader_loop(
         assert grader is not None
         return grader
 
+    if think > 0:
+        # Graders do not all press "Next script" in the same instant: each starts somewhere in
+        # a first think time, so the claims arrive spread out as they would in a working day.
+        await asyncio.sleep(rng.uniform(0, think))
     while time.perf_counter() < deadline and claim_budget[0] > 0:
         claim_budget[0] -= 1
         audit_spent: list[float] = []
@@ -467,11 +476,12 @@ async def grader_loop(
         assert code is not None
         marks = [rng.randint(int(most * 0.4), int(most)) for _name, most in CRITERIA]
 
-        async def save(code: str = code, marks: list[int] = marks) -> None:
+        async def save(marks: list[int | None], sequence: int, code: str = code) -> None:
             async with sessionmaker() as session:
                 await marking.save_marks(
                     session, code=code, grader=await load_grader(session), marks=marks,
-                    comment="Godt strukturert, noe tynn drøfting.", sequence=1, now=utcnow(),
+                    comment="Godt strukturert, noe tynn drøfting.", sequence=sequence,
+                    now=utcnow(),
                 )  # fmt: skip
                 await session.commit()
 
@@ -482,7 +492,20 @@ async def grader_loop(
                 )
                 await session.commit()
 
-        await _timed(tally.saves, tally.errors, "save", save)
+        if think > 0:
+            # Reading and marking, jittered +-50 %: the autosave stores the marks as they are
+            # typed, one criterion after the other, every AUTOSAVE_SECONDS or so.
+            reading = think * rng.uniform(0.5, 1.5)
+            saves = max(1, round(reading / AUTOSAVE_SECONDS))
+            for number in range(1, saves + 1):
+                await asyncio.sleep(reading / saves)
+                filled = -(-len(marks) * number // saves)
+                typed: list[int | None] = [*marks[:filled], *[None] * (len(marks) - filled)]
+                await _timed(
+                    tally.saves, tally.errors, "save", lambda t=typed, n=number: save(t, n)
+                )
+        else:
+            await _timed(tally.saves, tally.errors, "save", lambda m=list(marks): save(m, 1))
         await _timed(tally.submits, tally.errors, "submit", submit)
 
 
@@ -588,7 +611,14 @@ def print_report(
     audit_share = sorted(tally.claim_audit)
     own_cpu, database_cpu, machine_cpu = cpu
     print(f"\n== {len(claims)} claims by {args.graders} graders in {elapsed:.1f} s ==")
-    print(f"claims                {len(claims)} ({len(claims) / elapsed:.1f} claims/s)")
+    achieved = len(claims) / elapsed
+    if args.think_seconds > 0:
+        # Each grader asks for a script once per think time (plus the time answering takes).
+        offered = f"{args.graders / args.think_seconds:.1f} claims/s"
+    else:
+        offered = "unbounded (closed loop: the next claim as soon as the last submit returns)"
+    print(f"claims                {len(claims)} ({achieved:.1f} claims/s)")
+    print(f"rate                  offered {offered}, achieved {achieved:.1f} claims/s")
     print(
         f"marks                 {len(tally.submits)} submitted "
         f"({len(tally.submits) / elapsed:.1f} marks/s), {len(tally.saves)} saves"
@@ -636,15 +666,28 @@ def print_report(
         f"{'met' if percentile(claims, 0.99) <= 0.05 else 'NOT met'}; "
         f"double assignments 0: {'met' if doubles == 0 else 'NOT met'}"
     )
-    print("\n| run | claims/s | marks/s | p50 ms | p90 ms | p99 ms | max ms | doubles | errors |")
+    mode = "paced" if args.think_seconds > 0 else "closed loop"
+    load = " / ".join(f"{value:.1f}" for value in (args.load_before, os.getloadavg()[0]))
     print(
-        f"| {args.label} | {len(claims) / elapsed:.1f} | {len(tally.submits) / elapsed:.1f} | "
-        f"{_ms(claims, 0.5)} | {_ms(claims, 0.9)} | {_ms(claims, 0.99)} | {_ms(claims, 1.0)} | "
-        f"{doubles} | {errors} |"
+        "\n| run | mode | think s | claims/s | marks/s | p50 ms | p90 ms | p99 ms | max ms "
+        "| doubles | errors | load before / after |"
+    )
+    print(
+        f"| {args.label} | {mode} | {args.think_seconds:g} | {achieved:.1f} | "
+        f"{len(tally.submits) / elapsed:.1f} | {_ms(claims, 0.5)} | {_ms(claims, 0.9)} | "
+        f"{_ms(claims, 0.99)} | {_ms(claims, 1.0)} | {doubles} | {errors} | {load} |"
     )
 
 
 # ---- running --------------------------------------------------------------------------------------
+
+
+async def warm_pool(engine: AsyncEngine, size: int) -> None:
+    """Open the pool's ``size`` connections at once and give them back."""
+    async with contextlib.AsyncExitStack() as stack:
+        for _ in range(size):
+            connection = await stack.enter_async_context(engine.connect())
+            await connection.execute(text("SELECT 1"))
 
 
 async def run(args: argparse.Namespace, database_url: str) -> None:
@@ -668,7 +711,10 @@ async def run(args: argparse.Namespace, database_url: str) -> None:
             switch_audit_off()
         else:
             time_audit_appends()
+        # A running server's pool is warm: the first claims should not time its connects.
+        await warm_pool(engine, args.pool_size)
         tally = Tally()
+        args.load_before = os.getloadavg()[0]
         examiners = ProctoringInvolvement()
         budget = [args.claims if args.claims > 0 else 2**62]
         started = time.perf_counter()
@@ -683,6 +729,7 @@ async def run(args: argparse.Namespace, database_url: str) -> None:
                     deadline=deadline,
                     claim_budget=budget,
                     examiners=examiners,
+                    think=args.think_seconds,
                 )
                 for grader_id in seeded.grader_ids
             )
@@ -732,6 +779,11 @@ def main() -> None:
         help="off: profiling only, the audit log does nothing",
     )  # fmt: skip
     parser.add_argument("--no-verify", action="store_true", help="skip verifying the audit chain")
+    parser.add_argument(
+        "--think-seconds", type=float, default=0.0,
+        help="mean seconds each grader reads and marks a script (jittered +-50 %%; 0: closed "
+        "loop without pause, the saturation figure)",
+    )  # fmt: skip
     parser.add_argument("--label", default="run", help="the run's name in the table row")
     args = parser.parse_args()
     if args.duration <= 0 and args.claims <= 0:
@@ -751,7 +803,8 @@ def main() -> None:
     print(
         f"settings: {args.scripts} scripts (2 markings each; {args.graded} of them already "
         f"final), {args.graders} graders, "
-        f"duration {args.duration:g} s, claims {args.claims or 'unlimited'}, audit {args.audit}"
+        f"duration {args.duration:g} s, claims {args.claims or 'unlimited'}, audit {args.audit}, "
+        f"think time {args.think_seconds:g} s"
     )
     try:
         upgrade(database_url)

@@ -91,15 +91,23 @@ async def claim_next(
         update(Script)
         .where(Script.id == pick, Script.taken_marks < Script.required_marks)
         .values(taken_marks=Script.taken_marks + 1)
-        .returning(Script.id, Script.scheme_id, Script.required_marks)
+        .returning(Script.id, Script.scheme_id, Script.required_marks, Script.taken_marks)
         .execution_options(synchronize_session=False)
     )
     row = taken.first()
     if row is None:
         return None
-    script_id, scheme_id, required = row
-    used = set(await session.scalars(select(Marking.slot).where(Marking.script_id == script_id)))
-    slot = next(n for n in range(1, required + 1) if n not in used)
+    script_id, scheme_id, required, taken_now = row
+    if taken_now == 1:
+        # ``taken_marks`` counts the script's markings (a claim adds one, an expiry removes
+        # one, in the same transaction): the first claim has every slot free, which spares
+        # half the claims a statement. The (script, slot) constraint stands behind this.
+        slot = 1
+    else:
+        used = set(
+            await session.scalars(select(Marking.slot).where(Marking.script_id == script_id))
+        )
+        slot = next(n for n in range(1, required + 1) if n not in used)
     minutes = (await rules_for_scheme(session, scheme_id)).claim_minutes
     marking = Marking(
         script_id=script_id,

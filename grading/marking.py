@@ -156,51 +156,56 @@ async def save_marks(
         )  # fmt: skip
     if sequence <= marking.sequence:
         return marking
-    if checked != marking.marks:
-        # Each change of a mark is on the record; the comment is, as submitted.
+    changed = checked != marking.marks
+    before = {"slot": marking.slot, "marks": marking.marks}
+    marking.marks, marking.comment = checked, comment
+    marking.sequence, marking.saved_at = sequence, now
+    if changed:
+        # Each change of a mark is on the record; the comment is, as submitted. Last, so the
+        # audit log's head is held for as short a time as may be (see ``vakt.audit``).
         await audit.record(
             session,
             actor_id=grader.id,
             action="grading.marks_changed",
             entity_type="grading_script",
             entity_id=script.id,
-            before={"slot": marking.slot, "marks": marking.marks},
+            before=before,
             after={"slot": marking.slot, "marks": checked},
         )
-    marking.marks, marking.comment = checked, comment
-    marking.sequence, marking.saved_at = sequence, now
     return marking
 
 
 async def submit_marks(session: AsyncSession, *, code: str, grader: User, now: datetime) -> Marking:
     """Submit the grader's marks: every criterion must be marked. Audited with the marks; when
-    it is the script's last marking, the marks are compared and the script settled."""
-    marking, script = await own_marking(session, code, grader)
-    _still_open(marking, now)
-    await _lock_script(session, script)
-    question = await open_question_of(session, script)
-    scale = Scale.of(question.guide, script.max_points)
-    marks = check_marks(marking.marks, scale)
-    missing = [index for index, mark in enumerate(marks) if mark is None]
-    if missing:
-        raise VaktError(
-            _l("Criterion {number} has no mark yet."),
-            field=f"marks.{missing[0]}",
-            number=missing[0] + 1,
-        )
-    complete = [mark for mark in marks if mark is not None]
-    marking.total = scale.total(complete)
-    marking.status, marking.submitted_at = MarkingStatus.SUBMITTED, now
-    await audit.record(
-        session,
-        actor_id=grader.id,
-        action="grading.marks_submitted",
-        entity_type="grading_script",
-        entity_id=script.id,
-        after={"slot": marking.slot, "marks": complete, "total": marking.total,
-               "comment": marking.comment},
-    )  # fmt: skip
-    await _compare(session, script, now=now)
+    it is the script's last marking, the marks are compared and the script settled. The
+    entries are appended after every other write (``audit.deferred``)."""
+    async with audit.deferred(session):
+        marking, script = await own_marking(session, code, grader)
+        _still_open(marking, now)
+        await _lock_script(session, script)
+        question = await open_question_of(session, script)
+        scale = Scale.of(question.guide, script.max_points)
+        marks = check_marks(marking.marks, scale)
+        missing = [index for index, mark in enumerate(marks) if mark is None]
+        if missing:
+            raise VaktError(
+                _l("Criterion {number} has no mark yet."),
+                field=f"marks.{missing[0]}",
+                number=missing[0] + 1,
+            )
+        complete = [mark for mark in marks if mark is not None]
+        marking.total = scale.total(complete)
+        marking.status, marking.submitted_at = MarkingStatus.SUBMITTED, now
+        await audit.record(
+            session,
+            actor_id=grader.id,
+            action="grading.marks_submitted",
+            entity_type="grading_script",
+            entity_id=script.id,
+            after={"slot": marking.slot, "marks": complete, "total": marking.total,
+                   "comment": marking.comment},
+        )  # fmt: skip
+        await _compare(session, script, now=now)
     return marking
 
 
@@ -217,13 +222,14 @@ async def save_and_submit(
     """Save the marks as they are on the grader's screen, then submit them (the form's
     Submit: what was typed last is what is submitted)."""
     _marking, script = await own_marking(session, code, grader)
-    # Before the save's audit entry takes the log's head (see ``_lock_script``).
+    # Before the audit log's head (see ``_lock_script``).
     await _lock_script(session, script)
-    await save_marks(
-        session, code=code, grader=grader, marks=marks, comment=comment, sequence=sequence,
-        now=now,
-    )  # fmt: skip
-    return await submit_marks(session, code=code, grader=grader, now=now)
+    async with audit.deferred(session):
+        await save_marks(
+            session, code=code, grader=grader, marks=marks, comment=comment, sequence=sequence,
+            now=now,
+        )  # fmt: skip
+        return await submit_marks(session, code=code, grader=grader, now=now)
 
 
 async def _lock_script(session: AsyncSession, script: Script) -> None:

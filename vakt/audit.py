@@ -2,19 +2,22 @@
 
 Appending takes a lock on the single ``audit_head`` row first (an UPDATE), so concurrent writers
 queue up instead of forking the chain; the head also remembers the last sequence number and hash,
-which is how a deleted last entry is noticed.
+which is how a deleted last entry is noticed. The lock is held until the writer's transaction
+ends, so every writer's appends should be its last statements: a service whose work records
+several entries defers them with ``deferred`` and appends them at once at its end.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, select, update
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Table, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -22,6 +25,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from vakt.db import Base, UTCDateTime, utcnow
 
 GENESIS_HASH = "0" * 64
+_DEFERRED = "vakt.audit.deferred"
+"""Key in ``session.info``: the events a ``deferred`` block has recorded so far."""
 _AuditJSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
@@ -110,14 +115,44 @@ async def record(
     entity_id: object,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one entry to the chain in the caller's transaction."""
+) -> AuditEntry | None:
+    """Append one entry to the chain in the caller's transaction; inside ``deferred``, at the
+    block's end instead (None then: the entry has no place in the chain yet)."""
     event = AuditEvent(actor_id, action, entity_type, entity_id, before, after)
+    pending: list[AuditEvent] | None = session.info.get(_DEFERRED)
+    if pending is not None:
+        pending.append(event)
+        return None
     return (await record_many(session, [event]))[0]
 
 
+@asynccontextmanager
+async def deferred(session: AsyncSession) -> AsyncIterator[None]:
+    """Collect the entries ``record`` is asked for inside the block and append them, in order,
+    when it ends without an error: one take of the chain's head, after the block's other
+    statements, so the head is held from there to the commit only. Nested blocks append with
+    the outermost. Nothing in the block may read the entries it records."""
+    if session.info.get(_DEFERRED) is not None:
+        yield
+        return
+    pending: list[AuditEvent] = []
+    session.info[_DEFERRED] = pending
+    try:
+        yield
+    finally:
+        del session.info[_DEFERRED]
+    # After the block's own statements: the head is the last lock the transaction takes.
+    await session.flush()
+    await record_many(session, pending)
+
+
 async def record_many(session: AsyncSession, events: Sequence[AuditEvent]) -> list[AuditEntry]:
-    """Append several entries in order, taking the chain's lock once (for bulk operations)."""
+    """Append several entries in order, taking the chain's lock once (for bulk operations).
+
+    Two statements once the head is taken: the UPDATE that takes it and reserves the sequence
+    numbers, then (PostgreSQL) the entries' INSERT and the head's new hash in one statement;
+    the head is held from the first to the commit, so every round trip here is one every other
+    writer waits for."""
     if not events:
         return []
     head = (
@@ -135,7 +170,7 @@ async def record_many(session: AsyncSession, events: Sequence[AuditEvent]) -> li
     else:
         first_seq, prev_hash = head.last_seq - len(events) + 1, head.last_hash
     at = utcnow()
-    entries: list[AuditEntry] = []
+    rows: list[dict[str, Any]] = []
     for offset, event in enumerate(events):
         fields: dict[str, Any] = {
             "seq": first_seq + offset,
@@ -149,10 +184,20 @@ async def record_many(session: AsyncSession, events: Sequence[AuditEvent]) -> li
             "prev_hash": prev_hash,
         }
         prev_hash = _entry_digest(**fields)
-        entries.append(AuditEntry(**fields, hash=prev_hash))
-    session.add_all(entries)
-    await session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev_hash))
-    return entries
+        rows.append({**fields, "hash": prev_hash})
+    move_head = update(AuditHead).where(AuditHead.id == 1).values(last_hash=prev_hash)
+    if session.get_bind().dialect.name == "postgresql":
+        # A data-modifying WITH runs whether or not the UPDATE refers to it.
+        entries_cte = insert(_ENTRIES).values(rows).cte("new_audit_entries")
+        await session.execute(move_head.add_cte(entries_cte))
+    else:
+        await session.execute(insert(_ENTRIES), rows)
+        await session.execute(move_head)
+    return [AuditEntry(**row) for row in rows]
+
+
+_ENTRIES = cast(Table, AuditEntry.__table__)
+"""The entries' table, for Core INSERTs (no objects to track: nothing reads them back)."""
 
 
 @dataclass

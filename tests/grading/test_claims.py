@@ -348,3 +348,33 @@ async def test_twenty_graders_claiming_at_once_never_over_assign(
     taken = (await session.scalars(select(Script.taken_marks).execution_options(
         populate_existing=True))).all()  # fmt: skip
     assert set(taken) == {2}
+
+
+@pytest.mark.asyncio
+async def test_a_slot_freed_by_an_expired_claim_is_given_again_whichever_it_was(
+    session: AsyncSession, exam: Exam, handed_in: tuple[HandedIn, HandedIn]
+) -> None:
+    scheme_id = await scheme_of(session, exam)
+    first, second, third, fourth = [
+        await new_grader(session, f"sensor{n}", scheme_id=scheme_id, admin=exam.admin)
+        for n in (1, 2, 3, 4)
+    ]
+    [script_a] = await scripts_of(session, handed_in[0].knowledge_part_id)
+    early = await claim_next(session, grader=first, now=LATER, examiners=NOBODY)
+    late = await claim_next(
+        session, grader=second, now=LATER + timedelta(minutes=30), examiners=NOBODY
+    )
+    assert early is not None and late is not None
+    assert (early.script_id, early.slot, late.script_id, late.slot) == (
+        script_a.id, 1, script_a.id, 2,
+    )  # fmt: skip
+    # Slot 1 runs out while slot 2 is still held: the next grader gets slot 1 back.
+    assert await expire_claims(session, now=early.expires_at + timedelta(seconds=1)) == 1
+    again = await claim_next(session, grader=third, now=early.expires_at, examiners=NOBODY)
+    assert again is not None and (again.script_id, again.slot) == (script_a.id, 1)
+    # Now slot 2 runs out while slot 1 is held: the next grader gets slot 2.
+    assert await expire_claims(session, now=late.expires_at + timedelta(seconds=1)) == 1
+    last = await claim_next(session, grader=fourth, now=late.expires_at, examiners=NOBODY)
+    assert last is not None and (last.script_id, last.slot) == (script_a.id, 2)
+    await session.refresh(script_a)
+    assert script_a.taken_marks == 2
