@@ -368,12 +368,22 @@ async def identity_held(session: AsyncSession, registration_id: int) -> bool:
 
 
 class ProctoringIdentityHolds:
-    """``identity_held`` as an object, to be handed to grading or certification in
-    ``web.app.create_app`` once they declare the protocol."""
+    """``identity_held`` as an object: grading's ``IdentityHolds`` (``grading.holds``), handed
+    to it in ``web.app.create_app``."""
 
     async def held(self, session: AsyncSession, registration_id: int) -> bool:
         """True when the registration is held (identity not confirmed)."""
         return await identity_held(session, registration_id)
+
+    async def held_registrations(self, session: AsyncSession) -> set[int]:
+        """Every registration held now (identity decided not confirmed)."""
+        return set(
+            await session.scalars(
+                select(IdentityDecision.registration_id).where(
+                    IdentityDecision.confirmed.is_(False)
+                )
+            )
+        )
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ from proctoring.identity import PhotoIdentityCheck
 from proctoring.involvement import ProctoringInvolvement
 from proctoring.jobs import purge_forever, watch_forever
 from proctoring.media import OralAnswerRecordings
+from proctoring.review import ProctoringIdentityHolds
+from proctoring.review_outcomes import ProctoringReviews
 from proctoring.runtime import create_live_hub
 from proctoring.storage import MediaStore
 from proctoring.subscriptions import subscribe as subscribe_proctoring
@@ -214,6 +216,8 @@ def create_app(
                 exam_events=exam_events,
                 examiners=ProctoringInvolvement(),
                 oral_recordings=OralAnswerRecordings(media),
+                identity_holds=ProctoringIdentityHolds(),
+                reviews=ProctoringReviews(),
                 item_statistics=SnapshotStatistics(),
             )
         finally:
