@@ -85,6 +85,11 @@ class RecordingView:
     gaps: list[int]
 
     @property
+    def missing_numbers(self) -> str:
+        """The missing chunks as people count them (from 1), listed."""
+        return ", ".join(str(index + 1) for index in self.gaps)
+
+    @property
     def playable(self) -> bool:
         """Whether anything of it can be played."""
         return self.recording.purged_at is None and self.recording.chunk_count > 0
