@@ -5,10 +5,12 @@ with a reason (refused without one, the error at the field). axe-core checks the
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.timing import Clock, FixedClock
@@ -109,3 +111,61 @@ async def test_four_eyes_cheating_and_a_dismissed_flag(
     await expect(result).to_contain_text(GROUNDS)
     await check_accessibility(candidate, "My page after cheating")
     await context_c.close()
+
+
+@pytest.mark.asyncio
+async def test_the_countdown_stands_still_while_paused(
+    browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
+) -> None:
+    from exam import declarations, pauses
+    from exam.checkin import accept_declaration
+    from exam.models import Attempt, AttemptPart
+    from tests.exam.factories import build_full_exam
+
+    now = OPENS + timedelta(minutes=10)
+    exam = await build_full_exam(session, users, opens=now - timedelta(hours=1))
+    await accept_declaration(
+        session, registration_id=exam.registration_id, candidate=exam.candidate,
+        text_version=declarations.TEXT_VERSION, text_digest="0" * 64, language="en", now=now,
+    )  # fmt: skip
+    await session.commit()
+    context = await browser.new_context(locale="en-GB", bypass_csp=True)
+    page = await context.new_page()
+    await _sign_in(page, live_server, "candidate")
+    await page.goto(f"{live_server}/exam/{exam.registration_id}/take")
+    await page.click("text=Start Flervalgsprøve")
+    await expect(page.locator("#exam")).to_have_attribute("data-ready", "true")
+    timer = page.locator("#time-left")
+    await expect(timer).to_have_text(re.compile(r"^\d\d:\d\d$"))
+
+    part_id = await session.scalar(
+        select(AttemptPart.id)
+        .join(Attempt, Attempt.id == AttemptPart.attempt_id)
+        .where(Attempt.registration_id == exam.registration_id)
+    )
+    assert part_id is not None
+    await pauses.pause_part(
+        session, attempt_part_id=part_id, actor=users["proctor"], grounds="Kameraet falt ned",
+        now=now,
+    )  # fmt: skip
+    await session.commit()
+    # The page learns of it from the part's clock (asked every minute, and when back online).
+    await page.evaluate("window.dispatchEvent(new Event('online'))")
+    await expect(timer).to_have_text("Paused")
+    await expect(timer).to_have_attribute("data-paused", "true")
+    await expect(page.locator("#announcer")).to_have_text(
+        "The proctor has paused your exam. The clock is stopped and your time is kept."
+    )
+    await check_accessibility(page, "a paused exam")
+    # A reload while paused shows it at once.
+    await page.reload()
+    await expect(timer).to_have_text("Paused")
+
+    await pauses.resume_part(session, attempt_part_id=part_id, actor=users["proctor"], now=now)
+    await session.commit()
+    await page.evaluate("window.dispatchEvent(new Event('online'))")
+    await expect(timer).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    await expect(page.locator("#announcer")).to_have_text(
+        "The exam goes on. The clock is running again."
+    )
+    await context.close()
