@@ -412,3 +412,39 @@ async def test_decision_maker_sees_the_review_outcome(
     held = await client.get(f"/results/attempts/{high.attempt_id}", headers=ENGLISH)
     assert "Not confirmed" in held.text and "Ikke samme person" in held.text
     assert "2 flags not decided" in held.text
+
+
+@pytest.mark.asyncio
+async def test_an_administrator_confirms_a_proposal_without_the_media(
+    client: httpx.AsyncClient, session: AsyncSession, exam: Exam, users: dict[str, User]
+) -> None:
+    from proctoring.models import FlagDecision
+    from proctoring.review import decide_flag, propose_cheating
+    from proctoring.review_claims import claim_review
+
+    low, _high, _medium = await _world(session, exam)
+    proctor = users["proctor"]
+    await claim_review(session, attempt_id=low.attempt_id, proctor=proctor, now=NOW)
+    await decide_flag(
+        session, flag_id=low.flags[0], decision=FlagDecision.CONFIRMED, reason="",
+        proctor=proctor, now=NOW,
+    )  # fmt: skip
+    await propose_cheating(
+        session, attempt_id=low.attempt_id, grounds=GROUNDS, evidence=[low.flags[0]],
+        proctor=proctor, now=NOW,
+    )  # fmt: skip
+    await session.commit()
+    await sign_in(client, "administrator")
+    queue = await client.get("/proctor/review", params={"state": "four_eyes"}, headers=ENGLISH)
+    assert _queue_order(queue.text) == [low.attempt_id]
+    assert 'href="/proctor/review" aria-current="page"' in queue.text
+    page = _attempt(low)
+    shown = await client.get(page, headers=ENGLISH)
+    assert shown.status_code == 200 and GROUNDS in shown.text
+    assert "/proctor/identity/" not in shown.text and "/proctor/recordings/" not in shown.text
+    # Claiming and deciding flags is the proctors' work.
+    assert (await _post(client, f"{page}/claim", {}, page=page)).status_code == 403
+    confirmed = await _post(client, f"{page}/confirm", {}, page=page)
+    assert confirmed.status_code == 303
+    attempt = await session.get(Attempt, low.attempt_id, populate_existing=True)
+    assert attempt is not None and attempt.status == AttemptStatus.TERMINATED
