@@ -22,6 +22,7 @@ from exam.models import (
     Registration,
     Sitting,
 )
+from exam.reviews import NO_REVIEWS, Reviews
 from itembank import blueprints
 from itembank.candidate_views import CandidateViews
 from itembank.files import read_file
@@ -51,14 +52,17 @@ class RegistrationView:
     can_start: bool
     retake_until: datetime | None
     passed: bool | None = None
+    cheating_grounds: str | None = None
+    """Set when the attempt was ended for cheating: the grounds the candidate is told."""
     error: str | None = None
     form_values: dict[str, str] = field(default_factory=dict)
 
 
 async def my_registrations(
-    session: AsyncSession, candidate: User, now: datetime
+    session: AsyncSession, candidate: User, now: datetime, reviews: Reviews = NO_REVIEWS
 ) -> list[RegistrationView]:
-    """The candidate's registrations, newest sitting first, with what they may do about each."""
+    """The candidate's registrations, newest sitting first, with what they may do about each
+    (and, from ``reviews``, the grounds of a decision of cheating)."""
     rows = (
         await session.execute(
             select(Registration, Sitting, Scheme)
@@ -92,6 +96,11 @@ async def my_registrations(
         )
         if attempt is not None and attempt.results_released_at is not None:
             view.passed = results.attempt_passed(attempt, attempt_parts, registration.part_keys)
+        if attempt is not None and attempt.status == AttemptStatus.TERMINATED:
+            # An attempt ended for cheating is not passed, whether or not results are released.
+            view.cheating_grounds = await reviews.cheating_grounds(
+                session, registration.id, candidate
+            )
         views.append(view)
     return views
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam.lookups import definition_of, parts_of
 from exam.models import Attempt, AttemptPart, Registration, Sitting
 from exam.results import attempt_passed
+from exam.reviews import NO_REVIEWS, Reviews, ReviewSummary
 from itembank.models import Scheme
 from vakt.accounts import User
 from vakt.errors import NotFound
@@ -114,10 +115,15 @@ class AttemptResults:
     parts: list[PartResult]
     passed: bool | None
     """The whole exam passed ("Bestått"), once every part has a result; None until then."""
+    review: ReviewSummary
+    """The proctor review's outcome."""
 
 
-async def attempt_results(session: AsyncSession, attempt_id: int) -> AttemptResults:
-    """What the decision maker's page of an attempt shows (a 404 for an unknown attempt)."""
+async def attempt_results(
+    session: AsyncSession, attempt_id: int, reviews: Reviews = NO_REVIEWS
+) -> AttemptResults:
+    """What the decision maker's page of an attempt shows (a 404 for an unknown attempt), with
+    the proctor review's outcome from ``reviews``."""
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(_l("No such attempt."))
@@ -158,6 +164,7 @@ async def attempt_results(session: AsyncSession, attempt_id: int) -> AttemptResu
         passed=attempt_passed(attempt, parts, registration.part_keys)
         if every_part_decided
         else None,
+        review=await reviews.summary_of(session, attempt.id),
     )
 
 

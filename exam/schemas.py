@@ -81,6 +81,10 @@ class PartClock(ApiModel):
     server_time: Timestamp
     deadline: Timestamp
     submitted_at: Timestamp | None
+    paused: bool = False
+    """The proctor stopped the part's clock: it does not run down until it goes on."""
+    seconds_left: int = 0
+    """What is left of the part's time, in whole seconds (kept while paused)."""
 
 
 class Receipt(ApiModel):
@@ -103,6 +107,10 @@ class PartState(ApiModel):
     deadline: Timestamp | None
     submitted_at: Timestamp | None
     receipt: str | None
+    paused: bool = False
+    """The proctor stopped the part's clock (``exam.pauses``)."""
+    seconds_left: int | None = None
+    """What is left of a started part's time, in whole seconds (kept while paused)."""
 
 
 class SavedAnswer(ApiModel):

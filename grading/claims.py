@@ -21,6 +21,7 @@ from exam.models import Registration
 from exam.roles import require
 from grading.access import GRADERS, REFUSED
 from grading.graders import qualifications_of
+from grading.holds import NO_HOLDS, IdentityHolds
 from grading.independence import Examiners, conflicted_candidates
 from grading.models import Marking, MarkingStatus, Script, ScriptStatus
 from grading.policy import rules_for_scheme
@@ -32,10 +33,11 @@ from vakt.i18n import _l
 
 
 async def claimable(
-    session: AsyncSession, grader: User, examiners: Examiners
+    session: AsyncSession, grader: User, examiners: Examiners, holds: IdentityHolds = NO_HOLDS
 ) -> list[ColumnElement[bool]]:
     """The conditions of a script this grader may be given: qualified for its scheme (or item
-    tag), no conflict with its candidate, not their proctor, not marked by them already."""
+    tag), no conflict with its candidate, not their proctor, not marked by them already, and
+    its registration not held (the candidate's identity not confirmed)."""
     qualifications = await qualifications_of(session, grader.id)
     if not qualifications:
         raise Forbidden(_l("You are not qualified to grade any scheme yet. Ask the exam staff."))
@@ -62,6 +64,9 @@ async def claimable(
     examined = await examiners.registrations_examined_by(session, grader.id)
     if examined:
         conditions.append(Script.registration_id.not_in(examined))
+    held = await holds.held_registrations(session)
+    if held:
+        conditions.append(Script.registration_id.not_in(held))
     conflicted = await conflicted_candidates(session, grader.id)
     if conflicted:
         conditions.append(
@@ -73,12 +78,17 @@ async def claimable(
 
 
 async def claim_next(
-    session: AsyncSession, *, grader: User, now: datetime, examiners: Examiners
+    session: AsyncSession,
+    *,
+    grader: User,
+    now: datetime,
+    examiners: Examiners,
+    holds: IdentityHolds = NO_HOLDS,
 ) -> Marking | None:
     """Give the grader the oldest script they may grade that still needs a grader; None when
     there is none. The claim lasts the scheme's ``claim_minutes``."""
     require(grader, GRADERS, REFUSED)
-    conditions = await claimable(session, grader, examiners)
+    conditions = await claimable(session, grader, examiners, holds)
     pick = (
         select(Script.id)
         .where(*conditions)
@@ -132,11 +142,16 @@ async def claim_next(
 
 
 async def claim_script(
-    session: AsyncSession, *, grader: User, now: datetime, examiners: Examiners
+    session: AsyncSession,
+    *,
+    grader: User,
+    now: datetime,
+    examiners: Examiners,
+    holds: IdentityHolds = NO_HOLDS,
 ) -> tuple[Marking, Script] | None:
     """``claim_next``, answering with the claim and its script (what a grader is sent to, by
     its code); None when nothing is waiting for them."""
-    marking = await claim_next(session, grader=grader, now=now, examiners=examiners)
+    marking = await claim_next(session, grader=grader, now=now, examiners=examiners, holds=holds)
     if marking is None:
         return None
     script = await session.get(Script, marking.script_id)
@@ -155,11 +170,13 @@ async def open_claims(session: AsyncSession, grader: User) -> list[tuple[Marking
     return [(marking, script) for marking, script in rows]
 
 
-async def queue_size(session: AsyncSession, grader: User, examiners: Examiners) -> int:
+async def queue_size(
+    session: AsyncSession, grader: User, examiners: Examiners, holds: IdentityHolds = NO_HOLDS
+) -> int:
     """How many scripts the grader could claim now (none before they are qualified: their page
     says so instead of refusing them)."""
     if not await qualifications_of(session, grader.id):
         return 0
-    conditions = await claimable(session, grader, examiners)
+    conditions = await claimable(session, grader, examiners, holds)
     count = await session.scalar(select(func.count()).select_from(Script).where(*conditions))
     return int(count or 0)

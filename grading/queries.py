@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam.models import Answer
 from grading.claims import open_claims, queue_size
 from grading.graders import conflicts_of
+from grading.holds import NO_HOLDS, IdentityHolds
 from grading.independence import Examiners
 from grading.marking import Scale, own_marking
 from grading.models import Marking, Reconciliation, Script, ScriptKind, ScriptStatus
@@ -65,8 +66,10 @@ async def _title(session: AsyncSession, script: Script) -> str:
     return (await open_question_of(session, script)).document.title
 
 
-async def grader_home(session: AsyncSession, grader: User, examiners: Examiners) -> GraderHome:
-    """What the grader's own grading page shows."""
+async def grader_home(
+    session: AsyncSession, grader: User, examiners: Examiners, holds: IdentityHolds = NO_HOLDS
+) -> GraderHome:
+    """What the grader's own grading page shows (held scripts are not counted as waiting)."""
     claims = [
         ClaimRow(
             script.code, script.kind, await _title(session, script), m.claimed_at, m.expires_at
@@ -94,7 +97,7 @@ async def grader_home(session: AsyncSession, grader: User, examiners: Examiners)
             )
         )
     return GraderHome(
-        waiting=await queue_size(session, grader, examiners),
+        waiting=await queue_size(session, grader, examiners, holds),
         claims=claims,
         history=history,
         to_reconcile=[s.code for s in await waiting_for(session, grader, examiners)],

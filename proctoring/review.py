@@ -95,9 +95,11 @@ async def decide_flag(
     reason: str,
     proctor: User,
     now: datetime,
+    attempt_id: int | None = None,
 ) -> Flag:
     """Dismiss a flag (a reason is required) or confirm it, on an attempt the proctor holds.
-    A flag is decided once."""
+    A flag is decided once. With ``attempt_id`` (the page it was decided on), a flag of another
+    attempt is "not found"."""
     require(proctor, REVIEWERS, REVIEW_REFUSED)
     flag = await session.get(Flag, flag_id) if 1 <= flag_id <= MAX_ROW_ID else None
     attempt = (
@@ -105,7 +107,7 @@ async def decide_flag(
         if flag is not None
         else None
     )
-    if flag is None or attempt is None:
+    if flag is None or attempt is None or attempt_id not in (None, attempt.id):
         raise NotFound(_l("No such flag."))
     dismissed = decision == FlagDecision.DISMISSED
     reason = written(reason, "reason", _l("Say why the flag is dismissed.") if dismissed else None)
@@ -366,12 +368,22 @@ async def identity_held(session: AsyncSession, registration_id: int) -> bool:
 
 
 class ProctoringIdentityHolds:
-    """``identity_held`` as an object, to be handed to grading or certification in
-    ``web.app.create_app`` once they declare the protocol."""
+    """``identity_held`` as an object: grading's ``IdentityHolds`` (``grading.holds``), handed
+    to it in ``web.app.create_app``."""
 
     async def held(self, session: AsyncSession, registration_id: int) -> bool:
         """True when the registration is held (identity not confirmed)."""
         return await identity_held(session, registration_id)
+
+    async def held_registrations(self, session: AsyncSession) -> set[int]:
+        """Every registration held now (identity decided not confirmed)."""
+        return set(
+            await session.scalars(
+                select(IdentityDecision.registration_id).where(
+                    IdentityDecision.confirmed.is_(False)
+                )
+            )
+        )
 
 
 @dataclass(frozen=True)

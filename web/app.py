@@ -34,6 +34,8 @@ from proctoring.identity import PhotoIdentityCheck
 from proctoring.involvement import ProctoringInvolvement
 from proctoring.jobs import purge_forever, watch_forever
 from proctoring.media import OralAnswerRecordings
+from proctoring.review import ProctoringIdentityHolds
+from proctoring.review_outcomes import ProctoringReviews
 from proctoring.runtime import create_live_hub
 from proctoring.storage import MediaStore
 from proctoring.subscriptions import subscribe as subscribe_proctoring
@@ -68,6 +70,7 @@ from web.routes.itembank import blueprints, items, review, transfer
 from web.routes.proctoring import candidate as proctoring_candidate
 from web.routes.proctoring import policy as proctoring_policy
 from web.routes.proctoring import proctor as proctoring_proctor
+from web.routes.proctoring import review as proctoring_review
 from web.state import AppState
 
 
@@ -106,6 +109,7 @@ def routes() -> list[BaseRoute]:
         *account.routes(),
         *proctoring_candidate.routes(),
         *proctoring_proctor.routes(),
+        *proctoring_review.routes(),
         *proctoring_policy.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
@@ -212,6 +216,8 @@ def create_app(
                 exam_events=exam_events,
                 examiners=ProctoringInvolvement(),
                 oral_recordings=OralAnswerRecordings(media),
+                identity_holds=ProctoringIdentityHolds(),
+                reviews=ProctoringReviews(),
                 item_statistics=SnapshotStatistics(),
             )
         finally:

@@ -10,8 +10,10 @@ from starlette.templating import Jinja2Templates
 
 from exam.checkin import CheckIn
 from exam.events import ExamEvents
+from exam.reviews import Reviews
 from exam.timing import Clock
 from grading.answers import OralRecordings
+from grading.holds import IdentityHolds
 from grading.independence import Examiners
 from itembank.candidate_views import CandidateViews
 from itembank.quality import VersionStatistics
@@ -53,5 +55,9 @@ class AppState(TypedDict):
     """Who took part in examining a candidate (proctoring tells grading)."""
     oral_recordings: OralRecordings
     """Where grading finds the oral answers' videos (proctoring keeps them)."""
+    identity_holds: IdentityHolds
+    """The registrations grading must hold: identity not confirmed (proctoring tells grading)."""
+    reviews: Reviews
+    """The proctor review's outcome on the exam's pages (proctoring tells the exam)."""
     item_statistics: VersionStatistics
     """Where the bank's item pages find a version's statistics per sitting (grading keeps them)."""

@@ -4,6 +4,7 @@ also describe it (``/api/openapi.json``). Nothing here ever carries a key or a g
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -12,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import attempts, handin, queries, saves, schemas
-from exam.models import Attempt, Registration
+from exam import attempts, handin, pauses, queries, saves, schemas
+from exam.models import Attempt, AttemptPart, Registration
 from exam.roles import CANDIDATES
 from itembank.blueprints import BlueprintPart
 from vakt.errors import VaktError
@@ -60,7 +61,7 @@ async def attempt_state(request: Request) -> Response:
             server_time=moment,
             extra_time_percent=attempt.extra_time_percent,
             allowed_aids=definition.allowed_aids,
-            parts=[_part_state(started.get(i), definition.parts[i]) for i in state.order],
+            parts=[_part_state(started.get(i), definition.parts[i], moment) for i in state.order],
             current_part=state.current.part_index if state.current else None,
             items=[
                 schemas.StateItem(item_version_id=item.item_version_id, **dict(item.view))
@@ -76,7 +77,11 @@ async def attempt_state(request: Request) -> Response:
     )
 
 
-def _part_state(part: Any, blueprint_part: BlueprintPart) -> schemas.PartState:
+def _seconds_left(part: AttemptPart, moment: datetime) -> int:
+    return max(0, math.ceil(pauses.time_left(part, moment).total_seconds()))
+
+
+def _part_state(part: Any, blueprint_part: BlueprintPart, moment: datetime) -> schemas.PartState:
     return schemas.PartState(
         key=blueprint_part.key,
         title=blueprint_part.title,
@@ -88,6 +93,8 @@ def _part_state(part: Any, blueprint_part: BlueprintPart) -> schemas.PartState:
         deadline=part.deadline if part else None,
         submitted_at=part.submitted_at if part else None,
         receipt=part.receipt_digest if part else None,
+        paused=bool(part and part.paused_at),
+        seconds_left=_seconds_left(part, moment) if part and not part.submitted_at else None,
     )
 
 
@@ -195,7 +202,11 @@ async def part_clock(request: Request) -> Response:
     )
     return _answer(
         schemas.PartClock(
-            server_time=moment, deadline=part.deadline, submitted_at=part.submitted_at
+            server_time=moment,
+            deadline=part.deadline,
+            submitted_at=part.submitted_at,
+            paused=part.paused_at is not None,
+            seconds_left=_seconds_left(part, moment),
         )
     )
 

@@ -80,6 +80,7 @@ async def _render_take(
             "attempt": attempt.id if attempt else None,
             "part": current.id,
             "deadline": current.deadline.isoformat(),
+            "paused": current.paused_at is not None,
             "serverTime": moment.isoformat(),
             "clockUrl": f"/api/parts/{current.id}/clock",
             "lateWindowMinutes": round(settings.late_save_window_seconds / 60),
@@ -161,6 +162,11 @@ def _exam_messages(request: Request) -> dict[str, str]:
         "fiveMinutes": _l("5 minutes left of this part."),
         "oneMinute": _l("1 minute left of this part."),
         "timeUp": _l("The time is up. Your answers are being handed in."),
+        "pausedShort": _l("Paused"),
+        "paused": _l(
+            "The proctor has paused your exam. The clock is stopped and your time is kept."
+        ),
+        "resumed": _l("The exam goes on. The clock is running again."),
         "deadlineWaiting": _l(
             "Saved on the server: {saved} answers. Waiting to be sent: {waiting} answers, typed "
             "before the time was up. Keep this page open: they count when they reach the "

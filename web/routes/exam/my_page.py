@@ -25,7 +25,7 @@ async def _render_my_page(
     status_code: int = 200,
 ) -> Response:
     session, candidate, moment = db(request), current_user(request), now(request)
-    views = await queries.my_registrations(session, candidate, moment)
+    views = await queries.my_registrations(session, candidate, moment, request.state.reviews)
     for view in views:
         if view.registration.id == error_for:
             view.error, view.form_values = error, form_values or {}

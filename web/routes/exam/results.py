@@ -39,7 +39,7 @@ async def _render_attempt(
     values: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    shown = await result_queries.attempt_results(db(request), attempt_id)
+    shown = await result_queries.attempt_results(db(request), attempt_id, request.state.reviews)
     return render(
         request,
         "results/attempt.html",

@@ -21,7 +21,7 @@ from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
 from web.endpoints import api, current_user, db, now
 from web.inputs import json_object
-from web.routes.grading.common import examiners, script_code
+from web.routes.grading.common import examiners, holds, script_code
 
 
 def _answer(model: BaseModel, status_code: int = 200) -> JSONResponse:
@@ -39,7 +39,9 @@ def _field_error(exc: VaktError) -> VaktError:
 
 async def queue(request: Request) -> Response:
     """GET /api/grading/queue: how many scripts wait for the grader, and their open claims."""
-    home = await queries.grader_home(db(request), current_user(request), examiners(request))
+    home = await queries.grader_home(
+        db(request), current_user(request), examiners(request), holds(request)
+    )
     return _answer(
         schemas.GradingQueue(
             waiting=home.waiting,
@@ -61,7 +63,11 @@ async def queue(request: Request) -> Response:
 async def claim(request: Request) -> Response:
     """POST /api/grading/claims: claim the next script waiting for this grader."""
     claimed = await claim_script(
-        db(request), grader=current_user(request), now=now(request), examiners=examiners(request)
+        db(request),
+        grader=current_user(request),
+        now=now(request),
+        examiners=examiners(request),
+        holds=holds(request),
     )
     if claimed is None:
         raise VaktError(_l("No script is waiting for you right now."), status_code=409)

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from grading.answers import AnswerVideo, OralRecordings
+from grading.holds import IdentityHolds
 from grading.independence import Examiners
 from web.media_ranges import ranged_response
 from web.proctoring_view import PRIVATE_MEDIA
@@ -19,6 +20,12 @@ MAX_CODE = 12
 def examiners(request: Request) -> Examiners:
     """Who took part in examining candidates (proctoring tells grading)."""
     found: Examiners = request.state.examiners
+    return found
+
+
+def holds(request: Request) -> IdentityHolds:
+    """The registrations held from grading (proctoring tells grading)."""
+    found: IdentityHolds = request.state.identity_holds
     return found
 
 

@@ -27,6 +27,7 @@ from web.inputs import MAX_SAFE_INTEGER
 from web.rendering import render
 from web.routes.grading.common import (
     examiners,
+    holds,
     mark_text,
     recordings,
     script_code,
@@ -74,7 +75,9 @@ async def _form_or_error(
 async def _render_home(
     request: Request, *, message: str | None = None, status_code: int = 200
 ) -> Response:
-    home = await queries.grader_home(db(request), current_user(request), examiners(request))
+    home = await queries.grader_home(
+        db(request), current_user(request), examiners(request), holds(request)
+    )
     return render(
         request,
         "grading/home.html",
@@ -98,7 +101,7 @@ async def claim(request: Request) -> Response:
     async def action() -> str:
         claimed = await claim_script(
             db(request), grader=current_user(request), now=now(request),
-            examiners=examiners(request),
+            examiners=examiners(request), holds=holds(request),
         )  # fmt: skip
         if claimed is None:
             raise VaktError(_l("No script is waiting for you right now."), status_code=409)

@@ -5,13 +5,14 @@ fetch an oral answer through grading, by the script's code only."""
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from proctoring import media, queries
 from proctoring.access import PROCTORS
 from web.endpoints import current_user, db, now, page, path_id
 from web.i18n import request_translations
+from web.media_ranges import ranged_response
 from web.proctor_words import ProctorWords
 from web.proctoring_view import PRIVATE_MEDIA
 from web.rendering import render
@@ -53,15 +54,19 @@ async def proctor_registration(request: Request) -> Response:
 
 
 def _stream(request: Request, recording: media.RecordingFiles) -> Response:
-    return StreamingResponse(
-        request.state.media.read_chunks(recording.files),
+    # One resource across the chunk files, with Range, so the review page's video can seek
+    # to a flag's moment.
+    return ranged_response(
+        recording.files,
         media_type=recording.mime_type,
+        range_header=request.headers.get("range"),
         headers=PRIVATE_MEDIA,
     )
 
 
 async def proctor_recording(request: Request) -> Response:
-    """GET /proctor/recordings/{id}: the recording as one WebM stream (the fetch is audited)."""
+    """GET /proctor/recordings/{id}: the recording as one WebM resource, with Range (each
+    fetch is audited)."""
     recording = await media.recording_for_proctor(
         db(request),
         request.state.media,

@@ -44,6 +44,7 @@
       const received = Date.now();
       const offset = Date.parse(body.server_time) + (received - sent) / 2 - received;
       if (Number.isFinite(offset)) clockOffset = offset;
+      applyPause(body);
     } catch (error) {
       // Offline: keep the last offset; the countdown goes on.
     }
@@ -349,7 +350,9 @@
   });
 
   // ---- countdown ----------------------------------------------------------------------------
-  const deadline = Date.parse(config.deadline);
+  // The deadline moves when a proctor's pause ends (the server says so through the clock).
+  let deadline = Date.parse(config.deadline);
+  let paused = Boolean(config.paused);
   const timeLeft = document.getElementById("time-left");
   const warnings = [
     { at: 5 * 60 * 1000, text: messages.fiveMinutes },
@@ -358,7 +361,27 @@
   const warned = new Set(warnings.filter((w) => deadline - serverNow() <= w.at).map((w) => w.at));
   let handingIn = false;
 
+  function applyPause(body) {
+    const nowPaused = Boolean(body.paused);
+    if (!nowPaused && body.deadline) deadline = Date.parse(body.deadline);
+    if (nowPaused === paused) return;
+    paused = nowPaused;
+    showPause();
+    // Announced once, politely, when it changes (the timer itself is never read out).
+    announce(paused ? messages.paused : messages.resumed);
+    tick();
+  }
+
+  function showPause() {
+    timeLeft.dataset.paused = paused ? "true" : "false";
+    timeLeft.parentElement.classList.toggle("timer-paused", paused);
+  }
+
   function tick() {
+    if (paused) {
+      timeLeft.textContent = messages.pausedShort;
+      return;
+    }
     const left = Math.max(0, deadline - serverNow());
     const seconds = Math.ceil(left / 1000);
     const h = Math.floor(seconds / 3600);
@@ -507,9 +530,13 @@
   }
 
   show(1, false);
+  showPause();
+  if (paused) announce(messages.paused);
   tick();
   window.setInterval(tick, 1000);
   window.setInterval(syncClock, 60000);
+  // While paused, ask more often, so the clock goes on soon after the proctor resumes it.
+  window.setInterval(() => { if (paused) syncClock(); }, 10000);
   window.addEventListener("online", syncClock);
   syncClock();
   restore().then(() => { document.getElementById("exam").dataset.ready = "true"; });
