@@ -175,6 +175,26 @@ OPERATIONS: list[
     ),
     (
         "get",
+        "/api/registrations/{registration_id}/messages",
+        "The candidate's unread messages from proctors, oldest first",
+        [REGISTRATION_ID],
+        None,
+        200,
+        proctoring_schemas.UnreadMessages,
+        "404 for another candidate's registration",
+    ),
+    (
+        "post",
+        "/api/registrations/{registration_id}/messages/read",
+        "Mark the messages up to and including `through` read (the newest the page showed)",
+        [REGISTRATION_ID, CSRF],
+        proctoring_schemas.MessagesRead,
+        200,
+        proctoring_schemas.MessagesMarked,
+        "404 for another candidate's registration",
+    ),
+    (
+        "get",
         "/api/grading/queue",
         "Graders: how many scripts wait for you, your open claims, and (lead graders) the "
         "scripts you may reconcile",

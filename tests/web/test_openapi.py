@@ -40,6 +40,8 @@ async def test_the_description_lists_every_exam_route(client: httpx.AsyncClient)
         "/api/registrations/{registration_id}/events",
         "/api/parts/{part_id}/recording/{index}",
         "/api/parts/{part_id}/recording/finish",
+        "/api/registrations/{registration_id}/messages",
+        "/api/registrations/{registration_id}/messages/read",
         "/api/grading/queue",
         "/api/grading/claims",
         "/api/grading/scripts/{code}",
