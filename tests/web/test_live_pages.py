@@ -433,3 +433,62 @@ async def test_a_proctor_pauses_and_resumes_the_part(
         )
     )
     assert {"attempt.part_paused", "attempt.part_resumed"} <= actions
+
+
+@pytest.mark.asyncio
+async def test_the_sittings_report_counts_flags_decisions_and_the_wait(
+    running: tuple[httpx.AsyncClient, ASGIApp],
+    session: AsyncSession,
+    exam: Exam,
+    users: dict[str, User],
+) -> None:
+    from proctoring.models import AttemptReview, Flag, FlagDecision, ReviewOutcome
+
+    client, _app = running
+    flagged = await flagged_attempt(
+        session,
+        exam.registration_id,
+        exam.candidate,
+        [(FlagType.PASTE, OPENS), (FlagType.PASTE, OPENS), (FlagType.NO_FACE, OPENS)],
+    )
+    for flag_id, decision, minutes in (
+        (flagged.flags[0], FlagDecision.DISMISSED, 10),
+        (flagged.flags[1], FlagDecision.CONFIRMED, 30),
+    ):
+        flag = await session.get(Flag, flag_id)
+        assert flag is not None
+        flag.decision, flag.decided_by_id = decision, users["proctor"].id
+        flag.decided_at = flag.created_at + timedelta(minutes=minutes)
+    session.add(AttemptReview(attempt_id=flagged.attempt_id, outcome=ReviewOutcome.CLEARED))
+    await session.commit()
+
+    await sign_in(client, "proctor")
+    page = await client.get(f"/proctor/sittings/{exam.sitting_id}/report")
+    assert page.status_code == 200
+    assert exam.candidate.full_name in page.text
+    assert "0:20:00" in page.text, "the median of 10 and 30 minutes"
+    viewed = await session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "proctoring.sitting_report_viewed")
+    )
+    assert viewed is not None
+
+    exported = await client.get(f"/proctor/sittings/{exam.sitting_id}/report.csv")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert (
+        exported.headers["content-disposition"]
+        == f'attachment; filename="sitting-{exam.sitting_id}-proctoring.csv"'
+    )
+    header, line, *_rest = exported.text.splitlines()
+    assert len(header.split(",")) == 8
+    cells = line.split(",")
+    assert cells[0] == str(flagged.attempt_id) and cells[1] == exam.candidate.full_name
+    assert cells[4:7] == ["3", "1", "1"]
+    assert "+01:00" in cells[3], "in the body's time zone, not UTC"
+    assert (await client.get("/proctor/sittings/999999/report")).status_code == 404
+
+    client.cookies.clear()
+    await sign_in(client, "grader")
+    for path in ("report", "report.csv"):
+        response = await client.get(f"/proctor/sittings/{exam.sitting_id}/{path}")
+        assert response.status_code == 403

@@ -15,6 +15,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -24,12 +25,13 @@ from starlette.routing import BaseRoute
 
 from exam import pauses
 from exam.timing import Clock
-from proctoring import live_grid, messages
+from proctoring import live_grid, messages, sitting_report
 from proctoring.access import CANDIDATES, PROCTORS
-from proctoring.models import ConnectionState, FlagType, Severity
+from proctoring.models import ConnectionState, FlagType, ReviewOutcome, Severity
 from proctoring.schemas import CandidateMessage, MessagesMarked, MessagesRead, UnreadMessages
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
+from web.csv_files import Cell, csv_response
 from web.endpoints import api, current_user, db, form_str, now, page, path_id
 from web.i18n import request_translations, translate
 from web.inputs import form_id, json_model
@@ -44,6 +46,14 @@ DONE = {
     "resumed": _l("The part's clock runs again."),
 }
 """What the grid says after an action from a card (``?done=``)."""
+
+
+OUTCOMES = {
+    ReviewOutcome.CLEARED: _l("Cleared"),
+    ReviewOutcome.CHEATING_PROPOSED: _l("Cheating proposed"),
+    ReviewOutcome.CHEATING_CONFIRMED: _l("Cheating confirmed"),
+}
+"""How a review's outcome reads on the report."""
 
 
 def _labels(request: Request) -> dict[str, Any]:
@@ -288,6 +298,70 @@ async def resume_part(request: Request) -> Response:
     return RedirectResponse(_back(request, "resumed"), status_code=303)
 
 
+# ---- the sitting's report -----------------------------------------------------------------------
+
+
+async def report_page(request: Request) -> Response:
+    """GET /proctor/sittings/{id}/report: attempts, flags by kind, decisions (audited)."""
+    report = await sitting_report.sitting_report(
+        db(request), path_id(request, "sitting_id"), viewer=current_user(request)
+    )
+    return render(
+        request,
+        "proctoring/report.html",
+        {
+            "report": report,
+            "words": ProctorWords(request_translations(request)),
+            "outcomes": {outcome: translate(request, text) for outcome, text in OUTCOMES.items()},
+            "median": _duration(report.median_decision_seconds),
+        },
+    )
+
+
+def _duration(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+async def report_csv(request: Request) -> Response:
+    """GET /proctor/sittings/{id}/report.csv: the report's attempts, one line each (audited)."""
+    report = await sitting_report.sitting_report(
+        db(request), path_id(request, "sitting_id"), viewer=current_user(request)
+    )
+    words = ProctorWords(request_translations(request))
+    header = [
+        translate(request, text)
+        for text in (
+            _l("Attempt"),
+            _l("Candidate"),
+            _l("Status"),
+            _l("Started"),
+            _l("Flags"),
+            _l("Dismissed"),
+            _l("Confirmed"),
+            _l("Review"),
+        )
+    ]
+    zone = ZoneInfo(request.state.settings.timezone)
+    lines: list[list[Cell]] = [
+        [
+            line.attempt_id,
+            line.candidate,
+            words.attempt_status(line.status),
+            line.started_at.astimezone(zone).isoformat(timespec="seconds"),
+            line.flags,
+            line.dismissed,
+            line.confirmed,
+            translate(request, OUTCOMES[line.outcome]) if line.outcome else "",
+        ]
+        for line in report.attempts
+    ]
+    return csv_response(f"sitting-{report.sitting.id}-proctoring.csv", header, lines)
+
+
 # ---- the candidate's side: the messages on the exam page (JSON) ---------------------------------
 
 
@@ -331,6 +405,8 @@ def routes() -> list[BaseRoute]:
             live_frame,
             roles=PROCTORS,
         ),
+        page("/proctor/sittings/{sitting_id:id}/report", report_page, roles=PROCTORS),
+        page("/proctor/sittings/{sitting_id:id}/report.csv", report_csv, roles=PROCTORS),
         page(f"{card}/message", send_message, methods=["POST"], roles=PROCTORS),
         page(f"{card}/pause", pause_part, methods=["POST"], roles=PROCTORS),
         page(f"{card}/resume", resume_part, methods=["POST"], roles=PROCTORS),
