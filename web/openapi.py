@@ -194,6 +194,19 @@ OPERATIONS: list[
         "404 for another candidate's registration",
     ),
     (
+        "post",
+        "/proctor/registrations/{registration_id}/watch",
+        "Proctors: watch the candidate's live picture and sound, relayed over WebRTC (a complete "
+        "receive-only offer in, the answer out); send Accept: application/json",
+        [REGISTRATION_ID, CSRF],
+        proctoring_schemas.WatchOffer,
+        200,
+        proctoring_schemas.WatchAnswer,
+        "403 for anyone but proctors; 409 when this server process does not hold the "
+        "candidate's live channel (not connected, or connected to another worker: route a "
+        "sitting's candidates and proctors to one worker); 422 for an unusable offer",
+    ),
+    (
         "get",
         "/api/grading/queue",
         "Graders: how many scripts wait for you, your open claims, and (lead graders) the "

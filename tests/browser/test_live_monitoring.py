@@ -119,6 +119,20 @@ async def test_a_proctor_watches_flags_and_writes_to_a_live_candidate(
 
     assert await _wait_for(session, read)
 
+    # The proctor watches the candidate's live video, relayed by the server.
+    card = proctor.locator(f"#card-{exam.registration_id}")
+    await card.locator('button[data-field="watch"]').click()
+    video = card.locator('video[data-field="video"]')
+    await expect(video).to_be_visible(timeout=30_000)
+    await proctor.wait_for_function(
+        """(selector) => { const v = document.querySelector(selector); return v && v.videoWidth > 0; }""",
+        arg=f'#card-{exam.registration_id} video[data-field="video"]',
+        timeout=30_000,
+    )
+    await expect(card.locator('button[data-field="watch"]')).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
     await proctor.goto(f"{live_server}/proctor/sittings/{exam.sitting_id}/report")
     await expect(proctor.locator("h1")).to_contain_text("Proctoring report")
     await check_accessibility(proctor, "proctoring report")

@@ -492,3 +492,41 @@ async def test_the_sittings_report_counts_flags_decisions_and_the_wait(
     for path in ("report", "report.csv"):
         response = await client.get(f"/proctor/sittings/{exam.sitting_id}/{path}")
         assert response.status_code == 403
+
+
+@pytest.mark.asyncio
+async def test_watching_needs_the_candidates_stream_in_this_process(
+    running: tuple[httpx.AsyncClient, ASGIApp], exam: Exam, live: Flagged
+) -> None:
+    client, _app = running
+    await sign_in(client, "proctor")
+    token = await csrf(client, "/")
+    path = f"/proctor/registrations/{exam.registration_id}/watch"
+    offer = {"sdp": "v=0\r\n", "type": "offer"}
+    assert (await client.post(path, json=offer)).status_code == 403
+    # Not under /api: the page asks for JSON errors with its Accept header.
+    headers = {"X-CSRF-Token": token, "Accept": "application/json"}
+    response = await client.post(path, json=offer, headers=headers)
+    assert response.status_code == 409
+    assert "not received by this server process" in response.json()["error"]["message"]
+    unknown = await client.post("/proctor/registrations/999999/watch", json=offer, headers=headers)
+    assert unknown.status_code == 404
+    for bad in (
+        b"{}",
+        b'{"sdp": "", "type": "offer"}',
+        b'{"sdp": "v=0", "type": "answer"}',
+        b'{"sdp": "\\ud800", "type": "offer"}',
+        b'{"sdp": 1' + b"0" * 400 + b', "type": "offer"}',
+        b"[1e400]",
+        b"not json",
+    ):
+        refused = await client.post(
+            path, content=bad, headers={**headers, "Content-Type": "application/json"}
+        )
+        assert refused.status_code in {400, 422}, bad
+
+    client.cookies.clear()
+    await sign_in(client, "grader")
+    token = await csrf(client, "/")
+    refused = await client.post(path, json=offer, headers={"X-CSRF-Token": token})
+    assert refused.status_code == 403

@@ -42,6 +42,7 @@ async def test_the_description_lists_every_exam_route(client: httpx.AsyncClient)
         "/api/parts/{part_id}/recording/finish",
         "/api/registrations/{registration_id}/messages",
         "/api/registrations/{registration_id}/messages/read",
+        "/proctor/registrations/{registration_id}/watch",
         "/api/grading/queue",
         "/api/grading/claims",
         "/api/grading/scripts/{code}",

@@ -28,11 +28,17 @@ from exam.timing import Clock
 from proctoring import live_grid, messages, sitting_report
 from proctoring.access import CANDIDATES, PROCTORS
 from proctoring.models import ConnectionState, FlagType, ReviewOutcome, Severity
-from proctoring.schemas import CandidateMessage, MessagesMarked, MessagesRead, UnreadMessages
+from proctoring.schemas import (
+    CandidateMessage,
+    MessagesMarked,
+    MessagesRead,
+    UnreadMessages,
+    WatchOffer,
+)
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
 from web.csv_files import Cell, csv_response
-from web.endpoints import api, current_user, db, form_str, now, page, path_id
+from web.endpoints import api, csrf_token, current_user, db, form_str, now, page, path_id
 from web.i18n import request_translations, translate
 from web.inputs import form_id, json_model
 from web.proctor_words import ProctorWords
@@ -78,6 +84,11 @@ def _labels(request: Request) -> dict[str, Any]:
         ),
         "connectionBack": translate(request, _l("Live updates are back.")),
         "empty": translate(request, _l("No candidate is taking the exam now.")),
+        "watch": translate(request, _l("Watch live video")),
+        "stopWatching": translate(request, _l("Stop watching")),
+        "video": translate(request, _l("Live video of {name}")),
+        "watchConnecting": translate(request, _l("Connecting to the live video…")),
+        "watchFailed": translate(request, _l("The live video could not be shown: {reason}")),
     }
 
 
@@ -106,6 +117,8 @@ async def _render_grid(
                     "frames": f"/proctor/sittings/{sitting_id}/live/frames/",
                     "base": f"/proctor/sittings/{sitting_id}/live/registrations/",
                     "serverTime": now(request).isoformat(),
+                    "watch": "/proctor/registrations/{id}/watch",
+                    "csrf": csrf_token(request),
                     "labels": _labels(request),
                 }
             ),
@@ -298,6 +311,20 @@ async def resume_part(request: Request) -> Response:
     return RedirectResponse(_back(request, "resumed"), status_code=303)
 
 
+async def watch_offer(request: Request) -> Response:
+    """POST /proctor/registrations/{id}/watch {sdp, type}: the candidate's live video, relayed
+    (JSON, CSRF header); 409 when this process does not hold the candidate's stream."""
+    offer = await json_model(request, WatchOffer)
+    answer = await request.state.live_channels.watch(
+        db(request),
+        registration_id=path_id(request, "registration_id"),
+        offer=offer,
+        viewer=current_user(request),
+        now=now(request),
+    )
+    return JSONResponse(answer.model_dump())
+
+
 # ---- the sitting's report -----------------------------------------------------------------------
 
 
@@ -407,6 +434,12 @@ def routes() -> list[BaseRoute]:
         ),
         page("/proctor/sittings/{sitting_id:id}/report", report_page, roles=PROCTORS),
         page("/proctor/sittings/{sitting_id:id}/report.csv", report_csv, roles=PROCTORS),
+        api(
+            "/proctor/registrations/{registration_id:id}/watch",
+            watch_offer,
+            methods=["POST"],
+            roles=PROCTORS,
+        ),
         page(f"{card}/message", send_message, methods=["POST"], roles=PROCTORS),
         page(f"{card}/pause", pause_part, methods=["POST"], roles=PROCTORS),
         page(f"{card}/resume", resume_part, methods=["POST"], roles=PROCTORS),

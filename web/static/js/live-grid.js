@@ -78,9 +78,77 @@
     element.querySelectorAll('input[name="part"]').forEach((input) => { input.value = card.part_id || ""; });
     field(element, "pause").hidden = card.paused || !card.part_id;
     field(element, "resume").hidden = !card.paused;
+    field(element, "video").setAttribute("aria-label", format(labels.video, { name: card.candidate }));
     field(element, "cheating").href = `/proctor/review/attempts/${card.attempt_id}`;
     tick(element, card);
   }
+
+  // ---- one candidate's live video, relayed by the server -------------------------------------
+  const watching = new Map(); // registration id -> RTCPeerConnection
+
+  function stopWatching(element, id) {
+    const pc = watching.get(id);
+    if (pc) pc.close();
+    watching.delete(id);
+    const video = field(element, "video");
+    video.srcObject = null;
+    video.hidden = true;
+    const button = field(element, "watch");
+    button.textContent = labels.watch;
+    button.setAttribute("aria-pressed", "false");
+  }
+
+  async function startWatching(element, id) {
+    const button = field(element, "watch");
+    const state = field(element, "watch-status");
+    const video = field(element, "video");
+    const pc = new RTCPeerConnection();
+    watching.set(id, pc);
+    button.textContent = labels.stopWatching;
+    button.setAttribute("aria-pressed", "true");
+    state.textContent = labels.watchConnecting;
+    const stream = new MediaStream();
+    pc.addEventListener("track", (event) => {
+      stream.addTrack(event.track);
+      video.srcObject = stream;
+      video.hidden = false;
+      state.textContent = "";
+    });
+    pc.addEventListener("connectionstatechange", () => {
+      if (["failed", "closed"].includes(pc.connectionState) && watching.get(id) === pc) stopWatching(element, id);
+    });
+    pc.addTransceiver("video", { direction: "recvonly" });
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      // No trickle ICE: the server takes one complete offer.
+      await new Promise((resolve) => {
+        if (pc.iceGatheringState === "complete") return resolve();
+        pc.addEventListener("icegatheringstatechange", () => { if (pc.iceGatheringState === "complete") resolve(); });
+      });
+      const response = await fetch(config.watch.replace("{id}", id), {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": config.csrf },
+        body: JSON.stringify({ sdp: pc.localDescription.sdp, type: "offer" }),
+      });
+      const body = await response.json();
+      if (!response.ok) throw new Error(body.error ? body.error.message : response.statusText);
+      await pc.setRemoteDescription(body);
+    } catch (error) {
+      stopWatching(element, id);
+      state.textContent = format(labels.watchFailed, { reason: error.message });
+    }
+  }
+
+  grid.addEventListener("click", (event) => {
+    const button = event.target.closest('[data-field="watch"]');
+    if (!button) return;
+    const element = button.closest(".live-card");
+    const id = element.dataset.registration;
+    if (watching.has(id)) stopWatching(element, id);
+    else startWatching(element, id);
+  });
 
   function tick(element, card) {
     const left = secondsLeft(card);
@@ -119,6 +187,7 @@
   function remove(id) {
     cards.delete(id);
     const element = document.getElementById(`card-${id}`);
+    if (element && watching.has(String(id))) stopWatching(element, String(id));
     // A card whose form is being written in stays until the proctor leaves it.
     if (element && !element.contains(document.activeElement)) element.remove();
   }
