@@ -508,7 +508,7 @@ async def test_watching_needs_the_candidates_stream_in_this_process(
     headers = {"X-CSRF-Token": token, "Accept": "application/json"}
     response = await client.post(path, json=offer, headers=headers)
     assert response.status_code == 409
-    assert "not received by this server process" in response.json()["error"]["message"]
+    assert "mottar ikke kandidatens direktebilde" in response.json()["error"]["message"]
     unknown = await client.post("/proctor/registrations/999999/watch", json=offer, headers=headers)
     assert unknown.status_code == 404
     for bad in (
