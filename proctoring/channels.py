@@ -13,14 +13,20 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from exam.models import Registration
+from exam.roles import require
+from proctoring.access import PROCTORS, REFUSED
 from proctoring.identity import current_profile_photo
+from proctoring.involvement import note_involvement
 from proctoring.live import LiveConfig, LiveHub, LiveKey
 from proctoring.monitor import LiveFlagger
 from proctoring.observations import Observation
-from proctoring.schemas import LiveAnswer, LiveOffer, Policy
+from proctoring.schemas import LiveAnswer, LiveOffer, Policy, WatchAnswer, WatchOffer
 from proctoring.service import context_of
 from proctoring.storage import MediaStore
-from vakt.errors import Conflict, VaktError
+from vakt import audit
+from vakt.accounts import User
+from vakt.db import MAX_ROW_ID
+from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 
 
@@ -112,3 +118,50 @@ class LiveChannels:
             await self.hub.close(registration.id)
             raise
         return LiveAnswer.model_validate({"sdp": sdp, "type": kind, "connection": connection_id})
+
+    async def watch(
+        self,
+        session: AsyncSession,
+        *,
+        registration_id: int,
+        offer: WatchOffer,
+        viewer: User,
+        now: datetime,
+    ) -> WatchAnswer:
+        """A proctor watches a candidate's live picture and sound, relayed by this process
+        (audited; the proctor then grades none of the candidate's answers).
+
+        A 409 when the candidate's live channel is not held by this process: with several
+        workers, a proctor's request must reach the worker the candidate's offer reached.
+        """
+        require(viewer, PROCTORS, REFUSED)
+        registration = (
+            await session.get(Registration, registration_id)
+            if 1 <= registration_id <= MAX_ROW_ID
+            else None
+        )
+        if registration is None:
+            raise NotFound(_l("No such registration."))
+        try:
+            sdp, kind = await self.hub.watch(registration.id, offer.sdp, offer.type)
+        except LookupError:
+            raise Conflict(
+                _l(
+                    "This candidate's live picture is not received by this server process "
+                    "(the candidate is not connected, or connected to another worker)."
+                )
+            ) from None
+        except ValueError:
+            raise VaktError(
+                _l("The browser's connection offer could not be used. Reload the page."),
+                status_code=422,
+            ) from None
+        await note_involvement(session, registration_id=registration.id, proctor=viewer, now=now)
+        await audit.record(
+            session,
+            actor_id=viewer.id,
+            action="proctoring.live_watched",
+            entity_type="registration",
+            entity_id=registration.id,
+        )
+        return WatchAnswer.model_validate({"sdp": sdp, "type": kind})

@@ -56,6 +56,10 @@ __all__ = [
 ]
 
 
+MAX_WATCHERS = 4
+"""How many proctors may watch one candidate at once (each costs the server an encoding)."""
+
+
 class LiveHub:
     """Owns every live peer connection of the process.
 
@@ -164,6 +168,59 @@ class LiveHub:
         if config.audio_packet_ms is not None:
             answer_sdp = with_packet_time(answer_sdp, "audio", config.audio_packet_ms)
         return answer_sdp, local.type
+
+    async def watch(self, registration_id: int, offer_sdp: str, offer_type: str) -> tuple[str, str]:
+        """Relay the registration's incoming picture and sound to a proctor's browser: the
+        proctor's offer (receive-only, ICE gathering done) in, the answer's ``(sdp, type)`` out.
+
+        Only the process holding the candidate's connection can: ``LookupError`` when it is
+        not here (nor live), ``ValueError`` for an offer that cannot be used. The relayed
+        connection closes with the candidate's, and at most ``MAX_WATCHERS`` watch at once.
+        """
+        conn = self._connections.get(registration_id)
+        if conn is None or conn.closing or self._shut_down:
+            raise LookupError(registration_id)
+        if offer_type != "offer":
+            raise ValueError("not an offer")
+        if len(conn.watchers) >= MAX_WATCHERS:
+            raise ValueError("too many watchers")
+        assert conn.video_track is not None and conn.audio_track is not None
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self._ice_servers)))
+        conn.watchers.add(pc)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState in {"failed", "closed"}:
+                conn.watchers.discard(pc)
+                await close_quietly(pc)
+
+        try:
+            # Unbuffered: a slow watcher skips frames instead of queueing them.
+            pc.addTrack(conn.relay.subscribe(conn.video_track, buffered=False))
+            pc.addTrack(conn.relay.subscribe(conn.audio_track, buffered=False))
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            except (
+                ValueError,
+                LookupError,
+                TypeError,
+                InternalError,
+                InvalidAccessError,
+                InvalidStateError,
+                OperationError,
+            ) as exc:
+                raise ValueError(f"unusable WebRTC offer: {exc or type(exc).__name__}") from exc
+            await pc.setLocalDescription(await pc.createAnswer())
+        except BaseException:
+            conn.watchers.discard(pc)
+            await asyncio.shield(close_quietly(pc))
+            raise
+        if conn.closing:
+            conn.watchers.discard(pc)
+            await close_quietly(pc)
+            raise LookupError(registration_id)
+        local = pc.localDescription
+        return local.sdp, local.type
 
     def status(self, registration_id: int) -> LiveStatus | None:
         """A snapshot of the registration's live connection, or ``None`` if it has none."""

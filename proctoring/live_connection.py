@@ -22,6 +22,7 @@ from typing import cast
 import av
 import numpy as np
 from aiortc import RTCPeerConnection
+from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from numpy.typing import NDArray
 
@@ -96,6 +97,10 @@ class LiveConnection:
         self.video_track: MediaStreamTrack | None = None
         self.audio_track: MediaStreamTrack | None = None
         self.extra_tracks: list[MediaStreamTrack] = []
+        self.relay = MediaRelay()
+        """Shares the incoming tracks between this connection's readers and proctors watching."""
+        self.watchers: set[RTCPeerConnection] = set()
+        """Proctors' peer connections relaying this candidate's picture and sound."""
         self.tasks: list[asyncio.Task[None]] = []
         self.outbox: asyncio.Queue[Observation | None] = asyncio.Queue()
         self.delivery: asyncio.Task[None] | None = None
@@ -182,9 +187,15 @@ class LiveConnection:
         self.speech = speech
         self.delivery = asyncio.create_task(self._deliver(), name=f"live-deliver-{self.key}")
         assert self.video_track is not None and self.audio_track is not None
+        # Read through the relay, so that a proctor watching gets the same frames (a track has
+        # one reader: two would share its frames between them).
         self.tasks = [
-            asyncio.create_task(self._guard(self._consume_video(self.video_track))),
-            asyncio.create_task(self._guard(self._consume_audio(self.audio_track))),
+            asyncio.create_task(
+                self._guard(self._consume_video(self.relay.subscribe(self.video_track)))
+            ),
+            asyncio.create_task(
+                self._guard(self._consume_audio(self.relay.subscribe(self.audio_track)))
+            ),
             asyncio.create_task(self._guard(self._watch())),
         ]
         self.tasks.extend(
@@ -200,6 +211,9 @@ class LiveConnection:
         for task in self.tasks:
             if task is not current:
                 task.cancel()
+        for watcher in list(self.watchers):
+            await close_quietly(watcher)
+        self.watchers.clear()
         await close_quietly(self.pc)
         await asyncio.gather(
             *(task for task in self.tasks if task is not current), return_exceptions=True

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from proctoring import flags
@@ -29,6 +30,10 @@ from proctoring.service import context_of, set_live_state
 from proctoring.storage import MediaStore
 
 logger = logging.getLogger(__name__)
+
+LIVE_FRAME_SECONDS = 5.0
+"""How often a sampled frame becomes the candidate's newest still frame on the proctors' live
+grid (``proctoring.live_grid``); the one it replaces is deleted, so a connection keeps one."""
 
 
 class _Pending:
@@ -63,6 +68,11 @@ class LiveFlagger:
         self.store = store
         self._lock = asyncio.Lock()
         self._begun = asyncio.Event()
+        self._frame: tuple[int, str] | None = None
+        """The live frame this connection keeps now: (snapshot id, stored name)."""
+        self._frame_at: datetime | None = None
+        self._stale_files: list[str] = []
+        """Files of replaced live frames, deleted once their rows' deletion is committed."""
         if connection_id is None:
             self._begun.set()  # no connection to name: nothing to wait for
         self._pending: dict[FlagType, _Pending] = {
@@ -109,7 +119,12 @@ class LiveFlagger:
                 async with self.sessionmaker() as session:
                     await self._observe(session, observation)
                     await session.commit()
+                stale, self._stale_files = self._stale_files, []
+                for name in stale:
+                    self.store.delete_image(name)
             except Exception:
+                # The rows named for deletion were rolled back: their files stay.
+                self._stale_files = []
                 logger.exception("proctoring observation %r was not recorded", observation)
 
     async def _observe(self, session: AsyncSession, observation: Observation) -> None:
@@ -176,7 +191,35 @@ class LiveFlagger:
                 pending.reset()
             await self._check_due(session, now)
             return
+        await self._keep_frame(session, observation)
         await self._faces(session, observation)
+
+    async def _keep_frame(self, session: AsyncSession, observation: FacesObserved) -> None:
+        at = observation.at
+        if not observation.frame_jpeg or (
+            self._frame_at is not None
+            and at - self._frame_at < timedelta(seconds=LIVE_FRAME_SECONDS)
+        ):
+            return
+        context = await context_of(session, self.registration_id)
+        if context.attempt is None or context.current_part is None or context.attempt_over:
+            return  # only a running part's candidate is on the live grid
+        self._frame_at = at
+        snapshot = Snapshot(
+            attempt_id=context.attempt.id,
+            attempt_part_id=context.current_part.id,
+            stored_name=self.store.write_image(observation.frame_jpeg),
+            taken_at=at,
+            face_count=0 if observation.dark else observation.face_count,
+        )
+        session.add(snapshot)
+        await session.flush()
+        previous, self._frame = self._frame, (snapshot.id, snapshot.stored_name)
+        if previous is not None:
+            # A live frame is no flag's evidence (those are snapshots of their own): the grid
+            # needs only the newest, and a whole exam of frames would fill the disk.
+            await session.execute(delete(Snapshot).where(Snapshot.id == previous[0]))
+            self._stale_files.append(previous[1])
 
     async def _faces(self, session: AsyncSession, observation: FacesObserved) -> None:
         now = observation.at

@@ -185,3 +185,47 @@ class RecordingEnded(BaseModel):
 
     last_index: int
     missing: list[int]
+
+
+class CandidateMessage(BaseModel):
+    """A proctor's message as the candidate's exam page shows it (no sender named)."""
+
+    id: int
+    text: str
+    sent_at: datetime
+
+
+class UnreadMessages(BaseModel):
+    """The candidate's unread messages, oldest first."""
+
+    messages: list[CandidateMessage]
+
+
+class MessagesRead(BaseModel):
+    """The candidate dismissed the messages up to and including ``through`` (the newest shown)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    through: int = Field(ge=1, le=MAX_ROW_ID)
+
+
+class MessagesMarked(BaseModel):
+    """How many messages were marked read."""
+
+    marked: int
+
+
+class WatchOffer(BaseModel):
+    """A proctor's browser's WebRTC offer to receive a candidate's live picture and sound."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sdp: str = Field(min_length=1, max_length=100_000)
+    type: Literal["offer"]
+
+
+class WatchAnswer(BaseModel):
+    """The server's answer: the candidate's picture and sound, relayed."""
+
+    sdp: str
+    type: Literal["answer"]

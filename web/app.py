@@ -68,6 +68,7 @@ from web.routes.grading import statistics as grading_statistics
 from web.routes.itembank import api as bank_api
 from web.routes.itembank import blueprints, items, review, transfer
 from web.routes.proctoring import candidate as proctoring_candidate
+from web.routes.proctoring import live as proctoring_live
 from web.routes.proctoring import policy as proctoring_policy
 from web.routes.proctoring import proctor as proctoring_proctor
 from web.routes.proctoring import review as proctoring_review
@@ -110,6 +111,7 @@ def routes() -> list[BaseRoute]:
         *proctoring_candidate.routes(),
         *proctoring_proctor.routes(),
         *proctoring_review.routes(),
+        *proctoring_live.routes(),
         *proctoring_policy.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -175,6 +175,39 @@ OPERATIONS: list[
     ),
     (
         "get",
+        "/api/registrations/{registration_id}/messages",
+        "The candidate's unread messages from proctors, oldest first",
+        [REGISTRATION_ID],
+        None,
+        200,
+        proctoring_schemas.UnreadMessages,
+        "404 for another candidate's registration",
+    ),
+    (
+        "post",
+        "/api/registrations/{registration_id}/messages/read",
+        "Mark the messages up to and including `through` read (the newest the page showed)",
+        [REGISTRATION_ID, CSRF],
+        proctoring_schemas.MessagesRead,
+        200,
+        proctoring_schemas.MessagesMarked,
+        "404 for another candidate's registration",
+    ),
+    (
+        "post",
+        "/proctor/registrations/{registration_id}/watch",
+        "Proctors: watch the candidate's live picture and sound, relayed over WebRTC (a complete "
+        "receive-only offer in, the answer out); send Accept: application/json",
+        [REGISTRATION_ID, CSRF],
+        proctoring_schemas.WatchOffer,
+        200,
+        proctoring_schemas.WatchAnswer,
+        "403 for anyone but proctors; 409 when this server process does not hold the "
+        "candidate's live channel (not connected, or connected to another worker: route a "
+        "sitting's candidates and proctors to one worker); 422 for an unusable offer",
+    ),
+    (
+        "get",
         "/api/grading/queue",
         "Graders: how many scripts wait for you, your open claims, and (lead graders) the "
         "scripts you may reconcile",
