@@ -14,10 +14,10 @@ from grading.access import GRADING_ADMINISTRATORS, REFUSED
 from grading.models import GradingPolicy
 from grading.schemas import GradingRules, MarksPerScript
 from itembank.schemes import get_scheme
-from vakt import audit
 from vakt.accounts import User
 from vakt.errors import VaktError
 from vakt.i18n import LazyText, _l
+from vakt.scheme_settings import store_scheme_settings
 from vakt.validation import error_messages
 
 RULE_LABELS: dict[str, LazyText] = {
@@ -79,24 +79,13 @@ async def set_rules(
     require(actor, GRADING_ADMINISTRATORS, REFUSED)
     await get_scheme(session, scheme_id)
     rules = validate_rules(values)
-    row = await session.get(GradingPolicy, scheme_id)
-    before = row.settings if row else None
-    settings = rules.model_dump(mode="json")
-    if row is None:
-        session.add(
-            GradingPolicy(
-                scheme_id=scheme_id, settings=settings, updated_at=now, updated_by_id=actor.id
-            )
-        )
-    else:
-        row.settings, row.updated_at, row.updated_by_id = settings, now, actor.id
-    await audit.record(
+    await store_scheme_settings(
         session,
+        GradingPolicy,
+        scheme_id=scheme_id,
+        settings=rules.model_dump(mode="json"),
         actor_id=actor.id,
+        now=now,
         action="grading.rules_changed",
-        entity_type="scheme",
-        entity_id=scheme_id,
-        before=before,
-        after=settings,
     )
     return rules

@@ -33,6 +33,7 @@ from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Forbidden, VaktError
 from vakt.i18n import LazyText, _l
+from vakt.scheme_settings import store_scheme_settings
 
 BOUNDS_EDITORS = BLUEPRINT_ROLES
 """Who sets a scheme's bounds: the staff who design its exams."""
@@ -187,25 +188,14 @@ async def set_bounds(
         raise Forbidden(_l("Your roles do not give access to this page."))
     await get_scheme(session, scheme_id)
     bounds = validate_bounds(values)
-    row = await session.get(ItemQualityBounds, scheme_id)
-    before = row.settings if row else None
-    settings = bounds.model_dump(mode="json")
-    if row is None:
-        session.add(
-            ItemQualityBounds(
-                scheme_id=scheme_id, settings=settings, updated_at=now, updated_by_id=actor.id
-            )
-        )
-    else:
-        row.settings, row.updated_at, row.updated_by_id = settings, now, actor.id
-    await audit.record(
+    await store_scheme_settings(
         session,
+        ItemQualityBounds,
+        scheme_id=scheme_id,
+        settings=bounds.model_dump(mode="json"),
         actor_id=actor.id,
+        now=now,
         action="item.quality_bounds_changed",
-        entity_type="scheme",
-        entity_id=scheme_id,
-        before=before,
-        after=settings,
     )
     return bounds
 

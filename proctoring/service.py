@@ -23,10 +23,10 @@ from itembank.models import Scheme
 from proctoring.access import POLICY_EDITORS, REFUSED
 from proctoring.models import ConnectionState, LiveChannel, ProctoringPolicy
 from proctoring.schemas import Policy
-from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
+from vakt.scheme_settings import store_scheme_settings
 
 # ---- policy -----------------------------------------------------------------------------------
 
@@ -74,25 +74,14 @@ async def set_policy(
     """Change a scheme's policy; refuses values out of range with the field at fault."""
     require(actor, POLICY_EDITORS, REFUSED)
     policy = validate_policy(values)
-    row = await session.get(ProctoringPolicy, scheme_id)
-    before = row.settings if row else None
-    settings = policy.model_dump(mode="json")
-    if row is None:
-        session.add(
-            ProctoringPolicy(
-                scheme_id=scheme_id, settings=settings, updated_at=now, updated_by_id=actor.id
-            )
-        )
-    else:
-        row.settings, row.updated_at, row.updated_by_id = settings, now, actor.id
-    await audit.record(
+    await store_scheme_settings(
         session,
+        ProctoringPolicy,
+        scheme_id=scheme_id,
+        settings=policy.model_dump(mode="json"),
         actor_id=actor.id,
+        now=now,
         action="proctoring.policy_changed",
-        entity_type="scheme",
-        entity_id=scheme_id,
-        before=before,
-        after=settings,
     )
     return policy
 
