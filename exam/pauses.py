@@ -10,9 +10,10 @@ task cannot interleave with them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -182,3 +183,32 @@ async def end_pause_on_termination(
     if pause is not None:
         pause.resumed_at, pause.resumed_by_id = now, actor_id
     attempt_part.paused_at = None
+
+
+@dataclass(frozen=True)
+class ClockSignal:
+    """What the exam page must act on at once, between its clock's minute-by-minute checks."""
+
+    paused: bool
+    """A part of the attempt is paused now."""
+    ended: bool
+    """The exam staff ended the attempt (a confirmed decision of cheating)."""
+
+
+async def clock_signal(session: AsyncSession, registration_id: int) -> ClockSignal:
+    """Whether the registration's attempt is paused or ended, read in one query."""
+    row = (
+        await session.execute(
+            select(
+                Attempt.status,
+                func.count(AttemptPart.id).filter(AttemptPart.paused_at.is_not(None)),
+            )
+            .outerjoin(AttemptPart, AttemptPart.attempt_id == Attempt.id)
+            .where(Attempt.registration_id == registration_id)
+            .group_by(Attempt.id, Attempt.status)
+        )
+    ).first()
+    if row is None:
+        return ClockSignal(paused=False, ended=False)
+    status, paused_parts = row
+    return ClockSignal(paused=paused_parts > 0, ended=status == AttemptStatus.TERMINATED)

@@ -4,12 +4,14 @@ text that cannot be stored is refused."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.models import Registration
+from exam.pauses import ClockSignal, clock_signal
 from exam.roles import require
 from proctoring.access import REVIEW_REFUSED, REVIEWERS
 from proctoring.involvement import note_involvement
@@ -72,11 +74,36 @@ async def _own(session: AsyncSession, registration_id: int, candidate: User) -> 
     return registration
 
 
+@dataclass(frozen=True)
+class CandidateNotices:
+    """What the exam page asks for every few seconds: the proctors' unread messages, and
+    whether a proctor has paused the clock or the attempt has been ended, so the page shows
+    either at once instead of at its clock's next check."""
+
+    messages: list[ProctorMessage]
+    clock: ClockSignal
+
+
+async def candidate_notices(
+    session: AsyncSession, *, registration_id: int, candidate: User
+) -> CandidateNotices:
+    """The candidate's unread messages on their own registration (oldest first) and the state
+    of its attempt's clock."""
+    registration = await _own(session, registration_id, candidate)
+    return CandidateNotices(
+        messages=await _unread(session, registration),
+        clock=await clock_signal(session, registration.id),
+    )
+
+
 async def unread_messages(
     session: AsyncSession, *, registration_id: int, candidate: User
 ) -> list[ProctorMessage]:
     """The candidate's unread messages on their own registration, oldest first."""
-    registration = await _own(session, registration_id, candidate)
+    return await _unread(session, await _own(session, registration_id, candidate))
+
+
+async def _unread(session: AsyncSession, registration: Registration) -> list[ProctorMessage]:
     return list(
         await session.scalars(
             select(ProctorMessage)

@@ -196,9 +196,12 @@ class CandidateMessage(BaseModel):
 
 
 class UnreadMessages(BaseModel):
-    """The candidate's unread messages, oldest first."""
+    """The candidate's unread messages, oldest first, and whether the exam page must change at
+    once: its clock paused by a proctor, or its attempt ended by the exam staff."""
 
     messages: list[CandidateMessage]
+    paused: bool = Field(description="A part of the attempt is paused by a proctor now")
+    ended: bool = Field(description="The exam staff ended the attempt (cheating confirmed)")
 
 
 class MessagesRead(BaseModel):

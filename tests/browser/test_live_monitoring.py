@@ -2,7 +2,9 @@
 fake camera; the proctor's grid shows them with their newest still frame, a new flag appears
 (and is announced) without a reload, a message the proctor sends shows on the candidate's page
 at once and is marked read when dismissed, and the proctor watches the candidate's live video.
-axe-core checks the grid and the report."""
+The proctor pauses and resumes the clock, and the candidate's countdown follows within seconds;
+the proctor proposes ending the attempt for cheating, a second proctor confirms it, and the
+candidate's exam page shows the ended exam by itself. axe-core checks the grid and the report."""
 
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from tests.browser.test_proctoring import (
     face_video,
 )
 from tests.exam.factories import build_full_exam
+from tests.proctoring.reviewing import proctors
 from vakt.accounts import User
 from vakt.db import utcnow
 
@@ -87,15 +90,16 @@ async def test_a_proctor_watches_flags_and_writes_to_a_live_candidate(
         select(Attempt).where(Attempt.registration_id == exam.registration_id)
     )
     assert attempt is not None
+    attempt_id = attempt.id
     part = await session.scalar(
         select(AttemptPart).where(
-            AttemptPart.attempt_id == attempt.id, AttemptPart.submitted_at.is_(None)
+            AttemptPart.attempt_id == attempt_id, AttemptPart.submitted_at.is_(None)
         )
     )
     assert part is not None
     await raise_flag(
         session, policy=FAST, flag_type=FlagType.SECOND_SCREEN, source=FlagSource.BROWSER,
-        registration_id=exam.registration_id, attempt_id=attempt.id, attempt_part_id=part.id,
+        registration_id=exam.registration_id, attempt_id=attempt_id, attempt_part_id=part.id,
         started_at=utcnow(),
     )  # fmt: skip
     await session.commit()
@@ -132,6 +136,54 @@ async def test_a_proctor_watches_flags_and_writes_to_a_live_candidate(
     await expect(card.locator('button[data-field="watch"]')).to_have_attribute(
         "aria-pressed", "true"
     )
+
+    # The proctor pauses the clock for an incident: the candidate's page stops its countdown
+    # at once (told by the messages poll, not the clock's minute-by-minute check), and runs it
+    # again when the proctor resumes.
+    timer = candidate.locator("#time-left")
+    await card.locator("summary", has_text="Pause the clock").click()
+    await card.locator("form[data-action=pause] textarea[name=grounds]").fill("Kameraet falt ned")
+    await card.locator("form[data-action=pause] button").click()
+    await expect(timer).to_have_text("Paused", timeout=30_000)
+    await expect(candidate.locator("#announcer")).to_have_text(
+        "The proctor has paused your exam. The clock is stopped and your time is kept."
+    )
+    card = proctor.locator(f"#card-{exam.registration_id}")
+    await card.locator("form[data-action=resume] button").click()
+    await expect(timer).to_have_text(re.compile(r"^\d\d:\d\d$"), timeout=30_000)
+
+    # From the card the proctor proposes ending the attempt for cheating; a second proctor, in
+    # another browser, confirms it; the candidate's exam page shows the ended exam by itself.
+    await (
+        proctor.locator(f"#card-{exam.registration_id}").locator('a[data-field="cheating"]').click()
+    )
+    await proctor.get_by_role("button", name="Claim the review").click()
+    flag_row = proctor.locator("tr[id^=flag-]").first
+    await flag_row.get_by_role("button", name="Confirm").click()
+    await expect(proctor.locator("tr[id^=flag-]").first).to_contain_text("Confirmed")
+    await proctor.locator("#propose-grounds").fill("Kandidaten brukte en skjerm til.")
+    await proctor.locator("input[name=evidence]").first.check()
+    await proctor.get_by_role("button", name="Propose cheating").click()
+    await expect(proctor.locator(".notice")).to_contain_text("another proctor must confirm")
+    assert await candidate.locator("#time-left").is_visible()  # not yet: four eyes
+
+    (second,) = await proctors(session, 1)
+    second_context = await browser.new_context(locale="en-GB", bypass_csp=True)
+    confirmer = await second_context.new_page()
+    confirmer.on("pageerror", lambda exc: errors.append(f"second proctor: {exc}"))
+    await confirmer.goto(f"{live_server}/login")
+    await confirmer.fill("#username", second.username)
+    await confirmer.fill("#password", "x" * 12)
+    await confirmer.click("button[type=submit].primary")
+    await expect(confirmer.locator("h1")).to_contain_text("Welcome")
+    await confirmer.goto(f"{live_server}/proctor/review/attempts/{attempt_id}")
+    await confirmer.get_by_role("button", name="Confirm cheating").click()
+    await expect(confirmer.locator(".success")).to_contain_text("Cheating is confirmed")
+    await expect(candidate.locator(".error-message")).to_contain_text(
+        "The exam staff ended your exam", timeout=30_000
+    )
+    await expect(candidate.locator("#time-left")).to_have_count(0)
+    await second_context.close()
 
     await proctor.goto(f"{live_server}/proctor/sittings/{exam.sitting_id}/report")
     await expect(proctor.locator("h1")).to_contain_text("Proctoring report")

@@ -202,14 +202,19 @@ async def test_only_proctors_and_staff_pause_and_bad_input_is_refused(
 
 
 @pytest.mark.asyncio
-async def test_ending_the_attempt_for_cheating_ends_its_pause(
+async def test_ending_the_attempt_for_cheating_ends_its_pause_and_the_page_is_told(
     session: AsyncSession, exam: Exam, users: dict[str, User]
 ) -> None:
     clock = FixedClock(OPENS)
+    signal = pauses.clock_signal
+    assert await signal(session, exam.registration_id) == pauses.ClockSignal(False, False)
     attempt_id, part_id, _version = await _started(session, exam, clock)
+    assert await signal(session, exam.registration_id) == pauses.ClockSignal(False, False)
     await pauses.pause_part(
         session, attempt_part_id=part_id, actor=users["proctor"], grounds="Mobil", now=clock.now()
     )
+    # What the exam page's messages poll tells it at once (exam.js stops its countdown).
+    assert await signal(session, exam.registration_id) == pauses.ClockSignal(True, False)
     clock.advance(timedelta(minutes=2))
     attempt = await handin.terminate_for_cheating(
         session, attempt_id=attempt_id, actor=users["proctor"], reason="Mobil", now=clock.now()
@@ -219,6 +224,7 @@ async def test_ending_the_attempt_for_cheating_ends_its_pause(
     assert part.paused_at is None and part.submitted_by == models.SubmittedBy.TERMINATION
     (record,) = await pauses.pauses_of(session, part_id)
     assert record.resumed_at == clock.now()
+    assert await signal(session, exam.registration_id) == pauses.ClockSignal(False, True)
     with pytest.raises(Conflict):
         await pauses.pause_part(
             session, attempt_part_id=part_id, actor=users["proctor"], grounds="x",

@@ -378,7 +378,7 @@ async def test_a_proctor_writes_and_the_candidate_reads(
     read = await client.post(f"{api}/read", json={"through": shown["id"]}, headers=headers)
     assert read.status_code == 200
     assert read.json() == {"marked": len(unread.json()["messages"])}
-    assert (await client.get(api)).json() == {"messages": []}
+    assert (await client.get(api)).json() == {"messages": [], "paused": False, "ended": False}
 
     client.cookies.clear()
     await sign_in(client, exam.other.username, "x" * 12)

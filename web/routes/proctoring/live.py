@@ -394,7 +394,7 @@ async def report_csv(request: Request) -> Response:
 
 async def unread_messages(request: Request) -> Response:
     """GET /api/registrations/{id}/messages: the candidate's unread messages from proctors."""
-    unread = await messages.unread_messages(
+    notices = await messages.candidate_notices(
         db(request),
         registration_id=path_id(request, "registration_id"),
         candidate=current_user(request),
@@ -402,8 +402,10 @@ async def unread_messages(request: Request) -> Response:
     body = UnreadMessages(
         messages=[
             CandidateMessage(id=message.id, text=message.text, sent_at=message.sent_at)
-            for message in unread
-        ]
+            for message in notices.messages
+        ],
+        paused=notices.clock.paused,
+        ended=notices.clock.ended,
     )
     return JSONResponse(body.model_dump(mode="json"), headers={"Cache-Control": "no-store"})
 

@@ -44,6 +44,13 @@
       const received = Date.now();
       const offset = Date.parse(body.server_time) + (received - sent) / 2 - received;
       if (Number.isFinite(offset)) clockOffset = offset;
+      if (body.submitted_at && !closed && !expired && Date.parse(body.submitted_at) < deadline) {
+        // Closed before its time by someone else: the exam staff ended the attempt. The page
+        // shows why (at the deadline the page hands in by itself, sending what waits first).
+        closed = true;
+        window.location.reload();
+        return;
+      }
       applyPause(body);
     } catch (error) {
       // Offline: keep the last offset; the countdown goes on.
@@ -538,6 +545,10 @@
   // While paused, ask more often, so the clock goes on soon after the proctor resumes it.
   window.setInterval(() => { if (paused) syncClock(); }, 10000);
   window.addEventListener("online", syncClock);
+  // The proctors' messages poll says at once when the clock is paused or the attempt ended.
+  document.addEventListener("vakt:exam-signal", (event) => {
+    if (event.detail.ended || Boolean(event.detail.paused) !== paused) syncClock();
+  });
   syncClock();
   restore().then(() => { document.getElementById("exam").dataset.ready = "true"; });
 })();

@@ -1,5 +1,6 @@
 // Messages from the proctors on the exam page: asked for every few seconds, shown at once in an
-// assertive alert, and marked read when the candidate dismisses them. The words are the
+// assertive alert, and marked read when the candidate dismisses them. The same answer says
+// whether a proctor paused the clock or the attempt was ended, which the exam page acts on. The words are the
 // proctor's and the page's (data attributes); this script adds none of its own.
 "use strict";
 
@@ -27,7 +28,11 @@
   async function poll() {
     try {
       const response = await fetch(box.dataset.url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (response.ok) show((await response.json()).messages);
+      if (!response.ok) return;
+      const body = await response.json();
+      show(body.messages);
+      // A pause or the end of the attempt is for the exam page to show (exam.js) at once.
+      document.dispatchEvent(new CustomEvent("vakt:exam-signal", { detail: { paused: body.paused, ended: body.ended } }));
     } catch (error) {
       // Offline: the next poll asks again.
     }
