@@ -11,10 +11,12 @@ from starlette.routing import BaseRoute
 from itembank.models import Scheme
 from proctoring import service
 from proctoring.access import POLICY_EDITORS
+from proctoring.models import FlagType, Severity
 from vakt.errors import VaktError
 from vakt.i18n import _l
 from web.endpoints import current_user, db, form_str, now, page, path_id
 from web.i18n import translate
+from web.proctor_words import FLAG_LABELS, SEVERITY_LABELS
 from web.rendering import render
 
 POLICY_FIELDS: list[tuple[str, Any]] = [
@@ -33,6 +35,7 @@ POLICY_FIELDS: list[tuple[str, Any]] = [
     ("chunk_seconds", _l("Recording piece length (seconds)")),
     ("max_chunk_bytes", _l("Largest recording piece (bytes)")),
     ("video_bits_per_second", _l("Recording video bitrate (bits per second)")),
+    ("review_claim_minutes", _l("A proctor's claim on an attempt's review lasts (minutes)")),
 ]
 """The form's fields (the policy's names) with their labels, in the order shown."""
 
@@ -54,6 +57,14 @@ async def _render_policy(
             "scheme": scheme,
             "values": values,
             "fields": [(name, translate(request, label)) for name, label in POLICY_FIELDS],
+            "flag_types": [
+                (flag_type.value, translate(request, FLAG_LABELS[flag_type]))
+                for flag_type in FlagType
+            ],
+            "severities": [
+                (severity.value, translate(request, SEVERITY_LABELS[severity]))
+                for severity in Severity
+            ],
             "error": error,
             "error_field": error_field,
             "saved": saved,
@@ -65,11 +76,11 @@ async def _render_policy(
 async def policy_page(request: Request) -> Response:
     """GET /staff/schemes/{id}/proctoring: the scheme's proctoring settings."""
     found = await service.scheme_policy(db(request), path_id(request, "scheme_id"))
+    values = found.policy.model_dump(mode="json")
+    # Every kind of flag, those the stored settings predate at their default severity.
+    values["severity"] = {kind.value: found.policy.severity_of(kind).value for kind in FlagType}
     return await _render_policy(
-        request,
-        found.scheme,
-        found.policy.model_dump(mode="json"),
-        saved=request.query_params.get("saved") == "1",
+        request, found.scheme, values, saved=request.query_params.get("saved") == "1"
     )
 
 
@@ -80,6 +91,10 @@ async def policy_save(request: Request) -> Response:
     form = await request.form()
     values: dict[str, Any] = {name: form_str(form, name).strip() for name, _label in POLICY_FIELDS}
     values["enabled"] = form_str(form, "enabled") == "on"
+    values["cheating_four_eyes"] = form_str(form, "cheating_four_eyes") == "on"
+    values["severity"] = {
+        flag_type.value: form_str(form, f"severity-{flag_type.value}") for flag_type in FlagType
+    }
     try:
         await service.set_policy(
             db(request),
