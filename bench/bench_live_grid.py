@@ -14,7 +14,7 @@ a few proctors' streams (server-sent events).
 Measured over ``--duration`` seconds after ``--warmup``: the server process's CPU (all its
 threads and workers, from /proc), and for every flag the time from its row's commit to the first
 client's event naming it (the card's ``newest_flag_id``), p50 and p99. Target: <= 2 s (the grid
-polls every 2 s); not asserted.
+polls every second by default); not asserted.
 
     python bench/bench_live_grid.py [--candidates 200] [--duration 60] [--pg-server URL]
 """

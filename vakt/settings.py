@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     """How often claimed scripts whose time ran out go back to the grading queue (0: never)."""
     proctoring_watch_interval_seconds: float = 5.0
     """How often running parts are checked for a lost live channel and recording gaps."""
-    live_grid_poll_seconds: float = Field(default=2.0, gt=0)
+    live_grid_poll_seconds: float = Field(default=1.0, gt=0)
     """How often a proctor's live grid stream reads the grid from the database."""
     live_stream_seconds: float = Field(default=300.0, gt=0)
     """How long one live grid stream lasts before the browser reconnects (and its session is
