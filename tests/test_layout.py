@@ -9,8 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("vakt", "itembank", "exam", "proctoring", "grading", "web")
-DOMAINS = ("itembank", "exam", "proctoring", "grading")
+PACKAGES = ("vakt", "itembank", "exam", "proctoring", "grading", "certification", "web")
+DOMAINS = ("itembank", "exam", "proctoring", "grading", "certification")
 MAX_LINES = 500
 COMPOSITION_ROOTS = {"vakt.cli", "vakt.demo.seed"}
 """Modules of vakt that put the application together (only inside their commands)."""

@@ -122,6 +122,7 @@ MODEL_MODULES = (
     "exam.models",
     "proctoring.models",
     "grading.models",
+    "certification.models",
 )
 """Every module that defines tables. Listed by name so this package never imports a domain."""
 

@@ -1,0 +1,86 @@
+"""Certification tables: a scheme's certification rules, the fee of a registration, the
+decisions on complete attempts and the certificates they issue.
+
+A decision names the registration (and so its attempt and candidate) it decides and keeps the
+requirements as the decision maker saw them checked, so the decision can be traced later even
+when the underlying rows change ("etterprøvbarhet")."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from certification.schemas import CertificateStatus, DecisionOutcome, FeeStatus
+from vakt.db import Base, JSONDocument, UTCDateTime, text_enum, utcnow
+
+
+class CertificationPolicy(Base):
+    """A scheme's certification rules (``certification.schemas.CertificationRules``); the
+    defaults until changed."""
+
+    __tablename__ = "certification_policy"
+
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class RegistrationFee(Base):
+    """A registration's fee as staff set it or import it (with the invoice's reference)."""
+
+    __tablename__ = "registration_fee"
+
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), primary_key=True)
+    status: Mapped[FeeStatus] = mapped_column(text_enum(FeeStatus, 20))
+    invoice_reference: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class CertificationDecision(Base):
+    """The decision on a registration's complete attempt: certified, or refused with grounds.
+
+    A registration has one standing decision; a new decision after an appeal replaces it
+    (``replaces_id``) and is made by someone who took no part in the first."""
+
+    __tablename__ = "certification_decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
+    outcome: Mapped[DecisionOutcome] = mapped_column(text_enum(DecisionOutcome, 20))
+    grounds: Mapped[str] = mapped_column(Text, default="")
+    requirements: Mapped[list[dict[str, Any]]] = mapped_column(JSONDocument)
+    """Each requirement as checked when the decision was made: key, met, detail."""
+    decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certification_decision.id"))
+
+
+class Certificate(Base):
+    """A certificate: a unique number, its holder and scheme, valid from the decision's date for
+    the scheme's period; suspended or withdrawn with written grounds. A renewal continues the
+    series (``renews_id``)."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (UniqueConstraint("number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(40))
+    holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("certification_decision.id"), index=True)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    """The last day it is valid, in the body's time zone."""
+    status: Mapped[CertificateStatus] = mapped_column(text_enum(CertificateStatus, 20))
+    status_grounds: Mapped[str] = mapped_column(Text, default="")
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    renews_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
