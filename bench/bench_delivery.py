@@ -5,13 +5,17 @@ browser): it signs in through the real /login form (CSRF token from the page), s
 and its first part, reads the exam's state, and then, for the measured duration, saves an answer
 every --interval seconds (with random jitter; a choice id for single choice, a list for multiple
 response, a growing text for essay; the sequence number always increasing) and now and then
-navigates (GET the state or /api/time). Sign-ins are ramped (argon2 is deliberately slow) and only
-the steady state is measured: saves started inside the window that opens once every candidate is
-ready (plus --warmup seconds).
+navigates (GET the state or /api/time). Beside the saves, as the exam page does, it asks for the
+proctors' messages (GET /api/registrations/{id}/messages, which also says whether the clock is
+paused or the attempt ended) every --messages-interval seconds (5; 0: never), each candidate at a
+random phase. Sign-ins are ramped (argon2 is deliberately slow) and only the steady state is
+measured: requests started inside the window that opens once every candidate is ready (plus
+--warmup seconds).
 
 The same harness (same N, same rhythm) then runs against bench/ceiling_app.py, a bare Starlette app
 whose save does one INSERT into the same database, served by uvicorn with the same worker count:
-the ceiling Vakt's save path is compared with.
+the ceiling Vakt's save path is compared with. The ceiling has no messages: its candidates do not
+poll.
 
 Usage:
 
@@ -22,10 +26,11 @@ Set-up: a fresh database (a SQLite file in a temporary folder, or the PostgreSQL
 `vakt_bench`, dropped and recreated), migrated, and seeded through the real services: a scheme,
 approved items, two blueprints (one starts with a multiple-choice part, one with essays), a sitting
 of each open now, N candidates with approved applications and registrations (alternating between
-the sittings). Prints saves/s, errors by status and p50/p95/p99/max save latency for Vakt and for the
-ceiling, and the CPU used by the server, the load generator and the rest (the database). Targets:
-2,000 candidates with p99 save latency <= 100 ms and >= 50 % of the ceiling. Not a test: nothing is
-asserted, the figures are printed.
+the sittings); the candidates accept the code of conduct through the check-in page as they sign
+in. Prints saves/s, errors by status and p50/p95/p99/max save latency for Vakt and for the ceiling,
+the same for Vakt's messages polls, and the CPU used by the server, the load generator and the rest
+(the database). Targets: 2,000 candidates with p99 save latency <= 100 ms and >= 50 % of the
+ceiling. Not a test: nothing is asserted, the figures are printed.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ PG_DATABASE = "vakt_bench"
 CLIENT_KEEP_ALIVE = 60.0
 """Seconds a simulated candidate keeps an idle connection (the server keeps it 75 s)."""
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
+TEXT_VERSION_PATTERN = re.compile(r'name="text_version" value="([^"]+)"')
 WORDS = [
     "mangfold", "inkludering", "ledelse", "rekruttering", "kultur", "strategi", "tiltak",
     "medarbeidere", "likestilling", "diskriminering", "arbeidsmiljø", "kompetanse", "måling",
@@ -91,6 +97,8 @@ class ClientConfig:
     sign_in_concurrency: int
     hard_stop: float
     phases: bool = False
+    messages_interval: float = 0.0
+    """Seconds between two asks for the proctors' messages (0: never)."""
 
 
 @dataclasses.dataclass
@@ -111,6 +119,8 @@ class ClientResult:
     navigations: list[tuple[float, float, str]]
     sign_ins: list[float]
     setup_errors: Counter[str]
+    polls: list[tuple[float, float, str]] = dataclasses.field(default_factory=list)
+    """GET /api/registrations/{id}/messages, as the exam page asks every few seconds."""
     phases: list[SavePhases] = dataclasses.field(default_factory=list)
     """With --phases: where each save's time went, as the client saw it."""
     loop_lags: list[tuple[float, float]] = dataclasses.field(default_factory=list)
@@ -187,7 +197,9 @@ def _expect(response: Any, status: int, step: str) -> None:
 async def _sign_in_and_start(
     http: Any, candidate: Candidate, sign_ins: list[float]
 ) -> tuple[str, int, int, list[Question]]:
-    """Sign in through the form, start the attempt and its first part, read the state."""
+    """Sign in through the form, accept the code of conduct and the self-declaration (the
+    check-in; proctoring is off, so there is no identity check), start the attempt and its first
+    part, read the state."""
     page = await http.get("/login")
     _expect(page, 200, "GET /login")
     started = time.perf_counter()
@@ -206,6 +218,21 @@ async def _sign_in_and_start(
     _expect(home, 200, "GET /")
     token = _csrf(home.text)
     headers = {"X-CSRF-Token": token}
+    rules = await http.get(f"/exam/{candidate.registration_id}/rules")
+    _expect(rules, 200, "GET rules")
+    version = TEXT_VERSION_PATTERN.search(rules.text)
+    if version is None:
+        raise SetupFailed("no text version on the rules page")
+    response = await http.post(
+        f"/exam/{candidate.registration_id}/rules",
+        data={
+            "csrf_token": _csrf(rules.text),
+            "conduct": "yes",
+            "declaration": "yes",
+            "text_version": version.group(1),
+        },
+    )
+    _expect(response, 303, "accept rules")
     response = await http.post(
         f"/api/registrations/{candidate.registration_id}/attempt", headers=headers
     )
@@ -288,6 +315,31 @@ async def _watch_loop_lag(lags: list[tuple[float, float]], hard_stop: float) -> 
             lags.append((time.time(), late))
 
 
+def _over(config: ClientConfig, shared: Shared) -> bool:
+    """Whether the measurement window (or the hard stop) has passed."""
+    end = shared.window_end.value
+    return bool(end and time.time() >= end) or time.time() >= config.hard_stop
+
+
+async def poll_messages(
+    http: Any, candidate: Candidate, config: ClientConfig, shared: Shared, result: ClientResult
+) -> None:
+    """The exam page's messages poll (web/static/js/messages.js): every interval, from a random
+    phase, until the window ends. One at a time: a slow answer delays the next ask, and the
+    ones due meanwhile go out back to back once it came."""
+    rng = random.Random(f"messages-{candidate.index}")  # the saves' own sequence stays the same
+    loop = asyncio.get_running_loop()
+    url = f"/api/registrations/{candidate.registration_id}/messages"
+    headers = {"Accept": "application/json"}
+    next_at = loop.time() + rng.uniform(0, config.messages_interval)
+    while not _over(config, shared):
+        await asyncio.sleep(max(0.0, next_at - loop.time()))
+        if _over(config, shared):
+            return
+        result.polls.append(await _timed(http, "GET", url, headers=headers))
+        next_at += config.messages_interval
+
+
 async def run_candidate(
     candidate: Candidate,
     config: ClientConfig,
@@ -299,7 +351,6 @@ async def run_candidate(
     """One candidate from sign-in to the end of the measurement window."""
     import httpx
 
-    rng = random.Random(candidate.index)
     transport = httpx.AsyncHTTPTransport(
         verify=tls,  # one shared context: building 2,000 of them would cost seconds of CPU
         # A browser keeps an idle connection for minutes; httpx's own default (5 s) would make
@@ -334,39 +385,61 @@ async def run_candidate(
             return
         with shared.ready.get_lock():
             shared.ready.value += 1
-        sequence = 0
-        position = 0
-        loop = asyncio.get_running_loop()
-        next_at = loop.time() + rng.uniform(0, config.interval)  # spread the candidates' phases
-        while True:
-            end = shared.window_end.value
-            if (end and time.time() >= end) or time.time() >= config.hard_stop:
-                return
-            await asyncio.sleep(max(0.0, next_at - loop.time()))
-            end = shared.window_end.value
-            if (end and time.time() >= end) or time.time() >= config.hard_stop:
-                return
-            question = questions[position % len(questions)]
-            position += rng.choice((0, 1, 1))  # sometimes the same question again
-            sequence += 1
-            result.saves.append(
-                await _timed(
-                    http,
-                    "PUT",
-                    f"/api/parts/{part_id}/answers/{question.item_version_id}/"
-                    f"{question.question_id}",
-                    result.phases if config.phases else None,
-                    json={"sequence": sequence, "value": question.next_value(rng)},
-                    headers=headers,
-                )
+        poller = (
+            asyncio.create_task(poll_messages(http, candidate, config, shared, result))
+            if config.messages_interval > 0 and not config.bare
+            else None
+        )
+        try:
+            await _save_loop(
+                http, candidate, config, shared, result, part_id, questions, headers, nav_urls
             )
-            if rng.random() < config.nav_probability:
-                # The exam page syncs its clock with GET /api/time once a minute and moves between
-                # items without asking the server; now and then it is reloaded (GET the state).
-                await asyncio.sleep(rng.uniform(0, config.interval / 3))
-                url = nav_urls[-1] if rng.random() < config.state_share else nav_urls[0]
-                result.navigations.append(await _timed(http, "GET", url))
-            next_at += config.interval + rng.uniform(-config.jitter, config.jitter)
+        finally:
+            if poller is not None:  # it stops by itself when the window ends, as the saves do
+                await poller
+
+
+async def _save_loop(
+    http: Any,
+    candidate: Candidate,
+    config: ClientConfig,
+    shared: Shared,
+    result: ClientResult,
+    part_id: int,
+    questions: list[Question],
+    headers: dict[str, str],
+    nav_urls: tuple[str, ...],
+) -> None:
+    """Save every interval (with jitter), and now and then navigate, until the window ends."""
+    rng = random.Random(candidate.index)
+    sequence = 0
+    position = 0
+    loop = asyncio.get_running_loop()
+    next_at = loop.time() + rng.uniform(0, config.interval)  # spread the candidates' phases
+    while not _over(config, shared):
+        await asyncio.sleep(max(0.0, next_at - loop.time()))
+        if _over(config, shared):
+            return
+        question = questions[position % len(questions)]
+        position += rng.choice((0, 1, 1))  # sometimes the same question again
+        sequence += 1
+        result.saves.append(
+            await _timed(
+                http,
+                "PUT",
+                f"/api/parts/{part_id}/answers/{question.item_version_id}/{question.question_id}",
+                result.phases if config.phases else None,
+                json={"sequence": sequence, "value": question.next_value(rng)},
+                headers=headers,
+            )
+        )
+        if rng.random() < config.nav_probability:
+            # The exam page syncs its clock with GET /api/time once a minute and moves between
+            # items without asking the server; now and then it is reloaded (GET the state).
+            await asyncio.sleep(rng.uniform(0, config.interval / 3))
+            url = nav_urls[-1] if rng.random() < config.state_share else nav_urls[0]
+            result.navigations.append(await _timed(http, "GET", url))
+        next_at += config.interval + rng.uniform(-config.jitter, config.jitter)
 
 
 async def _client(config: ClientConfig, candidates: Sequence[Candidate], shared: Shared) -> Any:
@@ -727,6 +800,16 @@ class RunReport:
     client_cpu: float
     database_cpu: float
     machine_cpu: float
+    nav_errors: Counter[str] = dataclasses.field(default_factory=Counter)
+    messages_interval: float = 0.0
+    polls: int = 0
+    """Messages polls answered 200 in the window."""
+    polls_per_second: float = 0.0
+    poll_errors: Counter[str] = dataclasses.field(default_factory=Counter)
+    poll_p50: float = 0.0
+    poll_p95: float = 0.0
+    poll_p99: float = 0.0
+    poll_max: float = 0.0
     phases: list[SavePhases] = dataclasses.field(default_factory=list)
     client_loop_lags: list[float] = dataclasses.field(default_factory=list)
 
@@ -769,6 +852,7 @@ def run_harness(
         sign_in_concurrency=max(1, args.sign_in_concurrency // args.clients),
         hard_stop=time.time() + args.setup_timeout + args.warmup + args.duration + 60,
         phases=args.phases,
+        messages_interval=0.0 if bare else args.messages_interval,
     )
     results = context.Queue()
     processes = [
@@ -849,6 +933,9 @@ def _measure(
     for result in collected:
         setup_errors.update(result.setup_errors)
     nav_latencies = sorted(latency for _t, latency, _status in navigations)
+    polls = in_window([row for result in collected for row in result.polls])
+    poll_latencies = sorted(latency for _t, latency, _status in polls)
+    polls_ok = sum(status == "200" for _t, _latency, status in polls)
     return RunReport(
         target=target,
         database=args.database,
@@ -873,6 +960,15 @@ def _measure(
         client_cpu=client_cpu,
         database_cpu=database_cpu,
         machine_cpu=machine_cpu,
+        nav_errors=Counter(status for _t, _latency, status in navigations if status != "200"),
+        messages_interval=0.0 if target == "ceiling" else args.messages_interval,
+        polls=polls_ok,
+        polls_per_second=polls_ok / window,
+        poll_errors=Counter(status for _t, _latency, status in polls if status != "200"),
+        poll_p50=percentile(poll_latencies, 0.50),
+        poll_p95=percentile(poll_latencies, 0.95),
+        poll_p99=percentile(poll_latencies, 0.99),
+        poll_max=poll_latencies[-1] if poll_latencies else 0.0,
         phases=[
             row
             for result in collected
@@ -907,7 +1003,26 @@ def print_report(report: RunReport) -> None:
         f"save latency          p50 {report.p50:.1f} ms, p95 {report.p95:.1f} ms, "
         f"p99 {report.p99:.1f} ms, max {report.max:.1f} ms"
     )
-    print(f"navigations           {report.navigations} (p99 {report.nav_p99:.1f} ms)")
+    nav_errors = ", ".join(f"{k}: {v}" for k, v in sorted(report.nav_errors.items())) or "none"
+    print(
+        f"navigations           {report.navigations} (p99 {report.nav_p99:.1f} ms; errors: "
+        f"{nav_errors})"
+    )
+    if report.messages_interval > 0:
+        poll_errors = (
+            ", ".join(f"{k}: {v}" for k, v in sorted(report.poll_errors.items())) or "none"
+        )
+        print(
+            f"messages polls        {report.polls} ({report.polls_per_second:.1f} polls/s, one "
+            f"per candidate every {report.messages_interval:g} s)"
+        )
+        print(f"poll errors by status {poll_errors}")
+        print(
+            f"poll latency          p50 {report.poll_p50:.1f} ms, p95 {report.poll_p95:.1f} ms, "
+            f"p99 {report.poll_p99:.1f} ms, max {report.poll_max:.1f} ms"
+        )
+    else:
+        print("messages polls        off")
     print(
         f"CPU (100 % = 1 core)  server {report.server_cpu:.0%}, load generator "
         f"{report.client_cpu:.0%}, PostgreSQL {report.database_cpu:.0%}, anything else "
@@ -957,14 +1072,21 @@ def print_summary(reports: Sequence[RunReport]) -> None:
     """One table over every run, and Vakt against the ceiling."""
     print(
         "\n| target | database | workers | N | saves/s | errors | p50 ms | p95 ms | p99 ms "
-        "| max ms | server CPU | client CPU | PostgreSQL CPU | other CPU |"
+        "| max ms | polls/s | poll errors | poll p50 ms | poll p99 ms | server CPU | client CPU "
+        "| PostgreSQL CPU | other CPU |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in reports:
+        polls = (
+            f"{r.polls_per_second:.1f} | {sum(r.poll_errors.values())} | {r.poll_p50:.1f} | "
+            f"{r.poll_p99:.1f}"
+            if r.messages_interval > 0
+            else "– | – | – | –"
+        )
         print(
             f"| {r.target} | {r.database} | {r.workers} | {r.candidates} | "
             f"{r.saves_per_second:.1f} | {sum(r.errors.values())} | {r.p50:.1f} | {r.p95:.1f} | "
-            f"{r.p99:.1f} | {r.max:.0f} | {r.server_cpu:.0%} | {r.client_cpu:.0%} | "
+            f"{r.p99:.1f} | {r.max:.0f} | {polls} | {r.server_cpu:.0%} | {r.client_cpu:.0%} | "
             f"{r.database_cpu:.0%} | {r.other_cpu:.0%} |"
         )
     by_target = {r.target: r for r in reports}
@@ -1010,6 +1132,13 @@ def main() -> None:
         type=int,
         default=4,
         help="sign-ins in flight at once (all clients)",
+    )
+    parser.add_argument(
+        "--messages-interval",
+        type=float,
+        default=5,
+        help="seconds between two asks for the proctors' messages, as the exam page polls "
+        "(each candidate at a random phase; 0: no poll; the ceiling never polls)",
     )
     parser.add_argument("--warmup", type=float, default=15, help="seconds before measuring")
     parser.add_argument("--setup-timeout", type=float, default=900, help="give up the ramp after")
