@@ -1,7 +1,10 @@
 """The review's outcome told to the exam's pages (``exam.reviews.Reviews``): the grounds of a
-decision of cheating for the candidate's My page, and a summary for the decision maker."""
+decision of cheating for the candidate's My page, a summary for the decision maker, and the
+registrations held from the decision (identity not confirmed)."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,4 +49,21 @@ class ProctoringReviews:
             identity_confirmed=identity.confirmed if identity is not None else None,
             identity_grounds=identity.grounds if identity is not None else "",
             open_flags=int(open_flags or 0),
+        )
+
+    async def identity_held(
+        self, session: AsyncSession, registration_ids: Collection[int]
+    ) -> set[int]:
+        """Of these registrations, those a proctor decided the identity of as not confirmed (a
+        later decision replaces an earlier one, so the row says where it stands now)."""
+        wanted = set(registration_ids)
+        if not wanted:
+            return set()
+        return set(
+            await session.scalars(
+                select(IdentityDecision.registration_id).where(
+                    IdentityDecision.registration_id.in_(wanted),
+                    IdentityDecision.confirmed.is_(False),
+                )
+            )
         )
