@@ -55,15 +55,13 @@ class ProctoringReviews:
         self, session: AsyncSession, registration_ids: Collection[int]
     ) -> set[int]:
         """Of these registrations, those a proctor decided the identity of as not confirmed (a
-        later decision replaces an earlier one, so the row says where it stands now)."""
+        later decision replaces an earlier one, so the row says where it stands now). The held
+        ones are few: they are read whole and matched here, so a page of thousands of attempts
+        sends no list of thousands of ids."""
         wanted = set(registration_ids)
         if not wanted:
             return set()
-        return set(
-            await session.scalars(
-                select(IdentityDecision.registration_id).where(
-                    IdentityDecision.registration_id.in_(wanted),
-                    IdentityDecision.confirmed.is_(False),
-                )
-            )
+        held = await session.scalars(
+            select(IdentityDecision.registration_id).where(IdentityDecision.confirmed.is_(False))
         )
+        return wanted.intersection(held)
