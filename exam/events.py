@@ -1,5 +1,5 @@
 """What happens in an exam that other domains act on: a part handed in, an attempt ended,
-results released, answers that arrived late.
+results released, answers that arrived late, a candidate's identity confirmed.
 
 The exam publishes events; other domains subscribe to them, and the application wires the two
 together once (``web.app.create_app``), on the database sessions it makes: ``publish`` finds the
@@ -69,6 +69,15 @@ class LateAnswersDelivered:
     last_contact_at: datetime
     delivered_at: datetime
     answers: int
+
+
+@dataclass(frozen=True)
+class IdentityConfirmed:
+    """A proctor confirmed the candidate's identity (published by whoever decides it,
+    ``proctoring.review.decide_identity``): what was held for it goes on."""
+
+    registration_id: int
+    confirmed_at: datetime
 
 
 Event = TypeVar("Event")

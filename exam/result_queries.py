@@ -33,6 +33,8 @@ class AttemptRow:
     waiting: int
     """Parts handed in whose result waits for grading."""
     overridden: int
+    held: bool = False
+    """Held from the decision: the candidate's identity is not confirmed."""
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,11 @@ class SittingResults:
     attempts: list[AttemptRow]
 
 
-async def results_overview(session: AsyncSession) -> list[SittingResults]:
+async def results_overview(
+    session: AsyncSession, reviews: Reviews = NO_REVIEWS
+) -> list[SittingResults]:
     """Every sitting where some part has a result, newest first, with its attempts whose parts
-    have been handed in (by candidate name)."""
+    have been handed in (by candidate name), each marked held when ``reviews`` holds it."""
     rows = (
         await session.execute(
             select(Sitting, Scheme, Attempt, User)
@@ -73,6 +77,7 @@ async def results_overview(session: AsyncSession) -> list[SittingResults]:
         select(AttemptPart).where(AttemptPart.attempt_id.in_([row[2].id for row in rows]))
     ):
         parts.setdefault(part.attempt_id, []).append(part)
+    held = await reviews.identity_held(session, {row[2].registration_id for row in rows})
     shown: dict[int, SittingResults] = {}
     for sitting, scheme, attempt, candidate in rows:
         theirs = parts.get(attempt.id, [])
@@ -84,6 +89,7 @@ async def results_overview(session: AsyncSession) -> list[SittingResults]:
                 decided=sum(1 for p in theirs if p.passed is not None),
                 waiting=sum(1 for p in theirs if p.passed is None and p.submitted_at is not None),
                 overridden=sum(1 for p in theirs if p.result_override_at is not None),
+                held=attempt.registration_id in held,
             )
         )
     return list(shown.values())
@@ -117,6 +123,9 @@ class AttemptResults:
     """The whole exam passed ("Bestått"), once every part has a result; None until then."""
     review: ReviewSummary
     """The proctor review's outcome."""
+    held: bool = False
+    """Held from the decision (nothing released or overridden): the candidate's identity is not
+    confirmed."""
 
 
 async def attempt_results(
@@ -165,6 +174,8 @@ async def attempt_results(
         if every_part_decided
         else None,
         review=await reviews.summary_of(session, attempt.id),
+        held=attempt.registration_id
+        in await reviews.identity_held(session, [attempt.registration_id]),
     )
 
 

@@ -1,4 +1,6 @@
-"""Part results and releasing them to the candidate."""
+"""Part results and releasing them to the candidate. An attempt whose candidate's identity a
+proctor did not confirm is held from the decision (``HELD``): its results are neither released
+nor overridden until a proctor confirms the identity (``exam.reviews.Reviews.identity_held``)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,26 @@ from exam.models import (
     AttemptPart,
     AttemptStatus,
 )
+from exam.reviews import Reviews
 from exam.roles import EXAM_ADMINISTRATORS, RESULT_OVERRIDERS, require
 from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 from vakt.text import storable
+
+HELD = _l(
+    "The candidate's identity is not confirmed: the attempt is held from the decision until a "
+    "proctor confirms it."
+)
+"""Why a held attempt's results are neither released nor overridden."""
+
+
+async def refuse_if_held(session: AsyncSession, reviews: Reviews, registration_id: int) -> None:
+    """Refuse (409) a decision on the registration's attempt while its candidate's identity is
+    not confirmed."""
+    if registration_id in await reviews.identity_held(session, [registration_id]):
+        raise Conflict(HELD)
 
 
 def passes(score: float, max_score: float, threshold: float) -> bool:
@@ -82,9 +98,10 @@ async def override_part_result(
     grounds: str,
     actor: User,
     now: datetime,
+    reviews: Reviews,
 ) -> AttemptPart:
     """The decision maker sets a part's result against its points, with written grounds; it is
-    shown as an override wherever the result is."""
+    shown as an override wherever the result is. Refused while the attempt is held."""
     require(
         actor,
         RESULT_OVERRIDERS,
@@ -95,6 +112,9 @@ async def override_part_result(
     attempt_part = await session.get(AttemptPart, attempt_part_id)
     if attempt_part is None:
         raise NotFound(_l("No such part."))
+    attempt = await session.get(Attempt, attempt_part.attempt_id)
+    assert attempt is not None
+    await refuse_if_held(session, reviews, attempt.registration_id)
     if attempt_part.submitted_at is None:
         raise Conflict(_l("A part has a result only after it has been handed in."))
     before = attempt_part.passed
@@ -115,13 +135,15 @@ async def override_part_result(
 
 
 async def release_results(
-    session: AsyncSession, *, attempt_id: int, actor: User, now: datetime
+    session: AsyncSession, *, attempt_id: int, actor: User, now: datetime, reviews: Reviews
 ) -> Attempt:
-    """Show the candidate the results of an ended attempt whose every part has a result."""
+    """Show the candidate the results of an ended attempt whose every part has a result; refused
+    while the attempt is held (the candidate's identity not confirmed)."""
     require(actor, EXAM_ADMINISTRATORS, _l("Only the certification body's staff release results."))
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(_l("No such attempt."))
+    await refuse_if_held(session, reviews, attempt.registration_id)
     if attempt.status == AttemptStatus.IN_PROGRESS:
         raise Conflict(_l("The attempt is still going on."))
     if any(part.passed is None for part in await parts_of(session, attempt.id)):

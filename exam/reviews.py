@@ -1,10 +1,12 @@
 """What the exam's pages show of the proctor review, told by proctoring through ``Reviews``
 (filled by ``proctoring.review_outcomes.ProctoringReviews``, wired in ``web.app.create_app``;
 the exam never imports proctoring): the grounds of a decision of cheating on the candidate's
-My page, and the review's outcome on the decision maker's page of an attempt."""
+My page, the review's outcome on the decision maker's page of an attempt, and which attempts
+are held from the certification decision (the candidate's identity not confirmed)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,6 +45,14 @@ class Reviews(Protocol):
         """The attempt's review outcome."""
         ...
 
+    async def identity_held(
+        self, session: AsyncSession, registration_ids: Collection[int]
+    ) -> set[int]:
+        """Of these registrations, those whose attempt is held from the certification decision
+        (no result released, no part result overridden): a proctor decided the candidate's
+        identity is not confirmed, and no later decision confirmed it."""
+        ...
+
 
 class NoReviews:
     """Reviews where nothing is proctored (the exam on its own, in tests)."""
@@ -56,6 +66,12 @@ class NoReviews:
     async def summary_of(self, session: AsyncSession, attempt_id: int) -> ReviewSummary:
         """Nothing reviewed."""
         return ReviewSummary()
+
+    async def identity_held(
+        self, session: AsyncSession, registration_ids: Collection[int]
+    ) -> set[int]:
+        """Nothing held."""
+        return set()
 
 
 NO_REVIEWS = NoReviews()

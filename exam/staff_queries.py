@@ -20,6 +20,7 @@ from exam.models import (
     Sitting,
 )
 from exam.queries import accommodation_requests, attempt_of
+from exam.reviews import NO_REVIEWS, Reviews
 from itembank import blueprints
 from itembank.models import Blueprint, Scheme
 from vakt.accounts import Role, User, UserRole
@@ -81,6 +82,9 @@ class RegistrationRow:
     attempt: Attempt | None
     parts: list[AttemptPart]
     accommodations: list[Accommodation]
+    held: bool = False
+    """Held from the decision (no results released): the candidate's identity is not
+    confirmed."""
 
 
 @dataclass
@@ -96,8 +100,10 @@ class SittingPage:
     """Who overrode a part's result (the decision maker), by user id."""
 
 
-async def sitting_page(session: AsyncSession, sitting_id: int) -> SittingPage:
-    """What the staff's page of a sitting shows."""
+async def sitting_page(
+    session: AsyncSession, sitting_id: int, reviews: Reviews = NO_REVIEWS
+) -> SittingPage:
+    """What the staff's page of a sitting shows (the attempts ``reviews`` holds marked held)."""
     sitting = await lookups.get_sitting(session, sitting_id)
     definition = blueprints.definition_of(
         await blueprints.get_blueprint(session, sitting.blueprint_id)
@@ -110,6 +116,7 @@ async def sitting_page(session: AsyncSession, sitting_id: int) -> SittingPage:
             .order_by(User.full_name)
         )
     ).all()
+    held = await reviews.identity_held(session, {row[0].id for row in rows})
     registered = []
     for registration, candidate in rows:
         attempt = await attempt_of(session, registration.id)
@@ -120,6 +127,7 @@ async def sitting_page(session: AsyncSession, sitting_id: int) -> SittingPage:
                 attempt=attempt,
                 parts=await lookups.parts_of(session, attempt.id) if attempt else [],
                 accommodations=await accommodation_requests(session, registration.id),
+                held=registration.id in held,
             )
         )
     eligible = (

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.roles import require
 from grading.access import GRADERS, REFUSED
+from grading.holds import NO_HOLDS, IdentityHolds
 from grading.models import Marking, MarkingStatus, Script, ScriptStatus
 from grading.policy import rules_for_scheme
 from grading.quality import when_graded
@@ -175,10 +176,18 @@ async def save_marks(
     return marking
 
 
-async def submit_marks(session: AsyncSession, *, code: str, grader: User, now: datetime) -> Marking:
+async def submit_marks(
+    session: AsyncSession,
+    *,
+    code: str,
+    grader: User,
+    now: datetime,
+    holds: IdentityHolds = NO_HOLDS,
+) -> Marking:
     """Submit the grader's marks: every criterion must be marked. Audited with the marks; when
-    it is the script's last marking, the marks are compared and the script settled. The
-    entries are appended after every other write (``audit.deferred``)."""
+    it is the script's last marking, the marks are compared and the script settled (its part's
+    result waits while the registration is held). The entries are appended after every other
+    write (``audit.deferred``)."""
     async with audit.deferred(session):
         marking, script = await own_marking(session, code, grader)
         _still_open(marking, now)
@@ -205,7 +214,7 @@ async def submit_marks(session: AsyncSession, *, code: str, grader: User, now: d
             after={"slot": marking.slot, "marks": complete, "total": marking.total,
                    "comment": marking.comment},
         )  # fmt: skip
-        await _compare(session, script, now=now)
+        await _compare(session, script, now=now, holds=holds)
     return marking
 
 
@@ -218,6 +227,7 @@ async def save_and_submit(
     comment: str,
     sequence: int,
     now: datetime,
+    holds: IdentityHolds = NO_HOLDS,
 ) -> Marking:
     """Save the marks as they are on the grader's screen, then submit them (the form's
     Submit: what was typed last is what is submitted)."""
@@ -229,7 +239,7 @@ async def save_and_submit(
             session, code=code, grader=grader, marks=marks, comment=comment, sequence=sequence,
             now=now,
         )  # fmt: skip
-        return await submit_marks(session, code=code, grader=grader, now=now)
+        return await submit_marks(session, code=code, grader=grader, now=now, holds=holds)
 
 
 async def _lock_script(session: AsyncSession, script: Script) -> None:
@@ -243,7 +253,9 @@ async def _lock_script(session: AsyncSession, script: Script) -> None:
     )
 
 
-async def _compare(session: AsyncSession, script: Script, *, now: datetime) -> None:
+async def _compare(
+    session: AsyncSession, script: Script, *, now: datetime, holds: IdentityHolds
+) -> None:
     """When every marking the script needs is submitted: agree on the final mark by the
     scheme's rule, or send the script to a lead grader."""
     totals = [
@@ -271,11 +283,19 @@ async def _compare(session: AsyncSession, script: Script, *, now: datetime) -> N
         )
         return
     final = min(totals) if rules.final_rule is FinalRule.LOWER else sum(totals) / len(totals)
-    await finalize(session, script, round(final, 4), now=now, how=rules.final_rule.value)
+    await finalize(
+        session, script, round(final, 4), now=now, how=rules.final_rule.value, holds=holds
+    )
 
 
 async def finalize(
-    session: AsyncSession, script: Script, points: float, *, now: datetime, how: str
+    session: AsyncSession,
+    script: Script,
+    points: float,
+    *,
+    now: datetime,
+    how: str,
+    holds: IdentityHolds = NO_HOLDS,
 ) -> None:
     """Fix the script's final mark and settle its part's result if every script is final; the
     sitting's last script to become final has its assessment's figures computed."""
@@ -288,5 +308,5 @@ async def finalize(
         entity_id=script.id,
         after={"points": points, "by": how},
     )
-    await settle_part(session, script.attempt_part_id, now=now)
+    await settle_part(session, script.attempt_part_id, now=now, holds=holds)
     await when_graded(session, script.sitting_id, now=now)

@@ -69,7 +69,8 @@ async def _title(session: AsyncSession, script: Script) -> str:
 async def grader_home(
     session: AsyncSession, grader: User, examiners: Examiners, holds: IdentityHolds = NO_HOLDS
 ) -> GraderHome:
-    """What the grader's own grading page shows (held scripts are not counted as waiting)."""
+    """What the grader's own grading page shows (held scripts are neither counted as waiting nor
+    offered for reconciliation)."""
     claims = [
         ClaimRow(
             script.code, script.kind, await _title(session, script), m.claimed_at, m.expires_at
@@ -100,7 +101,7 @@ async def grader_home(
         waiting=await queue_size(session, grader, examiners, holds),
         claims=claims,
         history=history,
-        to_reconcile=[s.code for s in await waiting_for(session, grader, examiners)],
+        to_reconcile=[s.code for s in await waiting_for(session, grader, examiners, holds)],
     )
 
 
@@ -187,10 +188,15 @@ class ReconciliationScreen:
 
 
 async def reconciliation_screen(
-    session: AsyncSession, *, code: str, lead: User, examiners: Examiners
+    session: AsyncSession,
+    *,
+    code: str,
+    lead: User,
+    examiners: Examiners,
+    holds: IdentityHolds = NO_HOLDS,
 ) -> ReconciliationScreen:
-    """The script and both markings, for an independent lead grader."""
-    case = await to_reconcile(session, code=code, lead=lead, examiners=examiners)
+    """The script and both markings, for an independent lead grader (not while held)."""
+    case = await to_reconcile(session, code=code, lead=lead, examiners=examiners, holds=holds)
     return ReconciliationScreen(await _screen(session, case.script), case.markings)
 
 

@@ -1,5 +1,6 @@
 """Reconciliation: a lead grader of the scheme sees both marks of a script whose totals were too
-far apart and sets the final mark, with grounds. Never one of the script's own graders."""
+far apart and sets the final mark, with grounds. Never one of the script's own graders, and
+never while the script's registration is held (``grading.holds``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.models import Registration
 from grading.graders import leads_scheme
+from grading.holds import NO_HOLDS, IdentityHolds
 from grading.independence import Examiners, conflicted_candidates
 from grading.marking import finalize, number_of, whole_if_whole
 from grading.models import Marking, Reconciliation, Script, ScriptStatus
@@ -50,14 +52,26 @@ async def may_reconcile(
         raise NotFound(_l("No such script."))
 
 
+HELD = _l("This script is held from grading for now and cannot be reconciled yet.")
+"""Why a held script is not reconciled (the grader is not told why: grading is blind)."""
+
+
 async def to_reconcile(
-    session: AsyncSession, *, code: str, lead: User, examiners: Examiners
+    session: AsyncSession,
+    *,
+    code: str,
+    lead: User,
+    examiners: Examiners,
+    holds: IdentityHolds = NO_HOLDS,
 ) -> ToReconcile:
-    """A script in reconciliation with both markings, for a lead grader."""
+    """A script in reconciliation with both markings, for a lead grader; a held one is
+    refused."""
     script = await script_by_code(session, code)
     if script.status != ScriptStatus.RECONCILIATION:
         raise NotFound(_l("No such script."))
     await may_reconcile(session, script, lead, examiners)
+    if await holds.held(session, script.registration_id):
+        raise Conflict(HELD)
     markings = list(
         await session.scalars(
             select(Marking).where(Marking.script_id == script.id).order_by(Marking.slot)
@@ -75,9 +89,11 @@ async def reconcile(
     grounds: str,
     now: datetime,
     examiners: Examiners,
+    holds: IdentityHolds = NO_HOLDS,
 ) -> Reconciliation:
-    """Set a script's final mark (within its points) with written grounds (audited)."""
-    case = await to_reconcile(session, code=code, lead=lead, examiners=examiners)
+    """Set a script's final mark (within its points) with written grounds (audited); refused
+    while the script's registration is held."""
+    case = await to_reconcile(session, code=code, lead=lead, examiners=examiners, holds=holds)
     script = case.script
     points = number_of(final_points)
     if points is None:
@@ -109,17 +125,23 @@ async def reconcile(
             "grounds": grounds.strip(),
         },
     )
-    await finalize(session, script, points, now=now, how="reconciliation")
+    await finalize(session, script, points, now=now, how="reconciliation", holds=holds)
     return row
 
 
-async def waiting_for(session: AsyncSession, lead: User, examiners: Examiners) -> list[Script]:
-    """The scripts in reconciliation this lead grader may take, oldest first."""
-    scripts = list(
-        await session.scalars(
+async def waiting_for(
+    session: AsyncSession, lead: User, examiners: Examiners, holds: IdentityHolds = NO_HOLDS
+) -> list[Script]:
+    """The scripts in reconciliation this lead grader may take, oldest first (none of a held
+    registration)."""
+    held = await holds.held_registrations(session)
+    scripts = [
+        script
+        for script in await session.scalars(
             select(Script).where(Script.status == ScriptStatus.RECONCILIATION).order_by(Script.id)
         )
-    )
+        if script.registration_id not in held
+    ]
     allowed = []
     for script in scripts:
         try:

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exam.events import IdentityConfirmed, publish
 from exam.handin import terminate_for_cheating
 from exam.models import Attempt, AttemptStatus, Registration
 from exam.roles import require
@@ -312,7 +313,9 @@ async def decide_identity(
     now: datetime,
 ) -> IdentityDecision:
     """Decide whether the registration's candidate is who they claim to be (grounds required
-    when not confirmed). A later decision replaces an earlier one; both are on record."""
+    when not confirmed). A later decision replaces an earlier one; both are on record. Not
+    confirmed, the attempt is held from grading and from the decision; confirmed, what was held
+    goes on (``exam.events.IdentityConfirmed``)."""
     require(proctor, REVIEWERS, REVIEW_REFUSED)
     grounds = written(
         grounds, "grounds", None if confirmed else _l("Say why the identity is not confirmed.")
@@ -352,6 +355,8 @@ async def decide_identity(
         before=before,
         after={"confirmed": confirmed, "grounds": grounds},
     )
+    if confirmed:
+        await publish(session, IdentityConfirmed(registration_id=registration.id, confirmed_at=now))
     return decision
 
 

@@ -1,7 +1,10 @@
 """The review's outcome told to the exam's pages (``exam.reviews.Reviews``): the grounds of a
-decision of cheating for the candidate's My page, and a summary for the decision maker."""
+decision of cheating for the candidate's My page, a summary for the decision maker, and the
+registrations held from the decision (identity not confirmed)."""
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,3 +50,18 @@ class ProctoringReviews:
             identity_grounds=identity.grounds if identity is not None else "",
             open_flags=int(open_flags or 0),
         )
+
+    async def identity_held(
+        self, session: AsyncSession, registration_ids: Collection[int]
+    ) -> set[int]:
+        """Of these registrations, those a proctor decided the identity of as not confirmed (a
+        later decision replaces an earlier one, so the row says where it stands now). The held
+        ones are few: they are read whole and matched here, so a page of thousands of attempts
+        sends no list of thousands of ids."""
+        wanted = set(registration_ids)
+        if not wanted:
+            return set()
+        held = await session.scalars(
+            select(IdentityDecision.registration_id).where(IdentityDecision.confirmed.is_(False))
+        )
+        return wanted.intersection(held)

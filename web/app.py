@@ -137,9 +137,10 @@ def create_app(
     check: IdentityCheck | None = (
         PhotoIdentityCheck() if isinstance(identity_check, type) else identity_check
     )
+    identity_holds = ProctoringIdentityHolds()
     exam_events = ExamEvents()
     subscribe_proctoring(exam_events)
-    subscribe_grading(exam_events)
+    subscribe_grading(exam_events, identity_holds)
     activity: SessionActivity | None = (
         AttemptInProgress() if isinstance(session_activity, type) else session_activity
     )
@@ -218,7 +219,7 @@ def create_app(
                 exam_events=exam_events,
                 examiners=ProctoringInvolvement(),
                 oral_recordings=OralAnswerRecordings(media),
-                identity_holds=ProctoringIdentityHolds(),
+                identity_holds=identity_holds,
                 reviews=ProctoringReviews(),
                 item_statistics=SnapshotStatistics(),
             )

@@ -1,13 +1,19 @@
 """In chromium: an administrator sets a scheme's grading rules (a bad value is refused at its
 field) and looks at the sitting's grading; the decision maker overrides a part's result with
-grounds. axe-core checks every page on the way."""
+grounds, and is offered no decision on an attempt held for its candidate's identity. axe-core
+checks every page on the way."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exam.models import Registration
+from proctoring.review import decide_identity
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from tests.grading.graded_sitting import graded_sitting
@@ -81,4 +87,38 @@ async def test_grading_rules_overview_and_an_override(
     await expect(essay.locator(".override")).to_contain_text("Set by Decision Maker")
     await expect(essay.locator(".override")).to_contain_text("Ikke tillatt hjelpemiddel.")
     await check_accessibility(page, "an override saved")
+    await context.close()
+
+
+@pytest.mark.asyncio
+async def test_a_held_attempt_offers_no_decision(
+    browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
+) -> None:
+    await graded_sitting(session, users)
+    registration_id = await session.scalar(
+        select(Registration.id).where(Registration.candidate_id == users["candidate"].id)
+    )
+    assert registration_id is not None
+    await decide_identity(
+        session, registration_id=registration_id, confirmed=False,
+        grounds="Ansiktet stemmer ikke med legitimasjonen", proctor=users["proctor"],
+        now=datetime.now(UTC),
+    )  # fmt: skip
+    await session.commit()
+
+    context = await browser.new_context(locale="en-GB", bypass_csp=True)
+    page = await context.new_page()
+    await _sign_in(page, live_server, "decision_maker")
+    await page.click("nav >> text=Results")
+    held_row = page.locator("table.data tr:has(a:text-is('Candidate'))")
+    await expect(held_row.locator(".status-held")).to_have_text("Held: identity not confirmed")
+    await expect(page.locator(".status-held")).to_have_count(1)
+    await check_accessibility(page, "results with a held attempt")
+    await held_row.locator("a").click()
+    await expect(page.locator("h1")).to_have_text("Results of Candidate")
+    await expect(page.locator("#held")).to_contain_text("Held: identity not confirmed")
+    await expect(page.locator("#held")).to_contain_text("until a proctor confirms the identity")
+    await expect(page.locator("button:has-text('Override the result')")).to_have_count(0)
+    await expect(page.locator("#identity-outcome")).to_contain_text("Not confirmed")
+    await check_accessibility(page, "a held attempt's results")
     await context.close()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import attempts, handin, lookups, registrations, results
 from exam.models import Attempt, AttemptStatus, Sitting
+from exam.reviews import NO_REVIEWS
 from itembank.models import ExamFormItem, ItemVersion
 from tests.exam.factories import CHECKED_IN, OPENS, Exam
 from vakt.errors import Conflict
@@ -176,12 +177,14 @@ async def test_results_are_released_only_when_complete(session: AsyncSession, ex
     attempt_id = await _take_whole_exam(session, exam, exam.registration_id)
     with pytest.raises(Conflict):
         await results.release_results(
-            session, attempt_id=attempt_id, actor=exam.admin, now=OPENS + timedelta(days=1)
-        )
+            session, attempt_id=attempt_id, actor=exam.admin, now=OPENS + timedelta(days=1),
+            reviews=NO_REVIEWS,
+        )  # fmt: skip
     await _results(session, exam, attempt_id, mc=True, kunnskap=True)
     attempt = await results.release_results(
-        session, attempt_id=attempt_id, actor=exam.admin, now=OPENS + timedelta(days=1)
-    )
+        session, attempt_id=attempt_id, actor=exam.admin, now=OPENS + timedelta(days=1),
+        reviews=NO_REVIEWS,
+    )  # fmt: skip
     assert attempt.results_released_at is not None
 
 

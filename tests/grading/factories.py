@@ -17,17 +17,18 @@ from grading.models import Script
 from grading.subscriptions import subscribe as subscribe_grading
 from itembank.models import ExamForm, ItemVersion
 from itembank.schemas import ItemDocument
+from proctoring.review import ProctoringIdentityHolds
 from proctoring.subscriptions import subscribe as subscribe_proctoring
 from tests.exam.factories import CHECKED_IN, OPENS, Exam
 from vakt.accounts import Role, User, create_user
 
 
 def wire_events(session: AsyncSession) -> ExamEvents:
-    """The exam's events with grading and proctoring subscribed, wired to the session as the
-    application wires them to its own."""
+    """The exam's events with grading and proctoring subscribed (grading told proctoring's
+    identity holds), wired to the session as the application wires them to its own."""
     events = ExamEvents()
     subscribe_proctoring(events)
-    subscribe_grading(events)
+    subscribe_grading(events, ProctoringIdentityHolds())
     session.info.update(with_events(events))
     return events
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import results
+from exam.reviews import NO_REVIEWS
 from grading import policy
 from grading.claims import claim_next
 from grading.independence import NoExaminers
@@ -97,13 +98,13 @@ async def test_only_the_decision_maker_overrides_and_only_with_grounds(
         with pytest.raises(Forbidden, match="Only the decision maker"):
             await results.override_part_result(
                 session, attempt_part_id=part_id, passed=True, grounds="Fordi", actor=users[someone],
-                now=LATER,
+                now=LATER, reviews=NO_REVIEWS,
             )  # fmt: skip
     for grounds, message in (("  ", "Give the grounds"), ("\ud800", "cannot be stored")):
         with pytest.raises(VaktError, match=message) as refused:
             await results.override_part_result(
                 session, attempt_part_id=part_id, passed=True, grounds=grounds,
-                actor=users["decision_maker"], now=LATER,
+                actor=users["decision_maker"], now=LATER, reviews=NO_REVIEWS,
             )  # fmt: skip
         assert refused.value.field == "grounds"
     assert (await part(session, part_id)).passed is False
@@ -111,7 +112,7 @@ async def test_only_the_decision_maker_overrides_and_only_with_grounds(
     overridden = await results.override_part_result(
         session, attempt_part_id=part_id, passed=True,
         grounds=" Klage tatt til følge: oppgave 3 var uklar. ", actor=users["decision_maker"],
-        now=LATER + timedelta(days=3),
+        now=LATER + timedelta(days=3), reviews=NO_REVIEWS,
     )  # fmt: skip
     assert overridden.passed is True and overridden.score == 6.5
     assert overridden.result_override_by_id == users["decision_maker"].id

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 from exam import declarations
 from exam.models import Accommodation, Attempt, AttemptPart, Declaration
+from exam.reviews import NO_REVIEWS
 from exam.timing import FixedClock
 from itembank import versions
 from itembank.models import ExamForm, ItemVersion
@@ -351,7 +352,9 @@ async def test_the_result_is_told_in_the_readers_language(
     await results.record_computed_result(
         session, attempt_part_id=part.id, score=0.0, max_score=4.0, now=clock.now()
     )
-    await results.release_results(session, attempt_id=attempt.id, actor=exam.admin, now=clock.now())
+    await results.release_results(
+        session, attempt_id=attempt.id, actor=exam.admin, now=clock.now(), reviews=NO_REVIEWS
+    )
     await session.commit()
     english = await client.get("/my", headers={"Accept-Language": "en"})
     assert "Not passed" in english.text and "Ikke bestått" not in english.text

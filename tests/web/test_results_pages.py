@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import results
 from exam.models import Attempt, AttemptPart, Registration
+from exam.reviews import NO_REVIEWS
 from exam.timing import FixedClock
 from tests.exam.factories import OPENS
 from tests.grading.graded_sitting import (
@@ -305,6 +306,6 @@ async def test_broken_input_other_ids_and_a_missing_token_are_refused(
     with pytest.raises(VaktError) as broken:
         await results.override_part_result(
             session, attempt_part_id=parts[0].id, passed=False, grounds="grunn\ud800",
-            actor=users["decision_maker"], now=NOW,
+            actor=users["decision_maker"], now=NOW, reviews=NO_REVIEWS,
         )  # fmt: skip
     assert broken.value.status_code == 400 and broken.value.field == "grounds"

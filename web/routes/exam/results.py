@@ -25,7 +25,7 @@ async def overview(request: Request) -> Response:
     return render(
         request,
         "results/index.html",
-        {"sittings": await result_queries.results_overview(db(request))},
+        {"sittings": await result_queries.results_overview(db(request), request.state.reviews)},
     )
 
 
@@ -78,6 +78,7 @@ async def override(request: Request) -> Response:
             grounds=values["grounds"],
             actor=current_user(request),
             now=now(request),
+            reviews=request.state.reviews,
         )
     except NotFound:
         raise

@@ -105,7 +105,7 @@ async def create_sitting(request: Request) -> Response:
 async def _render_sitting(
     request: Request, sitting_id: int, *, error: str | None = None, status_code: int = 200
 ) -> Response:
-    shown = await queries.sitting_page(db(request), sitting_id)
+    shown = await queries.sitting_page(db(request), sitting_id, request.state.reviews)
     return render(
         request,
         "staff/sitting.html",
@@ -215,8 +215,9 @@ async def release_results(request: Request) -> Response:
 
     async def action() -> str:
         await results.release_results(
-            session, attempt_id=attempt.id, actor=current_user(request), now=now(request)
-        )
+            session, attempt_id=attempt.id, actor=current_user(request), now=now(request),
+            reviews=request.state.reviews,
+        )  # fmt: skip
         return f"/staff/sittings/{registration.sitting_id}"
 
     return await _flash_or_error(

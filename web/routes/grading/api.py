@@ -152,8 +152,9 @@ async def submit(request: Request) -> Response:
     """POST /api/grading/scripts/{code}/submit: submit the saved marks (final)."""
     try:
         done = await marking.submit_marks(
-            db(request), code=script_code(request), grader=current_user(request), now=now(request)
-        )
+            db(request), code=script_code(request), grader=current_user(request),
+            now=now(request), holds=holds(request),
+        )  # fmt: skip
     except NotFound:
         raise
     except VaktError as exc:
@@ -168,7 +169,9 @@ async def submit(request: Request) -> Response:
 
 async def reconciliations(request: Request) -> Response:
     """GET /api/grading/reconciliations: the scripts this lead grader may reconcile."""
-    scripts = await waiting_for(db(request), current_user(request), examiners(request))
+    scripts = await waiting_for(
+        db(request), current_user(request), examiners(request), holds(request)
+    )
     return _answer(
         schemas.Reconciliations(
             scripts=[
@@ -192,7 +195,7 @@ async def reconcile_script(request: Request) -> Response:
         row = await reconcile.reconcile(
             db(request), code=code, lead=current_user(request),
             final_points=body.get("final_points"), grounds=grounds, now=now(request),
-            examiners=examiners(request),
+            examiners=examiners(request), holds=holds(request),
         )  # fmt: skip
     except NotFound:
         raise

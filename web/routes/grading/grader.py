@@ -192,7 +192,7 @@ async def save_script(request: Request) -> Response:
             )
         await marking.save_and_submit(
             db(request), code=code, grader=grader, marks=values["marks"],
-            comment=values["comment"], sequence=sequence, now=moment,
+            comment=values["comment"], sequence=sequence, now=moment, holds=holds(request),
         )  # fmt: skip
         return f"/grading/scripts/{code}?done=submitted"
 
@@ -282,8 +282,9 @@ async def _render_reconcile(
     values: dict[str, str] | None = None,
 ) -> Response:
     screen = await queries.reconciliation_screen(
-        db(request), code=code, lead=current_user(request), examiners=examiners(request)
-    )
+        db(request), code=code, lead=current_user(request), examiners=examiners(request),
+        holds=holds(request),
+    )  # fmt: skip
     return render(
         request,
         "grading/reconcile.html",
@@ -318,7 +319,7 @@ async def reconcile_script(request: Request) -> Response:
         await reconcile.reconcile(
             db(request), code=code, lead=current_user(request),
             final_points=values["final_points"].strip(), grounds=values["grounds"],
-            now=now(request), examiners=examiners(request),
+            now=now(request), examiners=examiners(request), holds=holds(request),
         )  # fmt: skip
         return "/grading?done=reconciled"
 
