@@ -118,6 +118,7 @@ MODEL_MODULES = (
     "vakt.accounts",
     "vakt.sessions",
     "vakt.audit",
+    "vakt.notifications",
     "itembank.models",
     "exam.models",
     "proctoring.models",

@@ -13,7 +13,9 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
@@ -112,3 +114,16 @@ def translations_for(language: str) -> NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer)
+
+
+def format_moment(moment: datetime, style: str, timezone: str, language: str) -> str:
+    """A stored (UTC) time as a person reads it: in ``timezone``, written the ``language``'s way.
+
+    ``style``: "time" (hours, minutes, seconds), "date", or a Babel date-time format such as
+    "short" and "medium"."""
+    zone = ZoneInfo(timezone)
+    if style == "time":
+        return format_time(moment, "HH:mm:ss", tzinfo=zone, locale=language)
+    if style == "date":
+        return format_date(moment.astimezone(zone).date(), "medium", locale=language)
+    return format_datetime(moment, style, tzinfo=zone, locale=language)

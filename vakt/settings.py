@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -77,6 +78,25 @@ class Settings(BaseSettings):
     """How long after the result is sent a candidate may appeal (the rules: 3 weeks)."""
     retention_interval_seconds: float = 3600.0
     """How often expired recordings are deleted while the server runs (0 turns it off)."""
+    smtp_host: str = Field(
+        default="", description="SMTP server for e-mail; empty: messages go to the console"
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    """How the connection to the SMTP server is protected: STARTTLS on a plain connection
+    (port 587), TLS from the first byte (port 465), or none (a relay on the same host only)."""
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    """Never written to the log, the audit log or a message's recorded error."""
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    mail_from: str = ""
+    """The sender of every e-mail, e.g. ``Vakt <vakt@example.org>``; required with an SMTP host."""
+    mail_interval_seconds: float = 10.0
+    """How often waiting e-mails are sent (0 turns sending off; the inbox still gets them)."""
+    mail_retry_seconds: float = Field(default=60.0, gt=0)
+    """The wait before the second try at an e-mail; it doubles with every further try."""
+    mail_max_attempts: int = Field(default=6, ge=1)
+    """Tries at one e-mail before it is marked failed (the message stays in the inbox)."""
     oidc_issuer: str = Field(
         default="",
         description="Issuer URL of the OpenID Connect provider for e-ID sign-in; empty: off",
@@ -100,6 +120,8 @@ class Settings(BaseSettings):
         if self.oidc_issuer and not self.oidc_client_id:
             # Better refused at start than a sign-in button that always fails.
             raise ValueError("VAKT_OIDC_CLIENT_ID is required when VAKT_OIDC_ISSUER is set")
+        if self.smtp_host and not self.mail_from:
+            raise ValueError("VAKT_MAIL_FROM is required when VAKT_SMTP_HOST is set")
         return self
 
     @property

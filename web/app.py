@@ -23,6 +23,7 @@ from exam.activity import AttemptInProgress
 from exam.checkin import CheckIn, IdentityCheck
 from exam.events import ExamEvents, with_events
 from exam.jobs import submit_overdue_forever
+from exam.notices import subscribe as subscribe_exam_notices
 from exam.timing import Clock, SystemClock
 from grading.jobs import expire_forever
 from grading.quality_queries import SnapshotStatistics
@@ -41,6 +42,7 @@ from proctoring.storage import MediaStore
 from proctoring.subscriptions import subscribe as subscribe_proctoring
 from vakt.db import POOL_RECYCLE_SECONDS, create_engine, create_sessionmaker
 from vakt.errors import VaktError
+from vakt.mail import MailPolicy, mailer_for, send_forever
 from vakt.sessions import SessionActivity
 from vakt.settings import Settings
 from web import errors
@@ -53,6 +55,7 @@ from web.routes import (
     account,
     auth,
     home,
+    inbox,
     oidc,
     users,
 )
@@ -108,6 +111,7 @@ def routes() -> list[BaseRoute]:
         *grading_api.routes(),
         *users.routes(),
         *account.routes(),
+        *inbox.routes(),
         *proctoring_candidate.routes(),
         *proctoring_proctor.routes(),
         *proctoring_review.routes(),
@@ -141,6 +145,7 @@ def create_app(
     exam_events = ExamEvents()
     subscribe_proctoring(exam_events)
     subscribe_grading(exam_events, identity_holds)
+    subscribe_exam_notices(exam_events)
     activity: SessionActivity | None = (
         AttemptInProgress() if isinstance(session_activity, type) else session_activity
     )
@@ -190,6 +195,18 @@ def create_app(
         if settings.retention_interval_seconds > 0:
             background.append(
                 asyncio.create_task(purge_forever(sessionmaker, time_source, settings))
+            )
+        if settings.mail_interval_seconds > 0:
+            background.append(
+                asyncio.create_task(
+                    send_forever(
+                        sessionmaker,
+                        mailer_for(settings),
+                        now=time_source.now,
+                        policy=MailPolicy.from_settings(settings),
+                        interval_seconds=settings.mail_interval_seconds,
+                    )
+                )
             )
         # The garbage collector's pauses hold up every request of the worker. What was made
         # while starting lives as long as the process: frozen, the collector's full passes no

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations
 from jinja2 import pass_context
@@ -19,6 +16,7 @@ from vakt.i18n import (
     LazyText,
     Message,
     Moment,
+    format_moment,
     negotiate_language,
     normalise_language,
     translations_for,
@@ -67,19 +65,6 @@ def translate(
         }
     message = Message(text, params) if isinstance(text, LazyText) and params else text
     return render_message(message, request_translations(request))
-
-
-def format_moment(moment: datetime, style: str, timezone: str, language: str) -> str:
-    """A stored (UTC) time as a person reads it: in ``timezone``, written the ``language``'s way.
-
-    ``style``: "time" (hours, minutes, seconds), "date", or a Babel date-time format such as
-    "short" and "medium"."""
-    zone = ZoneInfo(timezone)
-    if style == "time":
-        return format_time(moment, "HH:mm:ss", tzinfo=zone, locale=language)
-    if style == "date":
-        return format_date(moment.astimezone(zone).date(), "medium", locale=language)
-    return format_datetime(moment, style, tzinfo=zone, locale=language)
 
 
 @pass_context

@@ -15,10 +15,10 @@ from starlette.templating import Jinja2Templates
 
 from itembank.html import ALLOWED_ATTRIBUTES, ALLOWED_TAGS
 from vakt.accounts import ROLE_LABELS
+from vakt.i18n import format_moment
 from web.endpoints import csrf_token
 from web.i18n import (
     format_figure,
-    format_moment,
     format_number,
     format_share,
     language_choices,

@@ -30,7 +30,7 @@ from vakt.accounts import User
 from vakt.audit import AuditEntry
 from vakt.db import MAX_ROW_ID
 from vakt.errors import VaktError
-from web.i18n import format_moment
+from vakt.i18n import format_moment
 
 ENGLISH = {"Accept-Language": "en"}
 NOW = OPENS + timedelta(hours=10)

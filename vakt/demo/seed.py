@@ -27,6 +27,9 @@ DEMO_USERS: list[tuple[str, str, set[Role]]] = [
     ("beslutter", "Berit Beslutter", {Role.DECISION_MAKER}),
     ("admin", "Ada Administrator", {Role.ADMINISTRATOR}),
 ]
+DEMO_MAIL_DOMAIN = "demo.invalid"
+"""The demo users' e-mail addresses are at this domain (RFC 2606: never delivered); without an SMTP
+host their e-mails are written to the console."""
 DEMO_GRADERS: dict[str, bool] = {"sensor": False, "sensor2": False, "sensorleder": True}
 """The graders qualified for the demo scheme, and whether each is a lead grader."""
 
@@ -96,7 +99,7 @@ async def seed_demo(session: AsyncSession) -> str:
         existing = await session.scalar(select(User).where(User.username == username))
         users[username] = existing or await create_user(
             session, username=username, full_name=full_name, password=DEMO_PASSWORD, roles=roles,
-            language="nb",
+            language="nb", email=f"{username}@{DEMO_MAIL_DOMAIN}",
         )  # fmt: skip
     if not await session.scalar(select(Scheme.id).where(Scheme.code == DEMO_SCHEME)):
         scheme = await schemes.create_scheme(

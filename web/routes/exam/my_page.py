@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute
 
 from exam import accommodations, queries
 from exam.roles import CANDIDATES
+from vakt import notifications
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
 from web import proctoring_view
@@ -38,6 +39,7 @@ async def _render_my_page(
             "applications": await queries.applications_of(session, candidate),
             "retakes": await queries.retake_options(session, candidate, moment),
             "sent": request.query_params.get("sent"),
+            "unread_messages": await notifications.unread_count(session, candidate),
             **(await proctoring_view.my_page_facts(request, [v.registration for v in views])),
         },
         status_code=status_code,
