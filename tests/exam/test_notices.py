@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam import attempts, handin, results
 from exam.events import ExamEvents, with_events
 from exam.notices import subscribe
+from exam.reviews import NO_REVIEWS
 from tests.exam.factories import CHECKED_IN, OPENS, Exam
 from vakt.accounts import User
 from vakt.notifications import Notification, render
@@ -40,7 +41,9 @@ async def test_ending_for_cheating_and_releasing_results_tell_the_candidate(
         session, attempt_id=attempt.id, actor=users["proctor"], reason="Telefon i bruk", now=ended
     )
     released = ended + timedelta(days=2)
-    await results.release_results(session, attempt_id=attempt.id, actor=exam.admin, now=released)
+    await results.release_results(
+        session, attempt_id=attempt.id, actor=exam.admin, now=released, reviews=NO_REVIEWS
+    )
     await session.commit()
 
     rows = list(await session.scalars(select(Notification).order_by(Notification.id)))
