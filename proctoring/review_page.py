@@ -26,16 +26,16 @@ from proctoring.models import (
 from proctoring.recordings import missing_chunks
 from proctoring.review import flags_of_attempt
 from proctoring.review_claims import attempt_of, holds_claim, review_of
-from proctoring.review_queue import QueueEntry, review_queue
+from proctoring.review_queue import QueueSlice, review_queue
 from proctoring.schemas import ReviewFilters
 from vakt.accounts import User
 
 
 @dataclass(frozen=True)
 class QueuePage:
-    """The review queue with what its rows and filters name."""
+    """A page of the review queue with what its rows and filters name."""
 
-    entries: list[QueueEntry]
+    queue: QueueSlice
     names: dict[int, str]
     """Who holds each claim, by user id."""
     sittings: list[Sitting]
@@ -51,14 +51,22 @@ async def _names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
 
 
 async def queue_page(
-    session: AsyncSession, *, viewer: User, now: datetime, filters: ReviewFilters
+    session: AsyncSession,
+    *,
+    viewer: User,
+    now: datetime,
+    filters: ReviewFilters,
+    page: int = 1,
+    page_size: int | None = None,
 ) -> QueuePage:
-    """The review queue (``review_queue``) with the claim holders' names and the sittings and
-    schemes to filter by."""
-    entries = await review_queue(session, viewer=viewer, now=now, filters=filters)
+    """A page of the review queue (``review_queue``) with the claim holders' names and the
+    sittings and schemes to filter by."""
+    queue = await review_queue(
+        session, viewer=viewer, now=now, filters=filters, page=page, page_size=page_size
+    )
     return QueuePage(
-        entries=entries,
-        names=await _names(session, {entry.claimed_by_id for entry in entries}),
+        queue=queue,
+        names=await _names(session, {entry.claimed_by_id for entry in queue.entries}),
         sittings=list(await session.scalars(select(Sitting).order_by(Sitting.opens_at.desc()))),
         schemes=list(await session.scalars(select(Scheme).order_by(Scheme.name))),
     )
