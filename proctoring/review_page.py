@@ -6,7 +6,7 @@ gaps, the parts' clocks, the decisions taken so far)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from proctoring.review import flags_of_attempt
 from proctoring.review_claims import attempt_of, holds_claim, review_of
 from proctoring.review_queue import QueueSlice, review_queue
 from proctoring.schemas import ReviewFilters
+from proctoring.service import policy_for_scheme
 from vakt.accounts import User
 
 
@@ -82,6 +83,40 @@ class TimelineEntry:
     """The part's recording, when there is one to play."""
     seconds: int | None
     """How far into that recording the flag begins."""
+    in_gap: bool = False
+    """Whether the flag begins where a piece of the recording is missing."""
+
+
+def clock_text(seconds: int) -> str:
+    """A position in a recording as players show it: m:ss, or h:mm:ss from an hour."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02}:{secs:02}" if hours else f"{minutes}:{secs:02}"
+
+
+@dataclass(frozen=True)
+class RecordingStretch:
+    """Consecutive pieces of a recording that were all received, or all missing (a gap)."""
+
+    missing: bool
+    first_piece: int
+    """0-based, as stored."""
+    last_piece: int
+    start_seconds: int
+    """Where the stretch begins in the recording (piece number times the piece's length)."""
+    end_seconds: int
+    started_at: datetime
+    ended_at: datetime
+
+    @property
+    def start_text(self) -> str:
+        """The start as the player shows positions."""
+        return clock_text(self.start_seconds)
+
+    @property
+    def end_text(self) -> str:
+        """The end as the player shows positions."""
+        return clock_text(self.end_seconds)
 
 
 @dataclass(frozen=True)
@@ -91,6 +126,37 @@ class RecordingView:
     recording: Recording
     part: AttemptPart
     gaps: list[int]
+    chunk_seconds: int
+    """How long each piece is (the scheme's policy)."""
+
+    @property
+    def stretches(self) -> list[RecordingStretch]:
+        """The recording from its start, received stretches and gaps in turn."""
+        missing = set(self.gaps)
+        runs: list[tuple[bool, int, int]] = []
+        for index in range(self.recording.chunk_count + len(self.gaps)):
+            gap = index in missing
+            if runs and runs[-1][0] == gap:
+                runs[-1] = (gap, runs[-1][1], index)
+            else:
+                runs.append((gap, index, index))
+        size, started = self.chunk_seconds, self.recording.started_at
+        return [
+            RecordingStretch(
+                missing=gap,
+                first_piece=first,
+                last_piece=last,
+                start_seconds=first * size,
+                end_seconds=(last + 1) * size,
+                started_at=started + timedelta(seconds=first * size),
+                ended_at=started + timedelta(seconds=(last + 1) * size),
+            )
+            for gap, first, last in runs
+        ]
+
+    def in_gap(self, seconds: int) -> bool:
+        """Whether this position lies in a missing piece."""
+        return seconds // self.chunk_seconds in set(self.gaps)
 
     @property
     def missing_numbers(self) -> str:
@@ -156,26 +222,30 @@ async def attempt_review_page(
             select(Recording).where(Recording.attempt_part_id.in_(list(by_id) or [0]))
         )
     ]
+    chunk_seconds = (await policy_for_scheme(session, sitting.scheme_id)).chunk_seconds
     views = [
         RecordingView(
             recording=recording,
             part=by_id[recording.attempt_part_id],
             gaps=await missing_chunks(session, recording),
+            chunk_seconds=chunk_seconds,
         )
         for recording in recordings
     ]
     views.sort(key=lambda view: view.part.part_index)
-    playable = {view.part.id: view.recording for view in views if view.playable}
+    playable = {view.part.id: view for view in views if view.playable}
     timeline = []
     for flag in await flags_of_attempt(session, attempt):
         part = by_id.get(flag.attempt_part_id) if flag.attempt_part_id is not None else None
-        recording = playable.get(part.id) if part is not None else None
+        view = playable.get(part.id) if part is not None else None
+        seconds = recording_position(flag, view.recording) if view is not None else None
         timeline.append(
             TimelineEntry(
                 flag=flag,
                 part=part,
-                recording_id=recording.id if recording is not None else None,
-                seconds=recording_position(flag, recording) if recording is not None else None,
+                recording_id=view.recording.id if view is not None else None,
+                seconds=seconds,
+                in_gap=view is not None and seconds is not None and view.in_gap(seconds),
             )
         )
     review = await review_of(session, attempt.id)

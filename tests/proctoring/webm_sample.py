@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import itertools
+import subprocess
 
 import av
 import numpy as np
@@ -33,3 +35,57 @@ def split(data: bytes, sizes: list[int]) -> list[bytes]:
         at += size
     pieces.append(data[at:])
     return [piece for piece in pieces if piece]
+
+
+CLUSTER_ID = b"\x1f\x43\xb6\x75"
+_CONTAINERS = {0x18538067, 0x1F43B675}  # Segment, Cluster: their children are walked
+
+
+def _vint(data: bytes, at: int, *, keep_marker: bool) -> tuple[int, int, bool]:
+    """An EBML variable-size integer at ``at``: (value, its length, whether it is an unknown
+    size: all value bits set)."""
+    first = data[at]
+    length = 1
+    while length <= 8 and not first & (0x80 >> (length - 1)):
+        length += 1
+    value = first if keep_marker else first & (0xFF >> length)
+    for byte in data[at + 1 : at + length]:
+        value = (value << 8) | byte
+    return value, length, not keep_marker and value == (1 << (7 * length)) - 1
+
+
+def cluster_starts(data: bytes) -> list[tuple[int, int]]:
+    """Where each Cluster begins and its timestamp (ms): (byte offset, timestamp)."""
+    found, at = [], 0
+    while at < len(data):
+        element, id_length, _ = _vint(data, at, keep_marker=True)
+        size, size_length, unknown = _vint(data, at + id_length, keep_marker=False)
+        body = at + id_length + size_length
+        if element == 0x1F43B675:
+            timestamp, t_id, _ = _vint(data, body, keep_marker=True)
+            assert timestamp == 0xE7, "a cluster begins with its timestamp"
+            t_size, t_size_length, _ = _vint(data, body + t_id, keep_marker=False)
+            start = body + t_id + t_size_length
+            found.append((at, int.from_bytes(data[start : start + t_size], "big")))
+        at = body if element in _CONTAINERS or unknown else body + size
+    return found
+
+
+def make_recording(seconds: int, chunk_seconds: int) -> list[bytes]:
+    """A recording as a browser uploads it: a live VP8 and Opus WebM of ``seconds`` seconds
+    (a moving test picture and a tone; no duration, no cues), cut into one chunk per
+    ``chunk_seconds`` as Chromium's MediaRecorder cuts (one byte into the next cluster)."""
+    made = subprocess.run(
+        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc=size=160x120:rate=10:d={seconds}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+         "-c:v", "libvpx", "-g", "10", "-b:v", "200k", "-c:a", "libopus",
+         "-cluster_time_limit", "1000", "-live", "1", "-f", "webm", "-"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    data = made.stdout
+    cuts = [0]
+    for offset, timestamp in cluster_starts(data):
+        if timestamp >= len(cuts) * chunk_seconds * 1000:
+            cuts.append(offset + 1)
+    cuts.append(len(data))
+    return [data[a:b] for a, b in itertools.pairwise(cuts) if b > a]

@@ -325,6 +325,9 @@ async def test_recording_played_from_a_flag_with_range_and_gaps(
     # The flag began a minute after the recording: that is where "play from here" starts.
     assert f"?recording={recording.id}&amp;at=60" in page.text
     assert "piece 2 is missing" in page.text
+    # The recording's stretches: piece 2 (5–10 s of five-second pieces) is a gap.
+    stretches = re.findall(r'<li class="(\w+)" data-from="(\d+)" data-until="(\d+)"', page.text)
+    assert stretches == [("recorded", "0", "5"), ("gap", "5", "10"), ("recorded", "10", "15")]
     played = await client.get(
         _attempt(low), params={"recording": recording.id, "at": 60}, headers=ENGLISH
     )

@@ -1,0 +1,43 @@
+// An attempt's review page: "Play from here" plays the part's recording from the flag's moment
+// on this page, without loading it again. The recording is the browser's MediaRecorder output,
+// which says nothing of its length, so the player is only told where to go once it has read the
+// recording's header (a #t= fragment alone is not always honoured then). The link's own address
+// (?recording=&at=) still works without this script, and such an address opened later starts
+// the player at that moment too.
+"use strict";
+
+(function () {
+  function seekWhenReady(video, seconds) {
+    const seek = () => {
+      if (Math.abs(video.currentTime - seconds) > 0.5) video.currentTime = seconds;
+    };
+    if (video.readyState >= HTMLMediaElement.HAVE_METADATA) seek();
+    else video.addEventListener("loadedmetadata", seek, { once: true });
+  }
+
+  function playFrom(link) {
+    const video = document.querySelector(`#recording-${link.dataset.recording} video`);
+    const seconds = Number(link.dataset.at);
+    if (!video || !Number.isFinite(seconds)) return false;
+    const status = document.getElementById(`playing-${link.dataset.recording}`);
+    if (status) status.textContent = link.dataset.playing || "";
+    if (video.preload === "none") video.preload = "auto";
+    seekWhenReady(video, seconds);
+    // Started from the click itself: browsers let a page play sound only when asked to.
+    const started = video.play();
+    if (started) started.catch(() => {});
+    video.scrollIntoView({ block: "center" });
+    video.focus({ preventScroll: true });
+    return true;
+  }
+
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element ? event.target.closest("a.play-from") : null;
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    if (playFrom(link)) event.preventDefault();
+  });
+
+  document.querySelectorAll("video[data-start]").forEach((video) => {
+    seekWhenReady(video, Number(video.dataset.start));
+  });
+})();
