@@ -23,12 +23,13 @@ from proctoring.models import (
     IdentityVerification,
     Recording,
 )
-from proctoring.recordings import missing_chunks
+from proctoring.recordings import missing_chunks, stream_starts
 from proctoring.review import flags_of_attempt
 from proctoring.review_claims import attempt_of, holds_claim, review_of
 from proctoring.review_queue import QueueSlice, review_queue
 from proctoring.schemas import ReviewFilters
 from proctoring.service import policy_for_scheme
+from proctoring.storage import MediaStore
 from vakt.accounts import User
 
 
@@ -83,6 +84,10 @@ class TimelineEntry:
     """The part's recording, when there is one to play."""
     seconds: int | None
     """How far into that recording the flag begins."""
+    player: int | None = None
+    """The piece that begins the WebM file holding that moment (its player's)."""
+    player_seconds: int | None = None
+    """How far into that file the flag begins."""
     in_gap: bool = False
     """Whether the flag begins where a piece of the recording is missing."""
 
@@ -128,6 +133,30 @@ class RecordingView:
     gaps: list[int]
     chunk_seconds: int
     """How long each piece is (the scheme's policy)."""
+    streams: list[int]
+    """The pieces that begin a WebM file (``recordings.stream_starts``): one player each."""
+
+    def player_for(self, seconds: int) -> tuple[int, int]:
+        """The player holding a position in the recording (the piece its file begins with),
+        and the position in that player."""
+        start = self.streams[0] if self.streams else 0
+        for index in self.streams:
+            if index * self.chunk_seconds <= seconds:
+                start = index
+        return start, max(0, seconds - start * self.chunk_seconds)
+
+    def player_src(self, start: int) -> str:
+        """The address of the player's file (the whole recording when it is one file)."""
+        base = f"/proctor/recordings/{self.recording.id}"
+        return base if self.streams == [0] else f"{base}?from={start}"
+
+    def player_started_at(self, start: int) -> datetime:
+        """When the player's file begins (by the pieces' length)."""
+        return self.recording.started_at + timedelta(seconds=start * self.chunk_seconds)
+
+    def player_start_text(self, start: int) -> str:
+        """Where the player's file begins in the recording, as players show positions."""
+        return clock_text(start * self.chunk_seconds)
 
     @property
     def stretches(self) -> list[RecordingStretch]:
@@ -166,7 +195,7 @@ class RecordingView:
     @property
     def playable(self) -> bool:
         """Whether anything of it can be played."""
-        return self.recording.purged_at is None and self.recording.chunk_count > 0
+        return self.recording.purged_at is None and bool(self.streams)
 
 
 @dataclass(frozen=True)
@@ -196,7 +225,7 @@ def recording_position(flag: Flag, recording: Recording) -> int:
 
 
 async def attempt_review_page(
-    session: AsyncSession, attempt_id: int, *, viewer: User, now: datetime
+    session: AsyncSession, store: MediaStore, attempt_id: int, *, viewer: User, now: datetime
 ) -> AttemptReviewPage:
     """The attempt's review page (a 404 for an unknown attempt). Looking at it is noted as
     having proctored the candidate: the viewer then takes no part in grading them."""
@@ -229,6 +258,9 @@ async def attempt_review_page(
             part=by_id[recording.attempt_part_id],
             gaps=await missing_chunks(session, recording),
             chunk_seconds=chunk_seconds,
+            streams=await stream_starts(session, store, recording)
+            if recording.purged_at is None
+            else [],
         )
         for recording in recordings
     ]
@@ -239,12 +271,15 @@ async def attempt_review_page(
         part = by_id.get(flag.attempt_part_id) if flag.attempt_part_id is not None else None
         view = playable.get(part.id) if part is not None else None
         seconds = recording_position(flag, view.recording) if view is not None else None
+        player = view.player_for(seconds) if view is not None and seconds is not None else None
         timeline.append(
             TimelineEntry(
                 flag=flag,
                 part=part,
                 recording_id=view.recording.id if view is not None else None,
                 seconds=seconds,
+                player=player[0] if player else None,
+                player_seconds=player[1] if player else None,
                 in_gap=view is not None and seconds is not None and view.in_gap(seconds),
             )
         )

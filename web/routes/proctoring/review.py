@@ -152,7 +152,7 @@ async def _render_attempt(
     status_code: int = 200,
 ) -> Response:
     shown = await review_page.attempt_review_page(
-        db(request), attempt_id, viewer=current_user(request), now=now(request)
+        db(request), request.state.media, attempt_id, viewer=current_user(request), now=now(request)
     )
     translations = request_translations(request)
     user = current_user(request)

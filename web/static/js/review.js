@@ -16,10 +16,13 @@
   }
 
   function playFrom(link) {
-    const video = document.querySelector(`#recording-${link.dataset.recording} video`);
+    // A recording the candidate's recorder started again has one player per WebM file: the
+    // link names the one that holds its moment, and the moment in that file.
+    const video = document.getElementById(link.dataset.player || "");
     const seconds = Number(link.dataset.at);
-    if (!video || !Number.isFinite(seconds)) return false;
-    const status = document.getElementById(`playing-${link.dataset.recording}`);
+    if (!(video instanceof HTMLVideoElement) || !Number.isFinite(seconds)) return false;
+    document.querySelectorAll("video").forEach((other) => { if (other !== video) other.pause(); });
+    const status = document.getElementById(`playing-${video.id}`);
     if (status) status.textContent = link.dataset.playing || "";
     if (video.preload === "none") video.preload = "auto";
     seekWhenReady(video, seconds);
