@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import fractions
 import io
 import itertools
-import subprocess
+import math
 
 import av
 import numpy as np
@@ -71,18 +72,44 @@ def cluster_starts(data: bytes) -> list[tuple[int, int]]:
     return found
 
 
+def _encoded(seconds: int) -> bytes:
+    """A live VP8 and Opus WebM as MediaRecorder writes it (no duration, no cues; clusters of a
+    second): a moving bar at 10 frames a second and a 440 Hz tone."""
+    output = io.BytesIO()
+    options = {"live": "1", "cluster_time_limit": "1000"}
+    with av.open(output, "w", format="webm", options=options) as container:
+        video = container.add_stream("libvpx", rate=10, options={"g": "10"})
+        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
+        video.bit_rate = 200_000
+        audio = container.add_stream("libopus", rate=48000)
+        audio.layout = "mono"
+        tone = np.arange(960) / 48000
+        for n in range(seconds * 10):
+            image = np.full((120, 160, 3), (n * 7) % 255, dtype=np.uint8)
+            image[:, (n * 4) % 160] = 255
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = n, fractions.Fraction(1, 10)
+            for packet in video.encode(frame):
+                container.mux(packet)
+            for k in range(n * 5, n * 5 + 5):  # 20 ms of sound each
+                wave = np.sin(2 * math.pi * 440 * (tone + k * 0.02)) * 8000
+                sound = av.AudioFrame.from_ndarray(
+                    wave.astype(np.int16).reshape(1, -1), format="s16", layout="mono"
+                )
+                sound.sample_rate, sound.pts = 48000, k * 960
+                sound.time_base = fractions.Fraction(1, 48000)
+                for packet in audio.encode(sound):
+                    container.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode():
+                container.mux(packet)
+    return output.getvalue()
+
+
 def make_recording(seconds: int, chunk_seconds: int) -> list[bytes]:
-    """A recording as a browser uploads it: a live VP8 and Opus WebM of ``seconds`` seconds
-    (a moving test picture and a tone; no duration, no cues), cut into one chunk per
-    ``chunk_seconds`` as Chromium's MediaRecorder cuts (one byte into the next cluster)."""
-    made = subprocess.run(
-        ["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc=size=160x120:rate=10:d={seconds}",
-         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-         "-c:v", "libvpx", "-g", "10", "-b:v", "200k", "-c:a", "libopus",
-         "-cluster_time_limit", "1000", "-live", "1", "-f", "webm", "-"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    data = made.stdout
+    """A recording as a browser uploads it: ``_encoded`` cut into one chunk per
+    ``chunk_seconds``, as Chromium's MediaRecorder cuts (one byte into the next cluster)."""
+    data = _encoded(seconds)
     cuts = [0]
     for offset, timestamp in cluster_starts(data):
         if timestamp >= len(cuts) * chunk_seconds * 1000:

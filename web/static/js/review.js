@@ -1,9 +1,9 @@
 // An attempt's review page: "Play from here" plays the part's recording from the flag's moment
-// on this page, without loading it again. The recording is the browser's MediaRecorder output,
-// which says nothing of its length, so the player is only told where to go once it has read the
-// recording's header (a #t= fragment alone is not always honoured then). The link's own address
-// (?recording=&at=) still works without this script, and such an address opened later starts
-// the player at that moment too.
+// on this page, without loading it again, and starts it from the click (the page may not
+// start sound on its own). The recording is the browser's MediaRecorder output, which says
+// nothing of its length: the player is told where to go once it has read the recording's
+// header. The link's own address (?recording=&at=, the player's src with #t=) works without
+// this script; such an address opened later puts the player at that moment too.
 "use strict";
 
 (function () {
@@ -26,7 +26,7 @@
     if (status) status.textContent = link.dataset.playing || "";
     if (video.preload === "none") video.preload = "auto";
     seekWhenReady(video, seconds);
-    // Started from the click itself: browsers let a page play sound only when asked to.
+    // Started from the click itself: browsers let a page play sound only when a person asks.
     const started = video.play();
     if (started) started.catch(() => {});
     video.scrollIntoView({ block: "center" });
