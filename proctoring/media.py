@@ -70,11 +70,11 @@ async def _involved(
 
 
 async def _recording_files(
-    session: AsyncSession, store: MediaStore, recording: Recording
+    session: AsyncSession, store: MediaStore, recording: Recording, stream: int | None = None
 ) -> RecordingFiles:
     if recording.purged_at is not None:
         raise NotFound(_l("The recording has been deleted (its retention time ran out)."))
-    files = await chunk_files(session, store, recording)
+    files = await chunk_files(session, store, recording, stream=stream)
     if not files:
         raise NotFound(_l("Nothing of this recording has been received."))
     return RecordingFiles(recording.mime_type, files)
@@ -87,8 +87,10 @@ async def recording_for_proctor(
     recording_id: int,
     viewer: User,
     now: datetime,
+    stream: int | None = None,
 ) -> RecordingFiles:
-    """Any recording, for a proctor (the fetch is audited)."""
+    """Any recording, for a proctor (the fetch is audited); with ``stream``, the WebM file of it
+    that begins with that piece (``recordings.chunk_files``)."""
     require(viewer, PROCTORS, REFUSED)
     recording = await session.get(Recording, recording_id)
     if recording is None:
@@ -97,7 +99,7 @@ async def recording_for_proctor(
     part = await session.get(AttemptPart, recording.attempt_part_id)
     assert part is not None
     await _involved(session, viewer, await _registration_of_attempt(session, part.attempt_id), now)
-    return await _recording_files(session, store, recording)
+    return await _recording_files(session, store, recording, stream)
 
 
 async def snapshot_for_proctor(

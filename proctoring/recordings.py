@@ -251,14 +251,54 @@ async def end_recording(
     return RecordingEnd(recording.last_index, await missing_chunks(session, recording))
 
 
-async def chunk_files(session: AsyncSession, store: MediaStore, recording: Recording) -> list[Path]:
-    """The recording's chunk files in order."""
+async def _chunk_paths(
+    session: AsyncSession, store: MediaStore, recording: Recording
+) -> list[tuple[int, Path]]:
     rows = await session.execute(
         select(RecordingChunk.index, RecordingChunk.sha256)
         .where(RecordingChunk.recording_id == recording.id)
         .order_by(RecordingChunk.index)
     )
-    return [store.chunk_path(recording.storage_key, index, sha) for index, sha in rows]
+    return [(index, store.chunk_path(recording.storage_key, index, sha)) for index, sha in rows]
+
+
+def _starts_stream(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return webm.starts_stream(handle.read(len(webm.EBML_MAGIC)))
+    except OSError:
+        return False
+
+
+async def stream_starts(
+    session: AsyncSession, store: MediaStore, recording: Recording
+) -> list[int]:
+    """The pieces that begin a WebM file: the first, and the first after each time the
+    candidate's recorder started again. Each file plays on its own from its own time 0; a
+    browser given several run together plays the first only."""
+    return [index for index, path in await _chunk_paths(session, store, recording)
+            if _starts_stream(path)]  # fmt: skip
+
+
+async def chunk_files(
+    session: AsyncSession, store: MediaStore, recording: Recording, *, stream: int | None = None
+) -> list[Path]:
+    """The recording's chunk files in order; with ``stream``, those of the WebM file that begins
+    with that piece, up to the next that begins one (none when no file begins there)."""
+    paths = await _chunk_paths(session, store, recording)
+    if stream is None:
+        return [path for _index, path in paths]
+    chosen: list[Path] = []
+    for index, path in paths:
+        if index < stream:
+            continue
+        starts = _starts_stream(path)
+        if not chosen and (index != stream or not starts):
+            return []
+        if chosen and starts:
+            break
+        chosen.append(path)
+    return chosen
 
 
 async def next_chunk_index(session: AsyncSession, attempt_part_id: int) -> int:

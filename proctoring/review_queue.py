@@ -1,12 +1,14 @@
 """The proctor review queue, across sittings: attempts with flags, the most severe undecided
-flag first, then the oldest; filtered by sitting, scheme, flag type and review state.
+flag first, then the oldest (then the attempt's id, so that the order is the same on every page);
+filtered by sitting, scheme, flag type and review state, a page at a time.
 
-Read in one query. It names the candidate (proctors know whom they watch) but holds nothing of
-answers or scores.
+Read in two queries (how many attempts match, and the page's rows). It names the candidate
+(proctors know whom they watch) but holds nothing of answers or scores.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +22,7 @@ from proctoring.models import AttemptReview, Flag, ReviewOutcome, Severity
 from proctoring.schemas import ReviewFilters, ReviewState
 from vakt.accounts import User
 
-QUEUE_LIMIT = 200
+QUEUE_PAGE_SIZE = 50
 """How many attempts one page of the queue holds."""
 
 _RANK = {Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1}
@@ -48,6 +50,42 @@ class QueueEntry:
     claim_expires_at: datetime | None
 
 
+@dataclass(frozen=True)
+class QueueSlice:
+    """One page of the review queue, and how many attempts match the filters on all pages."""
+
+    entries: list[QueueEntry]
+    total: int
+    page: int
+    """The page shown (from 1; a page past the end is the last one)."""
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are (at least one, empty when nothing matches)."""
+        return max(1, math.ceil(self.total / self.page_size))
+
+    @property
+    def first(self) -> int:
+        """The position of the page's first attempt in the whole queue (from 1; 0: none)."""
+        return (self.page - 1) * self.page_size + 1 if self.entries else 0
+
+    @property
+    def last(self) -> int:
+        """The position of the page's last attempt in the whole queue (0: none)."""
+        return self.first + len(self.entries) - 1 if self.entries else 0
+
+    @property
+    def has_previous(self) -> bool:
+        """Whether a page comes before this one."""
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a page comes after this one."""
+        return self.page < self.pages
+
+
 def _state(now: datetime, undecided: ColumnElement[int]) -> ColumnElement[str]:
     live_claim = and_(
         AttemptReview.claimed_by_id.is_not(None), AttemptReview.claim_expires_at > now
@@ -70,10 +108,13 @@ async def review_queue(
     viewer: User,
     now: datetime,
     filters: ReviewFilters | None = None,
-    limit: int = QUEUE_LIMIT,
-) -> list[QueueEntry]:
-    """The attempts to review, most severe undecided flag first, then the oldest; with
-    ``filters.state`` those in that state (cleared and confirmed ones too)."""
+    page: int = 1,
+    page_size: int | None = None,
+) -> QueueSlice:
+    """Page ``page`` (from 1; past the end: the last page) of the attempts to review, most severe
+    undecided flag first, then the oldest, then by attempt id; with ``filters.state`` those in
+    that state (cleared and confirmed ones too). With the count of all that match.
+    ``page_size`` defaults to ``QUEUE_PAGE_SIZE`` (looked up at the call)."""
     require(viewer, REVIEWERS | CHEATING_CONFIRMERS, REVIEW_REFUSED)
     filters = filters or ReviewFilters()
     undecided_flag = Flag.decision.is_(None)
@@ -132,13 +173,20 @@ async def review_queue(
                 state == ReviewState.FOUR_EYES,
             )
         )
-    query = query.order_by(
-        per_registration.c.worst.desc(),
-        func.coalesce(per_registration.c.oldest_open, per_registration.c.oldest),
-        Attempt.id,
-    ).limit(max(1, min(limit, QUEUE_LIMIT)))
-    rows = (await session.execute(query)).all()
-    return [
+    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    page_size = max(1, page_size or QUEUE_PAGE_SIZE)
+    page = min(max(1, page), max(1, math.ceil(total / page_size)))
+    query = (
+        query.order_by(
+            per_registration.c.worst.desc(),
+            func.coalesce(per_registration.c.oldest_open, per_registration.c.oldest),
+            Attempt.id,
+        )
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    rows = (await session.execute(query)).all() if total else []
+    entries = [
         QueueEntry(
             attempt_id=row[0],
             registration_id=row[1],
@@ -156,3 +204,4 @@ async def review_queue(
         )
         for row in rows
     ]
+    return QueueSlice(entries=entries, total=total, page=page, page_size=page_size)

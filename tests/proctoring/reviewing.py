@@ -119,3 +119,26 @@ async def proctors(session: AsyncSession, count: int) -> list[User]:
     ]
     await session.commit()
     return made
+
+
+async def more_candidates(session: AsyncSession, exam: Exam, count: int) -> list[tuple[int, User]]:
+    """``count`` more candidates registered for the exam's sitting: (registration id,
+    candidate) each; committed."""
+    sitting = await session.get(Sitting, exam.sitting_id)
+    assert sitting is not None
+    made = []
+    for n in range(count):
+        person = await create_user(
+            session, username=f"ekstra{n:02}", full_name=f"Ekstra Kandidat {n:02}",
+            password="x" * 12, roles={Role.CANDIDATE},
+        )  # fmt: skip
+        await registrations.decide_application(
+            session, candidate_id=person.id, scheme_id=sitting.scheme_id, approve=True,
+            actor=exam.admin, now=OPENS - timedelta(days=30),
+        )  # fmt: skip
+        registration = await registrations.register(
+            session, sitting_id=sitting.id, candidate=person, actor=exam.admin
+        )
+        made.append((registration.id, person))
+    await session.commit()
+    return made

@@ -5,7 +5,7 @@ grading, messages to candidates; every decision audited, every wrong role refuse
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -56,6 +56,13 @@ LATER = OPENS + timedelta(hours=1)
 HOSTILE = ["", "   ", "grunn \ud800", "nul\x00byte", "x" * 4001]
 
 
+async def _queue(
+    session: AsyncSession, *, viewer: User, now: datetime, filters: ReviewFilters | None = None
+) -> list[QueueEntry]:
+    """The attempts on the queue's first page."""
+    return (await review_queue(session, viewer=viewer, now=now, filters=filters)).entries
+
+
 async def _actions(session: AsyncSession) -> list[str]:
     return list(await session.scalars(select(AuditEntry.action).order_by(AuditEntry.seq)))
 
@@ -88,7 +95,7 @@ async def test_queue_orders_by_worst_open_flag_then_age_across_sittings(
         session, registration_id, third, [(FlagType.PASTE, OPENS + timedelta(minutes=3))]
     )
     proctor = users["proctor"]
-    queue = await review_queue(session, viewer=proctor, now=LATER)
+    queue = await _queue(session, viewer=proctor, now=LATER)
     assert [e.attempt_id for e in queue] == [high.attempt_id, medium.attempt_id, low.attempt_id]
     assert queue[0].worst_open == Severity.HIGH and queue[0].open_flags == 2
     assert queue[0].oldest_open_at == OPENS + timedelta(minutes=2)
@@ -103,34 +110,34 @@ async def test_queue_orders_by_worst_open_flag_then_age_across_sittings(
         session, flag_id=high.flags[1], decision=FlagDecision.DISMISSED,
         reason="To personer på plakaten bak", proctor=proctor, now=LATER,
     )  # fmt: skip
-    queue = await review_queue(session, viewer=proctor, now=LATER)
+    queue = await _queue(session, viewer=proctor, now=LATER)
     assert [e.attempt_id for e in queue] == [high.attempt_id, medium.attempt_id, low.attempt_id]
     assert queue[0].state == ReviewState.CLAIMED and queue[0].claimed_by_id == proctor.id
 
-    by_sitting = await review_queue(
+    by_sitting = await _queue(
         session, viewer=proctor, now=LATER, filters=ReviewFilters(sitting_id=sitting_id)
     )
     assert [e.attempt_id for e in by_sitting] == [medium.attempt_id]
-    by_scheme = await review_queue(
+    by_scheme = await _queue(
         session, viewer=proctor, now=LATER,
         filters=ReviewFilters(scheme_id=await scheme_of(session, exam)),
     )  # fmt: skip
     assert len(by_scheme) == 3
-    other_scheme = await review_queue(
+    other_scheme = await _queue(
         session, viewer=proctor, now=LATER, filters=ReviewFilters(scheme_id=99999)
     )
     assert other_scheme == []
-    by_type = await review_queue(
+    by_type = await _queue(
         session, viewer=proctor, now=LATER,
         filters=ReviewFilters(flag_type=FlagType.WINDOW_UNFOCUSED),
     )  # fmt: skip
     assert [e.attempt_id for e in by_type] == [low.attempt_id]
-    claimed = await review_queue(
+    claimed = await _queue(
         session, viewer=proctor, now=LATER, filters=ReviewFilters(state=ReviewState.CLAIMED)
     )
     assert [e.attempt_id for e in claimed] == [high.attempt_id]
     # An expired claim counts as unreviewed again.
-    stale = await review_queue(
+    stale = await _queue(
         session, viewer=proctor, now=LATER + timedelta(hours=1),
         filters=ReviewFilters(state=ReviewState.UNREVIEWED),
     )  # fmt: skip
@@ -142,19 +149,19 @@ async def test_queue_orders_by_worst_open_flag_then_age_across_sittings(
         reason="Leste oppgaven høyt", proctor=proctor, now=LATER,
     )  # fmt: skip
     await clear_attempt(session, attempt_id=high.attempt_id, proctor=proctor, now=LATER)
-    queue = await review_queue(session, viewer=proctor, now=LATER)
+    queue = await _queue(session, viewer=proctor, now=LATER)
     assert [e.attempt_id for e in queue] == [medium.attempt_id, low.attempt_id]
-    cleared = await review_queue(
+    cleared = await _queue(
         session, viewer=proctor, now=LATER, filters=ReviewFilters(state=ReviewState.CLEARED)
     )
     assert [(e.attempt_id, e.worst_open, e.open_flags) for e in cleared] == [
         (high.attempt_id, None, 0)
     ]
     # Admins see the queue (they confirm proposals); candidates and graders do not.
-    assert await review_queue(session, viewer=users["administrator"], now=LATER)
+    assert await _queue(session, viewer=users["administrator"], now=LATER)
     for who in (exam.candidate, users["grader"], users["decision_maker"]):
         with pytest.raises(Forbidden):
-            await review_queue(session, viewer=who, now=LATER)
+            await _queue(session, viewer=who, now=LATER)
 
 
 @pytest.mark.asyncio
@@ -271,7 +278,7 @@ async def test_cheating_needs_four_eyes_and_ends_the_attempt(
     )  # fmt: skip
     assert review.outcome == ReviewOutcome.CHEATING_PROPOSED
     assert review.evidence == sorted(flagged.flags[:2]) and review.claimed_by_id is None
-    proposed = await review_queue(
+    proposed = await _queue(
         session, viewer=second, now=LATER, filters=ReviewFilters(state=ReviewState.FOUR_EYES)
     )
     assert [e.attempt_id for e in proposed] == [flagged.attempt_id]
@@ -350,7 +357,7 @@ async def test_cheating_needs_four_eyes_and_ends_the_attempt(
         "attempt.terminate",
     ):
         assert action in actions
-    final = await review_queue(
+    final = await _queue(
         session, viewer=second, now=later,
         filters=ReviewFilters(state=ReviewState.CHEATING_CONFIRMED),
     )  # fmt: skip
@@ -499,7 +506,7 @@ async def test_check_in_flags_belong_to_the_attempts_review(
     )  # fmt: skip
     session.add(check_in)
     await session.commit()
-    (entry,) = await review_queue(session, viewer=users["proctor"], now=LATER)
+    (entry,) = await _queue(session, viewer=users["proctor"], now=LATER)
     assert entry.attempt_id == flagged.attempt_id
     assert entry.worst_open == Severity.HIGH and entry.open_flags == 2
     await claim_review(session, attempt_id=flagged.attempt_id, proctor=users["proctor"], now=LATER)

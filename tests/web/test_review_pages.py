@@ -307,7 +307,8 @@ async def test_recording_played_from_a_flag_with_range_and_gaps(
     session.add(recording)
     await session.flush()
     store = MediaStore(settings.data_dir / "media")
-    for index, data in {0: b"abcd", 2: b"efgh"}.items():
+    # The first piece begins a WebM file (with its magic number), as a recorder's first does.
+    for index, data in {0: b"\x1a\x45\xdf\xa3", 2: b"efgh"}.items():
         digest = hashlib.sha256(data).hexdigest()
         store.write_chunk(recording.storage_key, index, digest, data)
         session.add(
@@ -325,12 +326,15 @@ async def test_recording_played_from_a_flag_with_range_and_gaps(
     # The flag began a minute after the recording: that is where "play from here" starts.
     assert f"?recording={recording.id}&amp;at=60" in page.text
     assert "piece 2 is missing" in page.text
+    # The recording's stretches: piece 2 (5–10 s of five-second pieces) is a gap.
+    stretches = re.findall(r'<li class="(\w+)" data-from="(\d+)" data-until="(\d+)"', page.text)
+    assert stretches == [("recorded", "0", "5"), ("gap", "5", "10"), ("recorded", "10", "15")]
     played = await client.get(
         _attempt(low), params={"recording": recording.id, "at": 60}, headers=ENGLISH
     )
     assert f'src="/proctor/recordings/{recording.id}#t=60"' in played.text
     ranged = await client.get(f"/proctor/recordings/{recording.id}", headers={"Range": "bytes=2-5"})
-    assert ranged.status_code == 206 and ranged.content == b"cdef"
+    assert ranged.status_code == 206 and ranged.content == b"\xdf\xa3ef"
     assert ranged.headers["content-range"] == "bytes 2-5/8"
     assert "last-modified" not in ranged.headers
 

@@ -10,6 +10,8 @@ from starlette.routing import BaseRoute
 
 from proctoring import media, queries
 from proctoring.access import PROCTORS
+from vakt.errors import NotFound
+from vakt.i18n import _l
 from web.endpoints import current_user, db, now, page, path_id
 from web.i18n import request_translations
 from web.media_ranges import ranged_response
@@ -66,13 +68,18 @@ def _stream(request: Request, recording: media.RecordingFiles) -> Response:
 
 async def proctor_recording(request: Request) -> Response:
     """GET /proctor/recordings/{id}: the recording as one WebM resource, with Range (each
-    fetch is audited)."""
+    fetch is audited); ``?from=N``: the WebM file that begins with piece N (after the
+    candidate's recorder started again)."""
+    stream = request.query_params.get("from")
+    if stream is not None and not (stream.isascii() and stream.isdigit() and len(stream) <= 6):
+        raise NotFound(_l("No such recording."))
     recording = await media.recording_for_proctor(
         db(request),
         request.state.media,
         recording_id=path_id(request, "recording_id"),
         viewer=current_user(request),
         now=now(request),
+        stream=int(stream) if stream is not None else None,
     )
     return _stream(request, recording)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from babel.support import NullTranslations
 from starlette.requests import Request
@@ -42,6 +43,9 @@ STATE_LABELS = {
     ReviewState.CHEATING_CONFIRMED: _l("Cheating confirmed"),
 }
 BAD_CHOICE = _l("Choose one of the options.")
+BAD_PAGE = _l("The page number must be a whole number, 1 or more.")
+PAST_THE_END = 10**9
+"""A page number longer than this many digits is past the end of any queue (the last page)."""
 IDENTITY_CHOICES = {"confirmed": True, "not_confirmed": False}
 
 
@@ -73,22 +77,51 @@ def _filters(values: dict[str, str]) -> ReviewFilters:
     )
 
 
+def _page_number(value: str) -> int:
+    """The page asked for: 1 when none; a number past the end stands for the last page."""
+    if not value:
+        return 1
+    if not (value.isascii() and value.isdigit()) or int(value[:18]) == 0:
+        raise VaktError(BAD_PAGE, field="page")
+    return int(value) if len(value) <= len(str(PAST_THE_END)) else PAST_THE_END
+
+
+def queue_href(filters: ReviewFilters, page_number: int) -> str:
+    """The queue's address showing this page with these filters."""
+    params = {
+        "sitting": filters.sitting_id,
+        "scheme": filters.scheme_id,
+        "flag_type": filters.flag_type.value if filters.flag_type else None,
+        "state": filters.state.value if filters.state else None,
+        "page": page_number,
+    }
+    return "/proctor/review?" + urlencode({k: v for k, v in params.items() if v is not None})
+
+
 async def review_queue(request: Request) -> Response:
-    """GET /proctor/review: the attempts to review, most severe open flag first, then the
-    oldest; filtered by sitting, scheme, flag type and review state."""
+    """GET /proctor/review: a page of the attempts to review, most severe open flag first, then
+    the oldest; filtered by sitting, scheme, flag type and review state. A bad filter is a 400
+    naming it, with the first page of the whole queue; a bad page number a 400 naming it, with
+    the first page of the filtered queue."""
     values = {
         name: form_str(request.query_params, name)
-        for name in ("sitting", "scheme", "flag_type", "state")
+        for name in ("sitting", "scheme", "flag_type", "state", "page")
     }
     error: dict[str, str] = {}
+    filters, page_number = ReviewFilters(), 1
     try:
         filters = _filters(values)
+        page_number = _page_number(values["page"])
     except VaktError as exc:
         error = {"field": exc.field or "", "message": translate(request, exc.message, exc.params)}
-        filters = ReviewFilters()
     shown = await review_page.queue_page(
-        db(request), viewer=current_user(request), now=now(request), filters=filters
+        db(request),
+        viewer=current_user(request),
+        now=now(request),
+        filters=filters,
+        page=page_number,
     )
+    queue = shown.queue
     translations = request_translations(request)
     return render(
         request,
@@ -97,6 +130,8 @@ async def review_queue(request: Request) -> Response:
             "page": shown,
             "values": values,
             "error": error,
+            "previous_href": queue_href(filters, queue.page - 1) if queue.has_previous else None,
+            "next_href": queue_href(filters, queue.page + 1) if queue.has_next else None,
             "flag_types": list(FlagType),
             "states": _state_labels(translations),
             "words": ProctorWords(translations),
@@ -117,7 +152,7 @@ async def _render_attempt(
     status_code: int = 200,
 ) -> Response:
     shown = await review_page.attempt_review_page(
-        db(request), attempt_id, viewer=current_user(request), now=now(request)
+        db(request), request.state.media, attempt_id, viewer=current_user(request), now=now(request)
     )
     translations = request_translations(request)
     user = current_user(request)
