@@ -56,6 +56,13 @@ async def fee_rows(session: AsyncSession, *, sitting_id: int | None = None) -> l
     return [FeeRow(*row) for row in (await session.execute(query)).all()]
 
 
+async def sittings(session: AsyncSession) -> list[Sitting]:
+    """The sittings the fee page can show, newest first."""
+    return list(
+        await session.scalars(select(Sitting).order_by(Sitting.opens_at.desc(), Sitting.id))
+    )
+
+
 def parse_status(value: str, field: str = "status") -> FeeStatus:
     """A fee status from a form or a file, or a 400 at the field."""
     try:
