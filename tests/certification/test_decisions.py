@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from certification import decisions, policy
 from certification.independence import NO_PARTICIPANTS
-from certification.requirements import case_of
 from certification.models import Certificate, CertificationDecision, RegistrationFee
+from certification.requirements import case_of
 from certification.schemas import CertificationRules, DecisionOutcome, FeeStatus
 from exam.models import (
     Application,
