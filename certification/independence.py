@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from certification.access import DECIDERS, DECIDERS_ONLY
 from exam.models import (
     Accommodation,
     Application,
@@ -28,8 +30,10 @@ from exam.models import (
     ResumePermission,
     Sitting,
 )
+from grading.graders import conflicts_of
+from grading.graders import declare_conflict as declare
 from grading.independence import conflicted_candidates
-from grading.models import Marking, Reconciliation, Script
+from grading.models import ConflictOfInterest, Marking, Reconciliation, Script
 from vakt.accounts import User
 from vakt.audit import AuditEntry
 from vakt.errors import Forbidden
@@ -178,3 +182,25 @@ async def require_independent(
     reason = await reason_barring(session, decider, registrations, participants)
     if reason is not None:
         raise Forbidden(REFUSALS[reason])
+
+
+async def declare_conflict(
+    session: AsyncSession,
+    *,
+    decider: User,
+    now: datetime,
+    candidate_username: str = "",
+    employer: str = "",
+    note: str = "",
+) -> ConflictOfInterest:
+    """A decision maker declares a conflict of interest with a named candidate or everyone at an
+    employer (kept with the graders' declarations); they are then refused deciding on them."""
+    return await declare(
+        session, grader=decider, now=now, candidate_username=candidate_username,
+        employer=employer, note=note, roles=DECIDERS, refusal=DECIDERS_ONLY,
+    )  # fmt: skip
+
+
+async def conflicts_declared(session: AsyncSession, decider: User) -> list[ConflictOfInterest]:
+    """The decision maker's own declarations, oldest first."""
+    return await conflicts_of(session, decider)

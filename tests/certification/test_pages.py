@@ -231,3 +231,42 @@ async def test_staff_set_and_import_fees(
     await client.post("/logout", data={"csrf_token": token})
     await sign_in(client, "decision_maker")
     assert (await client.get("/staff/fees")).status_code == 403
+
+
+async def test_a_decision_maker_declares_a_conflict_and_is_then_refused(
+    client: httpx.AsyncClient, session: AsyncSession, users: dict[str, User]
+) -> None:
+    ready = await _ready(session, users)
+    await sign_in(client, "decision_maker")
+    page = await client.get("/decisions", headers=ENGLISH)
+    token = csrf_from(page.text)
+    empty = await client.post(
+        "/decisions/conflicts", data={"csrf_token": token, "note": "Nabo"}, headers=ENGLISH
+    )
+    assert empty.status_code == 400
+    assert 'id="conflict-candidate_username-error"' in empty.text and 'value="Nabo"' in empty.text
+    unknown = await client.post(
+        "/decisions/conflicts", data={"csrf_token": token, "candidate_username": "ingen\x00"}
+    )
+    assert unknown.status_code == 400
+    declared = await client.post(
+        "/decisions/conflicts",
+        data={"csrf_token": token, "candidate_username": "candidate", "note": "Nabo"},
+    )
+    assert declared.status_code == 303
+    refused = await client.post(
+        f"/decisions/registrations/{ready.passed}",
+        data={"csrf_token": token, "outcome": "certified"},
+        headers=ENGLISH,
+    )
+    assert refused.status_code == 403
+    assert "You declared a conflict of interest with this candidate" in refused.text
+    await client.post("/logout", data={"csrf_token": token})
+    await sign_in(client, "grader")
+    home = await client.get("/")
+    assert (
+        await client.post(
+            "/decisions/conflicts",
+            data={"csrf_token": csrf_from(home.text), "candidate_username": "candidate"},
+        )
+    ).status_code == 403

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from certification import decisions
+from certification import decisions, independence
 from certification.access import DECIDERS
 from certification.requirements import case_of
 from vakt.errors import NotFound, VaktError
@@ -22,7 +22,18 @@ from web.routes.certification.common import query_id
 
 async def queue(request: Request) -> Response:
     """GET /decisions: complete attempts waiting for a decision, the longest waiting first,
-    filtered by scheme or sitting."""
+    filtered by scheme or sitting; the decision maker's declared conflicts of interest."""
+    return await _render_queue(request)
+
+
+async def _render_queue(
+    request: Request,
+    *,
+    error: str | None = None,
+    error_field: str | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     session = db(request)
     scheme_id, sitting_id = query_id(request, "scheme"), query_id(request, "sitting")
     schemes, sittings = await decisions.queue_filters(session)
@@ -35,8 +46,32 @@ async def queue(request: Request) -> Response:
             "sittings": sittings,
             "scheme_id": scheme_id,
             "sitting_id": sitting_id,
+            "conflicts": await independence.conflicts_declared(session, current_user(request)),
+            "error": error,
+            "error_field": error_field,
+            "values": values or {},
+            "declared": request.query_params.get("declared"),
         },
+        status_code=status_code,
     )
+
+
+async def declare_conflict(request: Request) -> Response:
+    """POST /decisions/conflicts: declare a conflict of interest with a candidate or an
+    employer; an error comes back at its field with the values kept."""
+    form = await request.form()
+    values = {name: form_str(form, name) for name in ("candidate_username", "employer", "note")}
+    try:
+        await independence.declare_conflict(
+            db(request), decider=current_user(request), now=now(request), **values
+        )
+    except VaktError as exc:
+        return await _render_queue(
+            request, error=translate(request, exc.message, exc.params),
+            error_field=exc.field or "candidate_username", values=values,
+            status_code=exc.status_code,
+        )  # fmt: skip
+    return RedirectResponse("/decisions?declared=1#conflicts-heading", status_code=303)
 
 
 async def _render_case(
@@ -142,6 +177,7 @@ def routes() -> list[BaseRoute]:
     base = "/decisions/registrations/{registration_id:id}"
     return [
         page("/decisions", queue, roles=DECIDERS),
+        page("/decisions/conflicts", declare_conflict, methods=["POST"], roles=DECIDERS),
         page(base, case_page, roles=DECIDERS),
         page(base, decide, methods=["POST"], roles=DECIDERS, name="decide"),
         page(f"{base}/release", release, methods=["POST"], roles=DECIDERS),
