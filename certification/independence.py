@@ -30,8 +30,8 @@ from exam.models import (
     ResumePermission,
     Sitting,
 )
-from grading.graders import conflicts_of
-from grading.graders import declare_conflict as declare
+from exam.roles import require
+from grading.graders import conflicts_of, record_conflict
 from grading.independence import conflicted_candidates
 from grading.models import ConflictOfInterest, Marking, Reconciliation, Script
 from vakt.accounts import User
@@ -195,9 +195,10 @@ async def declare_conflict(
 ) -> ConflictOfInterest:
     """A decision maker declares a conflict of interest with a named candidate or everyone at an
     employer (kept with the graders' declarations); they are then refused deciding on them."""
-    return await declare(
+    require(decider, DECIDERS, DECIDERS_ONLY)
+    return await record_conflict(
         session, grader=decider, now=now, candidate_username=candidate_username,
-        employer=employer, note=note, roles=DECIDERS, refusal=DECIDERS_ONLY,
+        employer=employer, note=note,
     )  # fmt: skip
 
 

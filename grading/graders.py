@@ -16,7 +16,7 @@ from itembank.schemes import get_scheme
 from vakt import audit
 from vakt.accounts import Role, User
 from vakt.errors import Conflict, NotFound, VaktError
-from vakt.i18n import LazyText, _l
+from vakt.i18n import _l
 from vakt.text import storable
 
 MAX_TAG = 80
@@ -124,13 +124,27 @@ async def declare_conflict(
     candidate_username: str = "",
     employer: str = "",
     note: str = "",
-    roles: frozenset[Role] = GRADERS,
-    refusal: LazyText = REFUSED,
 ) -> ConflictOfInterest:
     """A grader declares a conflict of interest: with a named candidate (by username or e-mail
-    address) or with everyone at an employer. Their scripts are never given to the grader.
-    Certification keeps a decision maker's declarations here too (``roles``: who may declare)."""
-    require(grader, roles, refusal)
+    address) or with everyone at an employer. Their scripts are never given to the grader."""
+    require(grader, GRADERS, REFUSED)
+    return await record_conflict(
+        session, grader=grader, now=now, candidate_username=candidate_username,
+        employer=employer, note=note,
+    )  # fmt: skip
+
+
+async def record_conflict(
+    session: AsyncSession,
+    *,
+    grader: User,
+    now: datetime,
+    candidate_username: str = "",
+    employer: str = "",
+    note: str = "",
+) -> ConflictOfInterest:
+    """Store a declared conflict of interest of ``grader`` (whose role the caller checked:
+    certification keeps a decision maker's declarations here too)."""
     candidate_id = None
     who = storable(candidate_username, "candidate_username").strip()
     storable(employer, "employer")
