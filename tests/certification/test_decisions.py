@@ -302,3 +302,23 @@ async def test_two_decision_makers_at_once_make_one_decision(
     )
     assert count == 1
     assert await session.scalar(select(func.count()).select_from(Certificate)) == 1
+
+
+async def test_a_terminated_attempt_can_only_be_refused(
+    session: AsyncSession, users: dict[str, User]
+) -> None:
+    ready = await ready_for_decision(session, users)
+    attempt = await _attempt(session, ready.passed)
+    attempt.status = AttemptStatus.TERMINATED
+    attempt.ended_reason = "Juks."
+    await session.flush()
+    assert ready.passed in {row.registration.id for row in await decisions.queue(session)}
+    case = await case_of(session, ready.passed, ToldReviews())
+    assert [r.key for r in case.requirements if not r.met] == ["attempt"]
+    with pytest.raises(VaktError) as refused:
+        await _decide(session, ready.passed, users["decision_maker"])
+    assert refused.value.status_code == 409
+    decision = await _decide(
+        session, ready.passed, users["decision_maker"], DecisionOutcome.REFUSED, "Juks."
+    )
+    assert decision.outcome == DecisionOutcome.REFUSED
