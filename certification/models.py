@@ -48,6 +48,7 @@ class CertificationDecision(Base):
     (``replaces_id``) and is made by someone who took no part in the first."""
 
     __tablename__ = "certification_decision"
+    __table_args__ = (UniqueConstraint("registration_id", "decision_round"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
@@ -60,6 +61,9 @@ class CertificationDecision(Base):
     decided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime)
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("certification_decision.id"))
+    decision_round: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """1 for the first decision on a registration, one more for each that replaces the one
+    before: unique with the registration, so two people deciding at once make one decision."""
 
 
 class Certificate(Base):

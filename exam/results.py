@@ -17,7 +17,7 @@ from exam.models import (
     AttemptStatus,
 )
 from exam.reviews import Reviews
-from exam.roles import EXAM_ADMINISTRATORS, RESULT_OVERRIDERS, require
+from exam.roles import RESULT_OVERRIDERS, RESULT_RELEASERS, require
 from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Conflict, NotFound, VaktError
@@ -137,9 +137,11 @@ async def override_part_result(
 async def release_results(
     session: AsyncSession, *, attempt_id: int, actor: User, now: datetime, reviews: Reviews
 ) -> Attempt:
-    """Show the candidate the results of an ended attempt whose every part has a result; refused
-    while the attempt is held (the candidate's identity not confirmed)."""
-    require(actor, EXAM_ADMINISTRATORS, _l("Only the certification body's staff release results."))
+    """Show the candidate the results of an ended attempt whose every part has a result. The
+    certification decision calls this (``certification.decisions``): results reach the
+    candidate through the decision maker only; refused while the attempt is held (the
+    candidate's identity not confirmed)."""
+    require(actor, RESULT_RELEASERS, _l("Only the decision maker releases results."))
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
         raise NotFound(_l("No such attempt."))

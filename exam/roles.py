@@ -11,8 +11,7 @@ CANDIDATES = frozenset({Role.CANDIDATE})
 """Take their own exams: check-in, the exam, accommodation requests, their results."""
 EXAM_ADMINISTRATORS = frozenset({Role.ADMINISTRATOR})
 """The certification body's staff: applications, sittings, registrations, accommodation
-decisions, part results and releasing them (the decision maker's powers come with
-certification)."""
+decisions."""
 COMPUTER_CHANGERS = frozenset({Role.ADMINISTRATOR, Role.PROCTOR})
 """Let a candidate continue an attempt on another computer."""
 CHEATING_DECIDERS = frozenset({Role.PROCTOR, Role.ADMINISTRATOR})
@@ -21,6 +20,9 @@ CLOCK_PAUSERS = frozenset({Role.PROCTOR, Role.ADMINISTRATOR})
 """Stop a candidate's clock for an incident and start it again."""
 RESULT_OVERRIDERS = frozenset({Role.DECISION_MAKER})
 """Set a part's result against its points, with written grounds (results are computed)."""
+RESULT_RELEASERS = frozenset({Role.DECISION_MAKER})
+"""Release an attempt's results to the candidate: the certification decision does (or, for a
+result that is not passed, a release the decision maker makes)."""
 
 
 def require(actor: User, roles: frozenset[Role], refusal: LazyText) -> None:

@@ -128,6 +128,23 @@ async def declare_conflict(
     """A grader declares a conflict of interest: with a named candidate (by username or e-mail
     address) or with everyone at an employer. Their scripts are never given to the grader."""
     require(grader, GRADERS, REFUSED)
+    return await record_conflict(
+        session, grader=grader, now=now, candidate_username=candidate_username,
+        employer=employer, note=note,
+    )  # fmt: skip
+
+
+async def record_conflict(
+    session: AsyncSession,
+    *,
+    grader: User,
+    now: datetime,
+    candidate_username: str = "",
+    employer: str = "",
+    note: str = "",
+) -> ConflictOfInterest:
+    """Store a declared conflict of interest of ``grader`` (whose role the caller checked:
+    certification keeps a decision maker's declarations here too)."""
     candidate_id = None
     who = storable(candidate_username, "candidate_username").strip()
     storable(employer, "employer")

@@ -11,7 +11,14 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from proctoring.models import ProctorInvolvement
+from exam.models import Attempt
+from proctoring.models import (
+    AttemptReview,
+    Flag,
+    IdentityDecision,
+    ProctorInvolvement,
+    ProctorMessage,
+)
 from vakt.accounts import User
 
 
@@ -46,3 +53,46 @@ class ProctoringInvolvement:
             )
         )
         return set(rows.all())
+
+    async def participants_of(self, session: AsyncSession, registration_id: int) -> dict[int, str]:
+        """Who took part in this registration's proctoring, and how (for the certification
+        decision's independence, ``certification.independence.Participants``): "proctored"
+        (looked at the proctoring, wrote to the candidate) or "reviewed" (claimed or decided the
+        review, a flag, the identity, cheating)."""
+        found: dict[int, str] = {}
+        for user_id in await self.examiners_of(session, registration_id):
+            found[user_id] = "proctored"
+        for user_id in await session.scalars(
+            select(ProctorMessage.sender_id).where(
+                ProctorMessage.registration_id == registration_id
+            )
+        ):
+            found.setdefault(user_id, "proctored")
+        reviewed: set[int | None] = set(
+            await session.scalars(
+                select(Flag.decided_by_id).where(Flag.registration_id == registration_id)
+            )
+        )
+        reviewed |= set(
+            await session.scalars(
+                select(IdentityDecision.decided_by_id).where(
+                    IdentityDecision.registration_id == registration_id
+                )
+            )
+        )
+        for review in await session.scalars(
+            select(AttemptReview)
+            .join(Attempt, Attempt.id == AttemptReview.attempt_id)
+            .where(Attempt.registration_id == registration_id)
+        ):
+            reviewed |= {
+                review.claimed_by_id,
+                review.cleared_by_id,
+                review.proposed_by_id,
+                review.confirmed_by_id,
+                review.rejected_by_id,
+            }
+        for reviewer in reviewed:
+            if reviewer is not None:
+                found[reviewer] = "reviewed"
+        return found

@@ -59,6 +59,8 @@ from web.routes import (
     oidc,
     users,
 )
+from web.routes.certification import decisions as certification_decisions
+from web.routes.certification import fees as certification_fees
 from web.routes.exam import api as exam_api
 from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
@@ -117,6 +119,8 @@ def routes() -> list[BaseRoute]:
         *proctoring_review.routes(),
         *proctoring_live.routes(),
         *proctoring_policy.routes(),
+        *certification_decisions.routes(),
+        *certification_fees.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -238,6 +242,7 @@ def create_app(
                 oral_recordings=OralAnswerRecordings(media),
                 identity_holds=identity_holds,
                 reviews=ProctoringReviews(),
+                participants=ProctoringInvolvement(),
                 item_statistics=SnapshotStatistics(),
             )
         finally:

@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.templating import Jinja2Templates
 
+from certification.independence import Participants
 from exam.checkin import CheckIn
 from exam.events import ExamEvents
 from exam.reviews import Reviews
@@ -59,5 +60,7 @@ class AppState(TypedDict):
     """The registrations grading must hold: identity not confirmed (proctoring tells grading)."""
     reviews: Reviews
     """The proctor review's outcome on the exam's pages (proctoring tells the exam)."""
+    participants: Participants
+    """Who took part in a registration's proctoring (proctoring tells certification)."""
     item_statistics: VersionStatistics
     """Where the bank's item pages find a version's statistics per sitting (grading keeps them)."""

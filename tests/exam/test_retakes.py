@@ -13,7 +13,8 @@ from exam.models import Attempt, AttemptStatus, Sitting
 from exam.reviews import NO_REVIEWS
 from itembank.models import ExamFormItem, ItemVersion
 from tests.exam.factories import CHECKED_IN, OPENS, Exam
-from vakt.errors import Conflict
+from vakt.accounts import User
+from vakt.errors import Conflict, Forbidden
 from vakt.i18n import Moment
 
 
@@ -173,16 +174,24 @@ async def test_a_terminated_attempt_passes_nothing(session: AsyncSession, exam: 
 
 
 @pytest.mark.asyncio
-async def test_results_are_released_only_when_complete(session: AsyncSession, exam: Exam) -> None:
+async def test_results_are_released_only_when_complete_and_by_the_decision_maker(
+    session: AsyncSession, exam: Exam, users: dict[str, User]
+) -> None:
     attempt_id = await _take_whole_exam(session, exam, exam.registration_id)
+    decider = users["decision_maker"]
     with pytest.raises(Conflict):
+        await results.release_results(
+            session, attempt_id=attempt_id, actor=decider, now=OPENS + timedelta(days=1),
+            reviews=NO_REVIEWS,
+        )  # fmt: skip
+    await _results(session, exam, attempt_id, mc=True, kunnskap=True)
+    with pytest.raises(Forbidden):
         await results.release_results(
             session, attempt_id=attempt_id, actor=exam.admin, now=OPENS + timedelta(days=1),
             reviews=NO_REVIEWS,
         )  # fmt: skip
-    await _results(session, exam, attempt_id, mc=True, kunnskap=True)
     attempt = await results.release_results(
-        session, attempt_id=attempt_id, actor=exam.admin, now=OPENS + timedelta(days=1),
+        session, attempt_id=attempt_id, actor=decider, now=OPENS + timedelta(days=1),
         reviews=NO_REVIEWS,
     )  # fmt: skip
     assert attempt.results_released_at is not None

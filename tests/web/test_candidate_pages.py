@@ -330,7 +330,11 @@ async def test_during_the_break_start_waits_and_every_time_is_local(
 
 @pytest.mark.asyncio
 async def test_the_result_is_told_in_the_readers_language(
-    client: httpx.AsyncClient, exam: Exam, session: AsyncSession, clock: FixedClock
+    client: httpx.AsyncClient,
+    exam: Exam,
+    session: AsyncSession,
+    clock: FixedClock,
+    users: dict[str, User],
 ) -> None:
     from exam import handin, results
 
@@ -353,7 +357,11 @@ async def test_the_result_is_told_in_the_readers_language(
         session, attempt_part_id=part.id, score=0.0, max_score=4.0, now=clock.now()
     )
     await results.release_results(
-        session, attempt_id=attempt.id, actor=exam.admin, now=clock.now(), reviews=NO_REVIEWS
+        session,
+        attempt_id=attempt.id,
+        actor=users["decision_maker"],
+        now=clock.now(),
+        reviews=NO_REVIEWS,
     )
     await session.commit()
     english = await client.get("/my", headers={"Accept-Language": "en"})

@@ -116,19 +116,22 @@ async def test_a_held_attempt_is_not_decided_through_the_pages_until_confirmed(
     )
     assert done.status_code == 303
 
+    # The staff's sitting page shows the hold; results are released by the decision maker only.
     await sign_in(client, "administrator")
     sitting = await client.get(f"/staff/sittings/{built.sitting_id}", headers=ENGLISH)
     assert sitting.text.count(BADGE) == 1
-    assert f"/staff/attempts/{held.id}/release" not in sitting.text
-    assert f"/staff/attempts/{other.id}/release" in sitting.text
+    assert "/release" not in sitting.text
+    await sign_in(client, "decision_maker")
+    case = await client.get(f"/decisions/registrations/{held.registration_id}", headers=ENGLISH)
+    token = csrf_from(case.text)
     refused = await client.post(
-        f"/staff/attempts/{held.id}/release",
-        data={"csrf_token": csrf_from(sitting.text)},
+        f"/decisions/registrations/{held.registration_id}",
+        data={"outcome": "refused", "grounds": GROUNDS, "csrf_token": token},
         headers=ENGLISH,
     )
     assert refused.status_code == 409 and REFUSED in refused.text
     released = await client.post(
-        f"/staff/attempts/{other.id}/release", data={"csrf_token": csrf_from(sitting.text)}
+        f"/decisions/registrations/{other.registration_id}/release", data={"csrf_token": token}
     )
     assert released.status_code == 303
 
@@ -143,12 +146,9 @@ async def test_a_held_attempt_is_not_decided_through_the_pages_until_confirmed(
 
     # A proctor confirms the identity: the hold lifts.
     await _identity(session, held.registration_id, users["proctor"], confirmed=True)
+    await sign_in(client, "administrator")
     sitting = await client.get(f"/staff/sittings/{built.sitting_id}", headers=ENGLISH)
     assert BADGE not in sitting.text
-    released = await client.post(
-        f"/staff/attempts/{held.id}/release", data={"csrf_token": csrf_from(sitting.text)}
-    )
-    assert released.status_code == 303
     await sign_in(client, "decision_maker")
     page = await client.get(f"/results/attempts/{held.id}", headers=ENGLISH)
     assert BADGE not in page.text and "Override the result" in page.text
@@ -157,9 +157,14 @@ async def test_a_held_attempt_is_not_decided_through_the_pages_until_confirmed(
         data={"result": "not_passed", "grounds": GROUNDS, "csrf_token": csrf_from(page.text)},
     )
     assert done.status_code == 303
+    released = await client.post(
+        f"/decisions/registrations/{held.registration_id}/release",
+        data={"csrf_token": csrf_from(page.text)},
+    )
+    assert released.status_code == 303
     held, held_parts = await _attempt(session, users["candidate"])
     assert held.results_released_at is not None and held_parts[1].passed is False
     assert (await _decisions(session))[2:] == [
-        ("attempt.release_results", str(held.id)),
         ("attempt.part_result_overridden", str(essay.id)),
+        ("attempt.release_results", str(held.id)),
     ]

@@ -208,13 +208,23 @@ async def test_an_override_is_audited_and_shown_on_all_three_pages(
     await sign_in(client, "administrator")
     staff = await client.get(f"/staff/sittings/{built.sitting_id}", headers=ENGLISH)
     assert f"overridden by the decision maker Decision Maker, {when}: {GROUNDS}" in staff.text
+    assert f"/staff/attempts/{attempt_id}/release" not in staff.text
+
+    # The decision maker releases the result "not passed" (administrators no longer do).
+    await client.post("/logout", data={"csrf_token": csrf_from(staff.text)})
+    await sign_in(client, "decision_maker")
+    registration_id = await session.scalar(
+        select(Attempt.registration_id).where(Attempt.id == attempt_id)
+    )
+    case = await client.get(f"/decisions/registrations/{registration_id}", headers=ENGLISH)
     released = await client.post(
-        f"/staff/attempts/{attempt_id}/release", data={"csrf_token": csrf_from(staff.text)}
+        f"/decisions/registrations/{registration_id}/release",
+        data={"csrf_token": csrf_from(case.text)},
     )
     assert released.status_code == 303
 
     # The candidate sees the points, the result, that it was overridden and why; no grader.
-    await client.post("/logout", data={"csrf_token": csrf_from(staff.text)})
+    await client.post("/logout", data={"csrf_token": csrf_from(case.text)})
     await sign_in(client, "candidate")
     my = (await client.get("/my", headers=ENGLISH)).text
     assert "Flervalg: 3 of 3 points, passed" in my

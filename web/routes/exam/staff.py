@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import accommodations, devices, handin, registrations, results
+from exam import accommodations, devices, handin, registrations
 from exam import staff_queries as queries
 from exam.roles import COMPUTER_CHANGERS, EXAM_ADMINISTRATORS
 from vakt.errors import NotFound, VaktError
@@ -206,25 +206,6 @@ async def allow_resume(request: Request) -> Response:
     )
 
 
-async def release_results(request: Request) -> Response:
-    """POST /staff/attempts/{id}/release: show the candidate the results."""
-    session = db(request)
-    attempt, registration = await queries.attempt_with_registration(
-        session, path_id(request, "attempt_id")
-    )
-
-    async def action() -> str:
-        await results.release_results(
-            session, attempt_id=attempt.id, actor=current_user(request), now=now(request),
-            reviews=request.state.reviews,
-        )  # fmt: skip
-        return f"/staff/sittings/{registration.sitting_id}"
-
-    return await _flash_or_error(
-        request, action, _back_to_sitting(request, registration.sitting_id)
-    )
-
-
 async def verify_receipt(request: Request) -> Response:
     """GET /staff/parts/{id}/receipt: recompute a part's receipt from the stored answers."""
     session = db(request)
@@ -317,12 +298,6 @@ def routes() -> list[BaseRoute]:
             allow_resume,
             methods=["POST"],
             roles=COMPUTER_CHANGERS,
-        ),
-        page(
-            "/staff/attempts/{attempt_id:id}/release",
-            release_results,
-            methods=["POST"],
-            roles=staff,
         ),
         page("/staff/parts/{part_id:id}/receipt", verify_receipt, roles=staff),
         page("/staff/applications", applications, roles=staff),
