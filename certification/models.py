@@ -84,3 +84,17 @@ class Certificate(Base):
     status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     renews_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+
+
+class ChangeReport(Base):
+    """A holder's report of a change the body must know of (the holder's duty to report: a
+    changed name, a conviction, a lost qualification), until staff mark it handled."""
+
+    __tablename__ = "certification_change_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

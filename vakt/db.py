@@ -118,6 +118,7 @@ MODEL_MODULES = (
     "vakt.accounts",
     "vakt.sessions",
     "vakt.audit",
+    "vakt.ratelimit",
     "itembank.models",
     "exam.models",
     "proctoring.models",

@@ -1,0 +1,1 @@
+"""Certification's pages: decisions, certificates, verification and the register."""
