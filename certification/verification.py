@@ -65,6 +65,11 @@ def normalise_number(number: str) -> str:
             field="number",
             length=NUMBER_MAX_LENGTH,
         )
+    if not all(c.isascii() and (c.isalnum() or c == "-") for c in cleaned):
+        raise VaktError(
+            _l("A certificate number has only the letters A to Z, digits and hyphens."),
+            field="number",
+        )
     return cleaned
 
 
@@ -109,6 +114,11 @@ async def public_register(
     """The scheme's valid certificates whose holder's name or number contains ``query`` (all
     of them, up to a page, for an empty query). NotFound for an unknown scheme and for a
     scheme whose register is not public."""
+    text = " ".join(query.split())
+    if len(text) > QUERY_MAX_LENGTH:
+        raise VaktError(
+            _l("Search for at most {length} characters."), field="q", length=QUERY_MAX_LENGTH
+        )
     scheme = await session.scalar(select(Scheme).where(Scheme.code == scheme_code[:40]))
     if scheme is None:
         raise NotFound(_l("There is no certification scheme with this code."))
@@ -118,11 +128,6 @@ async def public_register(
                 "The register of this scheme is not public. A certificate can still be "
                 "verified by its number."
             )
-        )
-    text = " ".join(query.split())
-    if len(text) > QUERY_MAX_LENGTH:
-        raise VaktError(
-            _l("Search for at most {length} characters."), field="q", length=QUERY_MAX_LENGTH
         )
     statement = (
         select(Certificate, User)
