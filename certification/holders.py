@@ -9,10 +9,12 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from certification import pdf
+from certification import pdf, recertification
 from certification.access import CERTIFICATION_STAFF, STAFF_ONLY
 from certification.certificates import shown_status
-from certification.models import Certificate, ChangeReport
+from certification.models import Certificate, ChangeReport, RecertificationApplication
+from certification.policy import rules_for_scheme
+from certification.schemas import CertificateStatus
 from exam.roles import CANDIDATES, require
 from itembank.models import Scheme
 from vakt import audit
@@ -32,6 +34,13 @@ class HeldCertificate:
     certificate: Certificate
     scheme: Scheme
     status: str
+    window: tuple[date, date]
+    """When the holder may apply for recertification (``recertification.window``)."""
+    may_apply: bool
+    """True inside the window for a certificate neither suspended nor withdrawn and not
+    applied for before (one application per certificate)."""
+    application: RecertificationApplication | None
+    """The latest application to renew it, if any."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,30 @@ async def certificates_of(
             .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
         )
     ).all()
-    return [HeldCertificate(c, scheme, shown_status(c, today)) for c, scheme in rows]
+    latest: dict[int, RecertificationApplication] = {}
+    for earlier in await session.scalars(
+        select(RecertificationApplication)
+        .where(RecertificationApplication.holder_id == holder.id)
+        .order_by(RecertificationApplication.applied_at, RecertificationApplication.id)
+    ):
+        latest[earlier.certificate_id] = earlier
+    held = []
+    for certificate, scheme in rows:
+        rules = await rules_for_scheme(session, scheme.id)
+        application = latest.get(certificate.id)
+        held.append(
+            HeldCertificate(
+                certificate,
+                scheme,
+                shown_status(certificate, today),
+                window=recertification.window(certificate.valid_until, rules),
+                may_apply=certificate.status == CertificateStatus.VALID
+                and recertification.is_open(certificate.valid_until, rules, today)
+                and application is None,
+                application=application,
+            )
+        )
+    return held
 
 
 async def own_certificate(session: AsyncSession, holder: User, certificate_id: int) -> Certificate:

@@ -368,3 +368,57 @@ async def test_the_certification_rules_page(
         f"/staff/schemes/{scheme_id}/certificates", params={"q": "candidate"}, headers=ENGLISH
     )
     assert certificate.number in listing.text
+
+
+@pytest.mark.asyncio
+async def test_recertification_from_my_page_to_the_staff_s_answer(
+    app: Starlette,
+    clock: FixedClock,
+    session: AsyncSession,
+    exam: Exam,
+    users: dict[str, User],
+) -> None:
+    certificate = await _certificate(session, exam, users)
+    certificate_id = certificate.id
+    async with browsers(app, "127.0.0.1", "127.0.0.2") as (holder, staff):
+        await sign_in(holder, "candidate")
+        page = await holder.get("/my", headers=ENGLISH)
+        action = f"/my/certificates/{certificate.id}/recertification"
+        assert action not in page.text  # the window is not open yet
+        token = csrf_from(page.text)
+        closed = await holder.post(
+            action, data={"evidence": "Years of practice as a manager.", "csrf_token": token},
+            headers=ENGLISH,
+        )  # fmt: skip
+        assert closed.status_code == 409 and "Recertification is open from" in closed.text
+        clock.current = clock.current + timedelta(days=3 * 365 - 30)
+        page = await holder.get("/my", headers=ENGLISH)
+        assert action in page.text
+        sent = await holder.post(
+            action, data={"evidence": "Years of practice as a manager.", "csrf_token": token}
+        )
+        assert sent.status_code == 303
+        assert "awaits the staff" in (await holder.get("/my", headers=ENGLISH)).text
+        await sign_in(staff, "administrator")
+        listing = await staff.get("/staff/certification/recertifications", headers=ENGLISH)
+        assert "Years of practice as a manager." in listing.text
+        staff_token = csrf_from(listing.text)
+        path = listing.text.split('action="/staff/certification/recertifications/')[1]
+        application_id = path.split("/")[0]
+        empty = await staff.post(
+            f"/staff/certification/recertifications/{application_id}/renew",
+            data={"note": "", "csrf_token": staff_token}, headers=ENGLISH,
+        )  # fmt: skip
+        assert empty.status_code == 422 and 'aria-invalid="true"' in empty.text
+        renewed = await staff.post(
+            f"/staff/certification/recertifications/{application_id}/renew",
+            data={"note": "The evidence of practice suffices.", "csrf_token": staff_token},
+        )
+        assert renewed.status_code == 303
+        mine = await holder.get("/my", headers=ENGLISH)
+        assert "has been renewed: The evidence of practice suffices." in mine.text
+        session.expire_all()
+        renewal = await session.scalar(
+            select(Certificate).where(Certificate.renews_id == certificate_id)
+        )
+        assert renewal is not None and renewal.number in mine.text

@@ -1,6 +1,7 @@
 """The body's staff's certification pages: a scheme's certification rules, its certificates
 (with status and search), one certificate's suspension, withdrawal and reinstatement with
-written grounds, and the holders' change reports. Administrators only."""
+written grounds, the holders' change reports and recertification applications.
+Administrators only."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from certification import holders, policy, standing
+from certification import holders, policy, recertification, standing
 from certification.access import CERTIFICATION_STAFF
 from certification.certificates import local_date
 from itembank.schemes import get_scheme
@@ -196,6 +197,49 @@ async def mark_handled(request: Request) -> Response:
     return RedirectResponse("/staff/certification/changes?saved=1", status_code=303)
 
 
+async def recertifications_page(request: Request) -> Response:
+    """GET /staff/certification/recertifications: holders' applications, pending first."""
+    rows = await recertification.applications(db(request), actor=current_user(request))
+    return render(
+        request, "certification/staff_recertifications.html",
+        {"rows": rows, "saved": request.query_params.get("saved"), "error": None,
+         "error_for": None, "note": ""},
+    )  # fmt: skip
+
+
+async def answer_recertification(request: Request) -> Response:
+    """POST /staff/certification/recertifications/{id}/{renew|exam}: renew the certificate or
+    require a recertification exam, with a note the holder sees."""
+    application_id, answer = path_id(request, "application_id"), request.path_params["answer"]
+    note = form_str(await request.form(), "note")
+    session, actor, moment = db(request), current_user(request), now(request)
+    try:
+        if answer == "renew":
+            await recertification.renew(
+                session, application_id=application_id, note=note, actor=actor, now=moment,
+                timezone=request.state.settings.timezone,
+            )  # fmt: skip
+        elif answer == "exam":
+            await recertification.require_exam(
+                session, application_id=application_id, note=note, actor=actor, now=moment
+            )
+        else:
+            raise NotFound(standing.NO_SUCH_ACTION)
+    except NotFound:
+        raise
+    except VaktError as exc:
+        rows = await recertification.applications(session, actor=actor)
+        return render(
+            request, "certification/staff_recertifications.html",
+            {"rows": rows, "saved": None, "error": translate(request, exc.message, exc.params),
+             "error_for": f"{application_id}-{answer}", "note": note},
+            status_code=exc.status_code,
+        )  # fmt: skip
+    return RedirectResponse(
+        f"/staff/certification/recertifications?saved={answer}", status_code=303
+    )
+
+
 def routes() -> list[BaseRoute]:
     """The staff's certification pages."""
     staff = CERTIFICATION_STAFF
@@ -213,6 +257,13 @@ def routes() -> list[BaseRoute]:
             roles=staff,
         ),
         page("/staff/certification/changes", changes_page, roles=staff),
+        page("/staff/certification/recertifications", recertifications_page, roles=staff),
+        page(
+            "/staff/certification/recertifications/{application_id:id}/{answer}",
+            answer_recertification,
+            methods=["POST"],
+            roles=staff,
+        ),
         page(
             "/staff/certification/changes/{report_id:id}/handled",
             mark_handled,
