@@ -31,6 +31,7 @@ from vakt.i18n import LazyText, Moment, _l
 
 TEXT_MIN_LENGTH = 10
 TEXT_MAX_LENGTH = 4000
+NO_SUCH_ANSWER = _l("An application is answered by renewing or by requiring an exam.")
 
 
 @dataclass(frozen=True)

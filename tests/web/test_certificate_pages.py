@@ -104,6 +104,11 @@ async def test_a_suspension_shows_at_once_and_is_audited(
     )
     assert short.status_code == 422
     assert 'aria-invalid="true"' in short.text and "at least 10 characters" in short.text
+    unknown = await client.post(
+        f"/staff/certificates/{certificate.id}/explode",
+        data={"grounds": "Not a thing one can do to a certificate.", "csrf_token": token},
+    )
+    assert unknown.status_code == 404
     grounds = "The holder's employer reported a breach of the code of conduct."
     done = await client.post(
         f"/staff/certificates/{certificate.id}/suspend",

@@ -224,7 +224,7 @@ async def answer_recertification(request: Request) -> Response:
                 session, application_id=application_id, note=note, actor=actor, now=moment
             )
         else:
-            raise NotFound(standing.NO_SUCH_ACTION)
+            raise NotFound(recertification.NO_SUCH_ANSWER)
     except NotFound:
         raise
     except VaktError as exc:
