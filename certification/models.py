@@ -13,7 +13,12 @@ from typing import Any
 from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from certification.schemas import CertificateStatus, DecisionOutcome, FeeStatus
+from certification.schemas import (
+    CertificateStatus,
+    DecisionOutcome,
+    FeeStatus,
+    RecertificationStatus,
+)
 from vakt.db import Base, JSONDocument, UTCDateTime, text_enum, utcnow
 
 
@@ -88,3 +93,36 @@ class Certificate(Base):
     status_changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     renews_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+
+
+class ChangeReport(Base):
+    """A holder's report of a change the body must know of (the holder's duty to report: a
+    changed name, a conviction, a lost qualification), until staff mark it handled."""
+
+    __tablename__ = "certification_change_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class RecertificationApplication(Base):
+    """A holder's application to renew a certificate, with the evidence (practice, further
+    training), inside the scheme's window around its expiry; staff renew it or require a
+    recertification exam."""
+
+    __tablename__ = "recertification_application"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("certificate.id"), index=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    evidence: Mapped[str] = mapped_column(Text)
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[RecertificationStatus] = mapped_column(text_enum(RecertificationStatus, 20))
+    staff_note: Mapped[str] = mapped_column(Text, default="")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    renewal_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))

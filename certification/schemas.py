@@ -54,3 +54,13 @@ class FeeStatus(enum.StrEnum):
     DUE = "due"
     PAID = "paid"
     WAIVED = "waived"
+
+
+class RecertificationStatus(enum.StrEnum):
+    """Where a holder's application for recertification stands."""
+
+    PENDING = "pending"
+    RENEWED = "renewed"
+    """Staff approved it on the evidence: a renewed certificate continues the series."""
+    EXAM_REQUIRED = "exam_required"
+    """Staff decided the holder must take a recertification exam (their note says which)."""

@@ -119,6 +119,7 @@ MODEL_MODULES = (
     "vakt.sessions",
     "vakt.audit",
     "vakt.notifications",
+    "vakt.ratelimit",
     "itembank.models",
     "exam.models",
     "proctoring.models",

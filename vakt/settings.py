@@ -76,6 +76,19 @@ class Settings(BaseSettings):
     """Recordings and snapshots are deleted this long after the result and any appeal are final."""
     appeal_days: int = Field(default=21, ge=0)
     """How long after the result is sent a candidate may appeal (the rules: 3 weeks)."""
+    body_name: str = Field(
+        default="Vakt demo certification body",
+        description="The certification body's name, printed on certificates",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where the public reaches Vakt; certificates' QR codes point here",
+    )
+    public_requests_per_window: int = Field(default=60, ge=1)
+    """Requests to the public verification and register pages one client address may make per
+    window (against scraping the register or guessing numbers)."""
+    public_window_seconds: int = Field(default=60, ge=1, le=24 * 3600)
+    """The length of that window."""
     retention_interval_seconds: float = 3600.0
     """How often expired recordings are deleted while the server runs (0 turns it off)."""
     smtp_host: str = Field(

@@ -59,8 +59,11 @@ from web.routes import (
     oidc,
     users,
 )
+from web.routes.certification import certificates as certification_certificates
 from web.routes.certification import decisions as certification_decisions
 from web.routes.certification import fees as certification_fees
+from web.routes.certification import public as certification_public
+from web.routes.certification import staff as certification_staff
 from web.routes.exam import api as exam_api
 from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
@@ -121,6 +124,9 @@ def routes() -> list[BaseRoute]:
         *proctoring_policy.routes(),
         *certification_decisions.routes(),
         *certification_fees.routes(),
+        *certification_public.routes(),
+        *certification_certificates.routes(),
+        *certification_staff.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import nh3
+from babel.dates import format_date
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -69,6 +70,15 @@ def _localtime_filter(timezone: str) -> Any:
     return localtime
 
 
+@jinja2.pass_context
+def _day_filter(context: Any, value: date | None, style: str = "long") -> str:
+    """A calendar date (already the body's date, such as a certificate's last valid day),
+    written the reader's way."""
+    if value is None:
+        return ""
+    return format_date(value, style, locale=context.get("lang", "nb"))
+
+
 def create_templates(timezone: str = "UTC") -> Jinja2Templates:
     """The Jinja2 environment: autoescaping, i18n and strict undefined variables; times are
     shown in ``timezone``."""
@@ -88,6 +98,7 @@ def create_templates(timezone: str = "UTC") -> Jinja2Templates:
     environment.filters["figure"] = format_figure
     environment.filters["share"] = format_share
     environment.filters["localtime"] = _localtime_filter(timezone)
+    environment.filters["day"] = _day_filter
     return Jinja2Templates(env=environment)
 
 

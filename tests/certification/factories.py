@@ -1,18 +1,22 @@
 """A complete, graded attempt ready for the certification decision: the graded sitting of
 tests/grading/graded_sitting.py (the first candidate passes both parts), with the declarations
-accepted and the fee paid; and reviews told as a test wants them."""
+accepted and the fee paid; reviews told as a test wants them; and certificates made directly,
+as a decision to certify makes them (for the certificate's own tests)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certification import fees
+from certification.certificates import issue_certificate
+from certification.models import Certificate, CertificationDecision
+from certification.schemas import CertificationRules, DecisionOutcome
 from exam.declarations import TEXT_VERSION
-from exam.models import Declaration, Registration
+from exam.models import Declaration, Registration, Sitting
 from exam.reviews import ReviewSummary
 from tests.exam.factories import OPENS
 from tests.grading.graded_sitting import GradedSitting, graded_sitting
@@ -79,3 +83,37 @@ async def ready_for_decision(session: AsyncSession, users: dict[str, User]) -> R
         )  # fmt: skip
     await session.commit()
     return Ready(built, ids)
+
+
+async def certify(
+    session: AsyncSession,
+    registration_id: int,
+    decided_by: User,
+    decided_at: datetime,
+    rules: CertificationRules | None = None,
+) -> Certificate:
+    """A decision to certify the registration's candidate and the certificate it issues;
+    committed."""
+    registration = await session.get(Registration, registration_id)
+    assert registration is not None
+    sitting = await session.get(Sitting, registration.sitting_id)
+    assert sitting is not None
+    scheme_id = sitting.scheme_id
+    decision = CertificationDecision(
+        registration_id=registration.id,
+        candidate_id=registration.candidate_id,
+        scheme_id=scheme_id,
+        outcome=DecisionOutcome.CERTIFIED,
+        grounds="",
+        requirements=[],
+        decided_by_id=decided_by.id,
+        decided_at=decided_at,
+    )
+    session.add(decision)
+    await session.flush()
+    certificate = await issue_certificate(
+        session, decision=decision, rules=rules or CertificationRules(),
+        timezone="Europe/Oslo", now=decided_at,
+    )  # fmt: skip
+    await session.commit()
+    return certificate

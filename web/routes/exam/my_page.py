@@ -1,4 +1,5 @@
-"""The candidate's "My page": sittings, accommodation requests, receipts, results and retakes."""
+"""The candidate's "My page": sittings, accommodation requests, receipts, results, retakes and
+certificates."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
+from certification import holders
+from certification.certificates import local_date
 from exam import accommodations, queries
 from exam.roles import CANDIDATES
 from vakt import notifications
@@ -40,6 +43,9 @@ async def _render_my_page(
             "retakes": await queries.retake_options(session, candidate, moment),
             "sent": request.query_params.get("sent"),
             "unread_messages": await notifications.unread_count(session, candidate),
+            "certificates": await holders.certificates_of(
+                session, candidate, local_date(moment, request.state.settings.timezone)
+            ),
             **(await proctoring_view.my_page_facts(request, [v.registration for v in views])),
         },
         status_code=status_code,
