@@ -14,6 +14,7 @@ from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from certification.schemas import (
+    AppealStatus,
     CertificateStatus,
     DecisionOutcome,
     FeeStatus,
@@ -126,3 +127,30 @@ class RecertificationApplication(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     renewal_id: Mapped[int | None] = mapped_column(ForeignKey("certificate.id"))
+
+
+class Appeal(Base):
+    """A candidate's appeal against a released result or decision: numbered per year
+    ("K-2026-0001"; the year and sequence are unique, so two filed at once get two numbers),
+    with written grounds, a status and the handler's outcome with grounds. Confidential: the
+    candidate, the appeal handlers and the decision makers see it."""
+
+    __tablename__ = "certification_appeal"
+    __table_args__ = (UniqueConstraint("year", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registration.id"), index=True)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("certification_decision.id"))
+    """The decision appealed against; None for a result released before any decision."""
+    grounds: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[AppealStatus] = mapped_column(text_enum(AppealStatus, 20))
+    outcome_grounds: Mapped[str] = mapped_column(Text, default="")
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    new_decision_id: Mapped[int | None] = mapped_column(ForeignKey("certification_decision.id"))
+    """The decision that replaced the appealed one after the appeal was upheld."""

@@ -64,3 +64,13 @@ class RecertificationStatus(enum.StrEnum):
     """Staff approved it on the evidence: a renewed certificate continues the series."""
     EXAM_REQUIRED = "exam_required"
     """Staff decided the holder must take a recertification exam (their note says which)."""
+
+
+class AppealStatus(enum.StrEnum):
+    """Where a candidate's appeal stands."""
+
+    RECEIVED = "received"
+    IN_REVIEW = "in_review"
+    UPHELD = "upheld"
+    """The appeal succeeded: a new decision may replace the standing one."""
+    REJECTED = "rejected"

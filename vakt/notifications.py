@@ -66,6 +66,28 @@ KINDS: dict[str, Kind] = {
         ),
         times=frozenset({"released_at"}),
     ),
+    "certification.appeal_received": Kind(
+        subject=_l("Your appeal {number} has been received"),
+        body=_l(
+            "Your appeal {number} was registered at {filed_at}. You will be told of the outcome. "
+            "Sign in to Vakt and open My page to follow it."
+        ),
+        times=frozenset({"filed_at"}),
+    ),
+    "certification.appeal_upheld": Kind(
+        subject=_l("Your appeal {number} has been upheld"),
+        body=_l(
+            "Your appeal {number} has been upheld. Sign in to Vakt and open My page to read "
+            "the grounds."
+        ),
+    ),
+    "certification.appeal_rejected": Kind(
+        subject=_l("Your appeal {number} has been rejected"),
+        body=_l(
+            "Your appeal {number} has been rejected. Sign in to Vakt and open My page to read "
+            "the grounds."
+        ),
+    ),
 }
 """Every kind of message, by key. A key, once used, stays: stored messages refer to it."""
 

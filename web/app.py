@@ -59,6 +59,7 @@ from web.routes import (
     oidc,
     users,
 )
+from web.routes.certification import appeals as certification_appeals
 from web.routes.certification import certificates as certification_certificates
 from web.routes.certification import decisions as certification_decisions
 from web.routes.certification import fees as certification_fees
@@ -127,6 +128,7 @@ def routes() -> list[BaseRoute]:
         *certification_public.routes(),
         *certification_certificates.routes(),
         *certification_staff.routes(),
+        *certification_appeals.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

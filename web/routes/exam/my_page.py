@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from certification import holders
+from certification import appeals, holders
 from certification.certificates import local_date
 from exam import accommodations, queries
 from exam.roles import CANDIDATES
@@ -46,6 +46,10 @@ async def _render_my_page(
             "certificates": await holders.certificates_of(
                 session, candidate, local_date(moment, request.state.settings.timezone)
             ),
+            "appeals": await appeals.appeal_options(
+                session, candidate, request.state.settings.timezone
+            ),
+            "today": local_date(moment, request.state.settings.timezone),
             **(await proctoring_view.my_page_facts(request, [v.registration for v in views])),
         },
         status_code=status_code,

@@ -1,0 +1,164 @@
+"""Appeal pages: the candidate files an appeal from My page (and sees their own), the appeal
+handlers and decision makers list appeals, a handler records the outcome, and after an upheld
+appeal an independent decision maker makes the new decision."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute
+
+from certification import appeals
+from certification.access import APPEAL_HANDLERS, DECIDERS
+from exam.models import Registration
+from exam.roles import CANDIDATES
+from vakt.errors import NotFound, VaktError
+from web.endpoints import current_user, db, form_str, now, page, path_id
+from web.i18n import translate
+from web.rendering import render
+
+VIEWERS = APPEAL_HANDLERS | DECIDERS
+
+
+async def _appeal_form(
+    request: Request, registration_id: int, *, grounds: str = "", error: str | None = None,
+    status_code: int = 200,
+) -> Response:  # fmt: skip
+    session, candidate = db(request), current_user(request)
+    registration = await session.get(Registration, registration_id)
+    if registration is None or registration.candidate_id != candidate.id:
+        raise NotFound(appeals.NO_RESULT)
+    found = await appeals.appealable(session, registration, request.state.settings.timezone)
+    if found is None:
+        raise NotFound(appeals.NO_RESULT)
+    return render(
+        request, "certification/appeal_form.html",
+        {"found": found, "grounds": grounds, "error": error,
+         "max_length": appeals.APPEAL_MAX_LENGTH},
+        status_code=status_code,
+    )  # fmt: skip
+
+
+async def appeal_form(request: Request) -> Response:
+    """GET /my/registrations/{id}/appeal: the appeal form with its deadline (also on My page)."""
+    return await _appeal_form(request, path_id(request, "registration_id"))
+
+
+async def file_appeal(request: Request) -> Response:
+    """POST /my/registrations/{id}/appeal: file the appeal; an error comes back on the form
+    with the grounds kept."""
+    grounds = form_str(await request.form(), "grounds")
+    registration_id = path_id(request, "registration_id")
+    try:
+        appeal = await appeals.file_appeal(
+            db(request), candidate=current_user(request), registration_id=registration_id,
+            grounds=grounds, now=now(request), timezone=request.state.settings.timezone,
+        )  # fmt: skip
+    except NotFound:
+        raise
+    except VaktError as exc:
+        return await _appeal_form(
+            request, registration_id, grounds=grounds,
+            error=translate(request, exc.message, exc.params), status_code=exc.status_code,
+        )  # fmt: skip
+    return RedirectResponse(f"/my/appeals/{appeal.id}?sent=1", status_code=303)
+
+
+async def own_appeal(request: Request) -> Response:
+    """GET /my/appeals/{id}: the candidate's own appeal (another's is a 404)."""
+    appeal = await appeals.own_appeal(
+        db(request), current_user(request), path_id(request, "appeal_id")
+    )
+    return render(
+        request, "certification/my_appeal.html",
+        {"appeal": appeal, "sent": request.query_params.get("sent")},
+    )  # fmt: skip
+
+
+async def staff_list(request: Request) -> Response:
+    """GET /appeals: every appeal with its status, newest first."""
+    rows = await appeals.appeals_for_staff(db(request), current_user(request))
+    return render(request, "certification/staff_appeals.html", {"rows": rows})
+
+
+async def _staff_appeal(
+    request: Request, *, error: str | None = None, error_field: str | None = None,
+    values: dict[str, str] | None = None, status_code: int = 200,
+) -> Response:  # fmt: skip
+    row = await appeals.appeal_for_staff(
+        db(request), current_user(request), path_id(request, "appeal_id")
+    )
+    return render(
+        request, "certification/staff_appeal.html",
+        {"row": row, "error": error, "error_field": error_field, "values": values or {},
+         "done": request.query_params.get("done")},
+        status_code=status_code,
+    )  # fmt: skip
+
+
+async def staff_appeal(request: Request) -> Response:
+    """GET /appeals/{id}: one appeal, its outcome form and (when upheld) the new decision."""
+    return await _staff_appeal(request)
+
+
+async def record_outcome(request: Request) -> Response:
+    """POST /appeals/{id}/status: in review, or the outcome (upheld or rejected) with grounds."""
+    form = await request.form()
+    values = {name: form_str(form, name) for name in ("status", "grounds")}
+    appeal_id = path_id(request, "appeal_id")
+    try:
+        await appeals.record_outcome(
+            db(request), handler=current_user(request), appeal_id=appeal_id,
+            status=appeals.parse_status(values["status"]), grounds=values["grounds"],
+            now=now(request),
+        )  # fmt: skip
+    except NotFound:
+        raise
+    except VaktError as exc:
+        return await _staff_appeal(
+            request, error=translate(request, exc.message, exc.params),
+            error_field=exc.field or "status", values=values, status_code=exc.status_code,
+        )  # fmt: skip
+    return RedirectResponse(f"/appeals/{appeal_id}?done=status", status_code=303)
+
+
+async def redecide(request: Request) -> Response:
+    """POST /appeals/{id}/decision: the new decision after an upheld appeal."""
+    form = await request.form()
+    values = {name: form_str(form, name) for name in ("outcome", "grounds")}
+    appeal_id = path_id(request, "appeal_id")
+    try:
+        await appeals.redecide(
+            db(request), decider=current_user(request), appeal_id=appeal_id,
+            outcome=appeals.parse_outcome(values["outcome"]), grounds=values["grounds"],
+            now=now(request), reviews=request.state.reviews,
+            participants=request.state.participants,
+            timezone=request.state.settings.timezone,
+        )  # fmt: skip
+    except NotFound:
+        raise
+    except VaktError as exc:
+        return await _staff_appeal(
+            request, error=translate(request, exc.message, exc.params),
+            error_field="decision", values=values, status_code=exc.status_code,
+        )  # fmt: skip
+    return RedirectResponse(f"/appeals/{appeal_id}?done=decision", status_code=303)
+
+
+def routes() -> list[BaseRoute]:
+    """The appeal pages."""
+    mine = "/my/registrations/{registration_id:id}/appeal"
+    return [
+        page(mine, appeal_form, roles=CANDIDATES),
+        page(mine, file_appeal, methods=["POST"], roles=CANDIDATES),
+        page("/my/appeals/{appeal_id:id}", own_appeal, roles=CANDIDATES),
+        page("/appeals", staff_list, roles=VIEWERS),
+        page("/appeals/{appeal_id:id}", staff_appeal, roles=VIEWERS),
+        page(
+            "/appeals/{appeal_id:id}/status",
+            record_outcome,
+            methods=["POST"],
+            roles=APPEAL_HANDLERS,
+        ),
+        page("/appeals/{appeal_id:id}/decision", redecide, methods=["POST"], roles=DECIDERS),
+    ]
