@@ -1,0 +1,68 @@
+"""The candidate's appeal in chromium: My page shows the deadline and the form, a too short
+appeal comes back with the error at the field and the text kept, a valid one is registered with
+its number. axe-core checks My page, the form with its error and the appeal's page."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from certification import decisions
+from certification.independence import NO_PARTICIPANTS
+from certification.schemas import DecisionOutcome
+from exam.timing import Clock, FixedClock
+from tests.browser.test_candidate_exam import check_accessibility
+from tests.certification.factories import DECIDED_AT, ToldReviews, ready_for_decision
+from tests.conftest import PASSWORD
+from vakt.accounts import User
+
+GROUNDS = "Essayet ble vurdert etter feil kriterier."
+
+
+@pytest.fixture
+def server_clock() -> Clock | None:
+    return FixedClock(DECIDED_AT)
+
+
+async def _sign_in(page: Page, base: str, username: str) -> None:
+    await page.goto(f"{base}/login")
+    await page.fill("#username", username)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit].primary")
+    await expect(page.locator("h1")).to_contain_text("Welcome")
+
+
+@pytest.mark.asyncio
+async def test_the_candidate_appeals_from_my_page(
+    browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
+) -> None:
+    ready = await ready_for_decision(session, users)
+    await decisions.decide(
+        session, registration_id=ready.passed, outcome=DecisionOutcome.REFUSED,
+        grounds="Refused for the test.", decider=users["decision_maker"], now=DECIDED_AT,
+        reviews=ToldReviews(), participants=NO_PARTICIPANTS, timezone="Europe/Oslo",
+    )  # fmt: skip
+    await session.commit()
+    context = await browser.new_context(locale="en-GB", bypass_csp=True)
+    page = await context.new_page()
+    await _sign_in(page, live_server, "candidate")
+    await page.goto(f"{live_server}/my")
+    await page.get_by_text("Appeal against this result").click()
+    hint = page.locator(f"#appeal-hint-{ready.passed}")
+    await expect(hint).to_contain_text("You can appeal until and including")
+    await check_accessibility(page, "My page with the appeal form")
+    await page.fill(f"#appeal-grounds-{ready.passed}", "Too short")
+    await page.get_by_role("button", name="File the appeal").click()
+    await expect(page.locator("#appeal-error")).to_contain_text("at least 10 characters")
+    await expect(page.locator("#appeal-grounds")).to_have_value("Too short")
+    await expect(page.locator("#appeal-grounds")).to_have_attribute("aria-invalid", "true")
+    await check_accessibility(page, "the appeal form with an error")
+    await page.fill("#appeal-grounds", GROUNDS)
+    await page.get_by_role("button", name="File the appeal").click()
+    await expect(page.locator("h1")).to_have_text(re.compile(r"^Appeal K-\d{4}-0001$"))
+    await expect(page.locator("[role=status]")).to_contain_text("registered as K-")
+    await check_accessibility(page, "the candidate's appeal")
+    await context.close()
