@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy.exc
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certification.access import APPEAL_HANDLERS, DECIDERS
@@ -21,6 +21,7 @@ from certification.certificates import issue_certificate, local_date
 from certification.decisions import MAX_GROUNDS, parse_outcome, standing_decision
 from certification.independence import Participants, require_independent
 from certification.models import Appeal, Certificate, CertificationDecision
+from certification.numbering import numbered
 from certification.policy import rules_for_scheme
 from certification.requirements import case_of
 from certification.schemas import AppealStatus, CertificateStatus, DecisionOutcome
@@ -37,7 +38,6 @@ __all__ = ["MAX_GROUNDS", "parse_outcome"]
 
 APPEAL_MIN_LENGTH = 10
 APPEAL_MAX_LENGTH = 8000
-NUMBER_TRIES = 5
 VIEWERS = APPEAL_HANDLERS | DECIDERS
 NOT_YOURS = _l("There is no such appeal among yours.")
 NO_RESULT = _l("There is no released result or decision of yours to appeal here.")
@@ -117,23 +117,6 @@ def _check_grounds(grounds: str) -> str:
     return written
 
 
-async def _numbered(session: AsyncSession, appeal: Appeal, year: int) -> None:
-    """Give the appeal the next number of the year; the unique year and sequence make two
-    appeals filed at once take two numbers (the loser of a race takes the next)."""
-    for _ in range(NUMBER_TRIES):
-        highest = await session.scalar(select(func.max(Appeal.sequence)).where(Appeal.year == year))
-        appeal.year, appeal.sequence = year, (highest or 0) + 1
-        appeal.number = f"K-{year}-{appeal.sequence:04d}"
-        try:
-            async with session.begin_nested():
-                session.add(appeal)
-                await session.flush()
-            return
-        except sqlalchemy.exc.IntegrityError:
-            continue
-    raise Conflict(_l("Many appeals are being filed just now. Try again."))
-
-
 async def file_appeal(
     session: AsyncSession,
     *,
@@ -167,7 +150,7 @@ async def file_appeal(
         status=AppealStatus.RECEIVED,
         outcome_grounds="",
     )
-    await _numbered(session, appeal, local_date(now, timezone).year)
+    await numbered(session, appeal, "K", local_date(now, timezone).year)
     await audit.record(
         session, actor_id=candidate.id, action="certification.appeal_filed",
         entity_type="appeal", entity_id=appeal.id,

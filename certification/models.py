@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from certification.schemas import (
     AppealStatus,
     CertificateStatus,
+    ComplaintStatus,
     DecisionOutcome,
     FeeStatus,
     RecertificationStatus,
@@ -154,3 +155,23 @@ class Appeal(Base):
     handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     new_decision_id: Mapped[int | None] = mapped_column(ForeignKey("certification_decision.id"))
     """The decision that replaced the appealed one after the appeal was upheld."""
+
+
+class Complaint(Base):
+    """A complaint about the body's conduct from any signed-in person: numbered per year
+    ("C-2026-0001"), tracked by status and answered by the staff in writing."""
+
+    __tablename__ = "certification_complaint"
+    __table_args__ = (UniqueConstraint("year", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    complainant_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[ComplaintStatus] = mapped_column(text_enum(ComplaintStatus, 20))
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -74,3 +74,11 @@ class AppealStatus(enum.StrEnum):
     UPHELD = "upheld"
     """The appeal succeeded: a new decision may replace the standing one."""
     REJECTED = "rejected"
+
+
+class ComplaintStatus(enum.StrEnum):
+    """Where a complaint about the body's conduct stands."""
+
+    RECEIVED = "received"
+    IN_REVIEW = "in_review"
+    ANSWERED = "answered"

@@ -88,6 +88,21 @@ KINDS: dict[str, Kind] = {
             "the grounds."
         ),
     ),
+    "certification.complaint_received": Kind(
+        subject=_l("Your complaint {number} has been received"),
+        body=_l(
+            "Your complaint {number} was registered at {filed_at}. The certification body will "
+            "answer it. Sign in to Vakt and open Complaints to follow it."
+        ),
+        times=frozenset({"filed_at"}),
+    ),
+    "certification.complaint_answered": Kind(
+        subject=_l("Your complaint {number} has been answered"),
+        body=_l(
+            "The certification body has answered your complaint {number}. Sign in to Vakt and "
+            "open Complaints to read the answer."
+        ),
+    ),
 }
 """Every kind of message, by key. A key, once used, stays: stored messages refer to it."""
 

@@ -61,6 +61,7 @@ from web.routes import (
 )
 from web.routes.certification import appeals as certification_appeals
 from web.routes.certification import certificates as certification_certificates
+from web.routes.certification import complaints as certification_complaints
 from web.routes.certification import decisions as certification_decisions
 from web.routes.certification import fees as certification_fees
 from web.routes.certification import public as certification_public
@@ -129,6 +130,7 @@ def routes() -> list[BaseRoute]:
         *certification_certificates.routes(),
         *certification_staff.routes(),
         *certification_appeals.routes(),
+        *certification_complaints.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
