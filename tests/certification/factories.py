@@ -5,6 +5,7 @@ as a decision to certify makes them (for the certificate's own tests)."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +40,11 @@ class ToldReviews:
 
     async def summary_of(self, session: AsyncSession, attempt_id: int) -> ReviewSummary:
         return self.summary
+
+    async def identity_held(
+        self, session: AsyncSession, registration_ids: Collection[int]
+    ) -> set[int]:
+        return set(registration_ids) if self.summary.identity_confirmed is False else set()
 
 
 @dataclass
