@@ -16,6 +16,7 @@ from certification.models import Certificate, CertificationDecision
 from certification.schemas import CertificateStatus, CertificationRules
 from itembank.models import Scheme
 from vakt import audit
+from vakt.notifications import notify
 
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 """Crockford's base 32: no I, L, O or U, so a number read aloud or typed from paper survives."""
@@ -102,5 +103,16 @@ async def issue_certificate(
             "valid_until": valid_until.isoformat(),
             "renews": renews.id if renews else None,
         },
+    )
+    await notify(
+        session,
+        recipient_id=certificate.holder_id,
+        kind="certification.certificate_issued",
+        params={
+            "number": number,
+            "scheme": scheme.name,
+            "valid_until": valid_until.isoformat(),
+        },
+        now=now,
     )
     return certificate

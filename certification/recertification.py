@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certification.access import CERTIFICATION_STAFF, STAFF_ONLY
@@ -164,6 +164,15 @@ async def _pending(session: AsyncSession, application_id: int) -> Recertificatio
     return application
 
 
+async def _next_round(session: AsyncSession, registration_id: int) -> int:
+    newest = await session.scalar(
+        select(func.max(CertificationDecision.decision_round)).where(
+            CertificationDecision.registration_id == registration_id
+        )
+    )
+    return int(newest or 0) + 1
+
+
 async def renew(
     session: AsyncSession,
     *,
@@ -192,6 +201,9 @@ async def renew(
         ],
         decided_by_id=actor.id,
         decided_at=now,
+        # The renewal is the registration's next decision: it stands from now on.
+        decision_round=await _next_round(session, previous.registration_id),
+        replaces_id=previous.id,
     )
     session.add(decision)
     await session.flush()

@@ -22,6 +22,7 @@ from vakt import audit
 from vakt.accounts import User
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
+from vakt.notifications import notify
 
 GROUNDS_MIN_LENGTH = 10
 GROUNDS_MAX_LENGTH = 4000
@@ -118,7 +119,24 @@ async def _change(
         before=before,
         after={"status": to.value, "grounds": written},
     )
+    scheme = await session.get(Scheme, certificate.scheme_id)
+    assert scheme is not None
+    # The grounds stay behind the holder's sign-in (My page), not in an e-mail.
+    await notify(
+        session,
+        recipient_id=certificate.holder_id,
+        kind=f"certification.certificate_{_NOTICE[to]}",
+        params={"number": certificate.number, "scheme": scheme.name, "changed_at": now},
+        now=now,
+    )
     return certificate
+
+
+_NOTICE = {
+    CertificateStatus.SUSPENDED: "suspended",
+    CertificateStatus.WITHDRAWN: "withdrawn",
+    CertificateStatus.VALID: "reinstated",
+}
 
 
 async def suspend(

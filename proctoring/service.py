@@ -25,7 +25,7 @@ from proctoring.models import ConnectionState, LiveChannel, ProctoringPolicy
 from proctoring.schemas import Policy
 from vakt.accounts import User
 from vakt.errors import Conflict, NotFound, VaktError
-from vakt.i18n import _l
+from vakt.i18n import LazyText, _l
 from vakt.scheme_settings import store_scheme_settings
 
 # ---- policy -----------------------------------------------------------------------------------
@@ -53,6 +53,32 @@ async def scheme_policy(session: AsyncSession, scheme_id: int) -> SchemePolicy:
     return SchemePolicy(scheme, await policy_for_scheme(session, scheme.id))
 
 
+NUMBER_LABELS: dict[str, LazyText] = {
+    "identity_threshold": _l("Identity: largest face distance taken as the same person"),
+    "sample_interval_seconds": _l("Seconds between analysed camera frames"),
+    "identity_interval_seconds": _l("Seconds between identity comparisons during the exam"),
+    "no_face_seconds": _l("Flag no face after (seconds)"),
+    "multiple_faces_seconds": _l("Flag more than one face after (seconds)"),
+    "face_mismatch_seconds": _l("Flag a face that does not match after (seconds)"),
+    "speech_seconds": _l("Flag speech lasting longer than (seconds)"),
+    "media_off_seconds": _l("Camera or microphone counts as off after (seconds)"),
+    "live_reconnect_grace_seconds": _l(
+        "Flag a lost live channel, camera or microphone after (seconds)"
+    ),
+    "chunk_seconds": _l("Recording piece length (seconds)"),
+    "max_chunk_bytes": _l("Largest recording piece (bytes)"),
+    "video_bits_per_second": _l("Recording video bitrate (bits per second)"),
+    "review_claim_minutes": _l("A proctor's claim on an attempt's review lasts (minutes)"),
+}
+"""The policy's numbers as people read them (the settings form and its errors), in the order
+the form shows them."""
+POLICY_LABELS: dict[str, LazyText] = {
+    **NUMBER_LABELS,
+    "severity": _l("How severe each kind of flag is (the review queue puts the most severe first)"),
+}
+"""Every field an error can name, as people read it."""
+
+
 def validate_policy(values: dict[str, Any]) -> Policy:
     """The policy these values describe; a 422 naming the first field at fault (missing, not a
     number, or outside its range)."""
@@ -64,7 +90,7 @@ def validate_policy(values: dict[str, Any]) -> Policy:
             _l("{name}: the value is missing, not a number, or outside the allowed range."),
             field=where or None,
             status_code=422,
-            name=where,
+            name=POLICY_LABELS.get(where, where),
         ) from None
 
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import ForeignKey, Integer, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -47,6 +48,8 @@ class Kind:
     subject: LazyText
     body: LazyText
     times: frozenset[str] = frozenset()
+    dates: frozenset[str] = frozenset()
+    """Placeholders holding a calendar day (ISO 8601), written the language's way."""
 
 
 KINDS: dict[str, Kind] = {
@@ -102,6 +105,37 @@ KINDS: dict[str, Kind] = {
             "The certification body has answered your complaint {number}. Sign in to Vakt and "
             "open Complaints to read the answer."
         ),
+    ),
+    "certification.certificate_issued": Kind(
+        subject=_l("You are certified"),
+        body=_l(
+            "You are certified in {scheme}. Your certificate has number {number} and is valid "
+            "until {valid_until}. Sign in to Vakt and open My page to download it."
+        ),
+        dates=frozenset({"valid_until"}),
+    ),
+    "certification.certificate_suspended": Kind(
+        subject=_l("Your certificate is suspended"),
+        body=_l(
+            "Your certificate {number} in {scheme} was suspended at {changed_at}. Sign in to "
+            "Vakt and open My page to read the grounds."
+        ),
+        times=frozenset({"changed_at"}),
+    ),
+    "certification.certificate_withdrawn": Kind(
+        subject=_l("Your certificate is withdrawn"),
+        body=_l(
+            "Your certificate {number} in {scheme} was withdrawn at {changed_at}. Sign in to "
+            "Vakt and open My page to read the grounds."
+        ),
+        times=frozenset({"changed_at"}),
+    ),
+    "certification.certificate_reinstated": Kind(
+        subject=_l("Your certificate is valid again"),
+        body=_l(
+            "The suspension of your certificate {number} in {scheme} was lifted at {changed_at}."
+        ),
+        times=frozenset({"changed_at"}),
     ),
 }
 """Every kind of message, by key. A key, once used, stays: stored messages refer to it."""
@@ -201,6 +235,8 @@ def render(notification: Notification, language: str, timezone: str) -> Rendered
     for key, value in notification.params.items():
         if key in definition.times and isinstance(value, str):
             params[key] = format_moment(datetime.fromisoformat(value), "short", timezone, language)
+        elif key in definition.dates and isinstance(value, str):
+            params[key] = format_date(date.fromisoformat(value), "long", locale=language)
         else:
             params[key] = value
     return Rendered(

@@ -44,8 +44,7 @@ class ToldReviews:
     async def identity_held(
         self, session: AsyncSession, registration_ids: Collection[int]
     ) -> set[int]:
-        """Nothing held: the summary told stands for the identity check."""
-        return set()
+        return set(registration_ids) if self.summary.identity_confirmed is False else set()
 
 
 @dataclass

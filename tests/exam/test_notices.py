@@ -42,7 +42,11 @@ async def test_ending_for_cheating_and_releasing_results_tell_the_candidate(
     )
     released = ended + timedelta(days=2)
     await results.release_results(
-        session, attempt_id=attempt.id, actor=exam.admin, now=released, reviews=NO_REVIEWS
+        session,
+        attempt_id=attempt.id,
+        actor=users["decision_maker"],
+        now=released,
+        reviews=NO_REVIEWS,
     )
     await session.commit()
 

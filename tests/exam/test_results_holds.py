@@ -78,7 +78,11 @@ async def test_a_held_attempt_is_neither_released_nor_overridden_until_confirmed
 
     with pytest.raises(Conflict, match=HELD):
         await results.release_results(
-            session, attempt_id=attempt.id, actor=exam.admin, now=LATER, reviews=reviews
+            session,
+            attempt_id=attempt.id,
+            actor=users["decision_maker"],
+            now=LATER,
+            reviews=reviews,
         )
     with pytest.raises(Conflict, match=HELD) as refused:
         await results.override_part_result(
@@ -114,7 +118,7 @@ async def test_a_held_attempt_is_neither_released_nor_overridden_until_confirmed
     )  # fmt: skip
     assert overridden.passed is False
     released = await results.release_results(
-        session, attempt_id=attempt.id, actor=exam.admin, now=LATER, reviews=reviews
+        session, attempt_id=attempt.id, actor=users["decision_maker"], now=LATER, reviews=reviews
     )
     assert released.results_released_at is not None
     assert await _actions(session) == [
@@ -135,7 +139,7 @@ async def test_only_the_held_candidate_is_held(
     await _identity(session, exam, users["proctor"], confirmed=True)
     assert await reviews.identity_held(session, [exam.registration_id]) == set()
     released = await results.release_results(
-        session, attempt_id=attempt.id, actor=exam.admin, now=LATER, reviews=reviews
+        session, attempt_id=attempt.id, actor=users["decision_maker"], now=LATER, reviews=reviews
     )
     assert released.results_released_at is not None
 
@@ -154,6 +158,6 @@ async def test_where_nothing_is_proctored_nothing_is_held(
         actor=users["decision_maker"], now=LATER, reviews=NO_REVIEWS,
     )  # fmt: skip
     released = await results.release_results(
-        session, attempt_id=attempt.id, actor=exam.admin, now=LATER, reviews=NO_REVIEWS
+        session, attempt_id=attempt.id, actor=users["decision_maker"], now=LATER, reviews=NO_REVIEWS
     )
     assert released.results_released_at is not None

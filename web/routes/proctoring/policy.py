@@ -13,30 +13,12 @@ from proctoring import service
 from proctoring.access import POLICY_EDITORS
 from proctoring.models import FlagType, Severity
 from vakt.errors import VaktError
-from vakt.i18n import _l
 from web.endpoints import current_user, db, form_str, now, page, path_id
 from web.i18n import translate
 from web.proctor_words import FLAG_LABELS, SEVERITY_LABELS
 from web.rendering import render
 
-POLICY_FIELDS: list[tuple[str, Any]] = [
-    ("identity_threshold", _l("Identity: largest face distance taken as the same person")),
-    ("sample_interval_seconds", _l("Seconds between analysed camera frames")),
-    ("identity_interval_seconds", _l("Seconds between identity comparisons during the exam")),
-    ("no_face_seconds", _l("Flag no face after (seconds)")),
-    ("multiple_faces_seconds", _l("Flag more than one face after (seconds)")),
-    ("face_mismatch_seconds", _l("Flag a face that does not match after (seconds)")),
-    ("speech_seconds", _l("Flag speech lasting longer than (seconds)")),
-    ("media_off_seconds", _l("Camera or microphone counts as off after (seconds)")),
-    (
-        "live_reconnect_grace_seconds",
-        _l("Flag a lost live channel, camera or microphone after (seconds)"),
-    ),
-    ("chunk_seconds", _l("Recording piece length (seconds)")),
-    ("max_chunk_bytes", _l("Largest recording piece (bytes)")),
-    ("video_bits_per_second", _l("Recording video bitrate (bits per second)")),
-    ("review_claim_minutes", _l("A proctor's claim on an attempt's review lasts (minutes)")),
-]
+POLICY_FIELDS: list[tuple[str, Any]] = list(service.NUMBER_LABELS.items())
 """The form's fields (the policy's names) with their labels, in the order shown."""
 
 
