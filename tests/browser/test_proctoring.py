@@ -307,7 +307,7 @@ async def test_recorded_and_identified_through_every_part(
     await check_accessibility(admin, "proctoring settings")
     await admin.fill("#no_face_seconds", "lots")
     await admin.click("button.primary")
-    await expect(admin.locator("#policy-error")).to_contain_text("no_face_seconds")
+    await expect(admin.locator("#policy-error")).to_contain_text("Flag no face after (seconds)")
     await expect(admin.locator("#no_face_seconds")).to_have_value("lots")
     await admin.fill("#no_face_seconds", "20")
     await admin.click("button.primary")
