@@ -9,7 +9,7 @@ import pytest
 
 from exam.models import Attempt
 from proctoring.schemas import Policy
-from proctoring.service import attempt_over, validate_policy
+from proctoring.service import POLICY_LABELS, attempt_over, validate_policy
 from vakt.errors import VaktError
 
 DEFAULTS: dict[str, Any] = Policy().model_dump(mode="json")
@@ -42,7 +42,8 @@ def test_a_value_out_of_range_or_not_a_number_names_its_field(name: str, value: 
         validate_policy({**DEFAULTS, name: value})
     assert refused.value.status_code == 422
     assert refused.value.field == name
-    assert refused.value.params == {"name": name}
+    # The message names the field as the settings page labels it.
+    assert refused.value.params == {"name": POLICY_LABELS[name]}
 
 
 def test_an_unknown_setting_is_refused() -> None:
