@@ -23,6 +23,13 @@ from certification.independence import Participants, require_independent
 from certification.models import Appeal, Certificate, CertificationDecision
 from certification.numbering import numbered
 from certification.policy import rules_for_scheme
+from certification.regrading import (
+    NOT_FINISHED,
+    Regrading,
+    RegradingRow,
+    regrading_rows,
+    unfinished,
+)
 from certification.requirements import case_of
 from certification.schemas import AppealStatus, CertificateStatus, DecisionOutcome
 from exam.models import Attempt, Registration, Sitting
@@ -200,6 +207,28 @@ async def appeal_for_staff(session: AsyncSession, viewer: User, appeal_id: int) 
     return AppealRow(appeal, candidate)
 
 
+@dataclass(frozen=True)
+class AppealPage:
+    """One appeal as its staff page shows it: the appeal, and the parts of the appealed attempt
+    with their re-grading."""
+
+    row: AppealRow
+    regrading: list[RegradingRow]
+    regrading_unfinished: bool
+
+
+async def appeal_page(
+    session: AsyncSession, viewer: User, appeal_id: int, regrading: Regrading
+) -> AppealPage:
+    """The appeal with its parts' grading (handlers and decision makers only)."""
+    row = await appeal_for_staff(session, viewer, appeal_id)
+    return AppealPage(
+        row,
+        await regrading_rows(session, row.appeal, regrading),
+        await unfinished(session, row.appeal, regrading),
+    )
+
+
 def parse_status(value: str) -> AppealStatus:
     """The outcome named in the handler's form, or a 400 at the field."""
     try:
@@ -219,9 +248,11 @@ async def record_outcome(
     status: AppealStatus,
     grounds: str,
     now: datetime,
+    regrading: Regrading,
 ) -> Appeal:
     """Mark the appeal in review, or record its outcome (upheld or rejected) with grounds; the
-    candidate is notified of the outcome. An outcome, once recorded, stands."""
+    candidate is notified of the outcome. An outcome, once recorded, stands, and waits for
+    every re-grading the appeal ordered to finish."""
     require(handler, APPEAL_HANDLERS, _l("Only the appeal handlers record an appeal's outcome."))
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None:
@@ -236,6 +267,8 @@ async def record_outcome(
         )  # fmt: skip
     if status != AppealStatus.IN_REVIEW and not written:
         raise VaktError(_l("Give the grounds of the outcome."), field="grounds")
+    if status != AppealStatus.IN_REVIEW and await unfinished(session, appeal, regrading):
+        raise Conflict(NOT_FINISHED)
     before = appeal.status.value
     appeal.status = status
     if status != AppealStatus.IN_REVIEW:

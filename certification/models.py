@@ -175,3 +175,17 @@ class Complaint(Base):
     answer: Mapped[str] = mapped_column(Text, default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class AppealRegrading(Base):
+    """A part of the appealed registration's attempt that the appeal handler had graded again,
+    blindly (``certification.regrading``); one order per part and appeal."""
+
+    __tablename__ = "certification_appeal_regrading"
+    __table_args__ = (UniqueConstraint("appeal_id", "attempt_part_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("certification_appeal.id"), index=True)
+    attempt_part_id: Mapped[int] = mapped_column(ForeignKey("attempt_part.id"))
+    ordered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ordered_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))

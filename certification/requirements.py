@@ -2,7 +2,8 @@
 is complete: the application approved, every part passed (with its points; a part passed in an
 earlier registration of the same process counts), the proctoring cleared, the declarations
 accepted, the fee paid or waived where the scheme requires it, and everything within the
-scheme's completion window of the first passed part.
+scheme's completion window of the first passed part; and no appeal of the registration still
+being handled.
 
 The certification agreement: the self-declaration the candidate accepts at check-in
 (``exam.declarations.SELF_DECLARATION``) includes the consent to the certification decision, so
@@ -16,9 +17,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from certification.models import RegistrationFee
+from certification.models import Appeal, RegistrationFee
 from certification.policy import rules_for_scheme
-from certification.schemas import CertificationRules, FeeStatus
+from certification.schemas import AppealStatus, CertificationRules, FeeStatus
 from exam.lookups import definition_of, parts_of
 from exam.models import (
     Application,
@@ -167,6 +168,27 @@ def _proctoring(summary: ReviewSummary) -> Requirement:
         True,
         _l("No open flag, no cheating, and the identity is confirmed."),
     )
+
+
+async def _no_open_appeal(session: AsyncSession, registration_id: int) -> Requirement:
+    """An appeal being handled (perhaps with its parts graded again) waits for its outcome."""
+    number = await session.scalar(
+        select(Appeal.number)
+        .where(
+            Appeal.registration_id == registration_id,
+            Appeal.status.in_((AppealStatus.RECEIVED, AppealStatus.IN_REVIEW)),
+        )
+        .order_by(Appeal.id)
+        .limit(1)
+    )
+    if number is not None:
+        return Requirement(
+            "appeal",
+            False,
+            _l("Appeal {number} is being handled: decide when it has its outcome."),
+            {"number": number},
+        )
+    return Requirement("appeal", True, _l("No appeal is being handled."))
 
 
 async def _declaration(session: AsyncSession, registration_id: int) -> Requirement:
@@ -320,6 +342,7 @@ async def case_of(session: AsyncSession, registration_id: int, reviews: Reviews)
     requirements.append(await _declaration(session, registration.id))
     requirements.append(await _fee(session, rules, used))
     requirements.append(_window(counted, rules))
+    requirements.append(await _no_open_appeal(session, registration.id))
     return Case(
         registration=registration,
         attempt=attempt,

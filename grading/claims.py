@@ -25,6 +25,7 @@ from grading.holds import NO_HOLDS, IdentityHolds
 from grading.independence import Examiners, conflicted_candidates
 from grading.models import Marking, MarkingStatus, Script, ScriptStatus
 from grading.policy import rules_for_scheme
+from grading.regrading import unseen_if_regraded
 from itembank.models import ItemVersionTag
 from vakt import audit
 from vakt.accounts import User
@@ -36,8 +37,9 @@ async def claimable(
     session: AsyncSession, grader: User, examiners: Examiners, holds: IdentityHolds = NO_HOLDS
 ) -> list[ColumnElement[bool]]:
     """The conditions of a script this grader may be given: qualified for its scheme (or item
-    tag), no conflict with its candidate, not their proctor, not marked by them already, and
-    its registration not held (the candidate's identity not confirmed)."""
+    tag), no conflict with its candidate, not their proctor, not marked by them already (nor,
+    for a blind re-grading, any script of its part in an earlier round), and its registration
+    not held (the candidate's identity not confirmed)."""
     qualifications = await qualifications_of(session, grader.id)
     if not qualifications:
         raise Forbidden(_l("You are not qualified to grade any scheme yet. Ask the exam staff."))
@@ -60,6 +62,7 @@ async def claimable(
         Script.status == ScriptStatus.WAITING,
         Script.taken_marks < Script.required_marks,
         ~exists().where(Marking.script_id == Script.id, Marking.grader_id == grader.id),
+        unseen_if_regraded(grader.id),
     ]
     examined = await examiners.registrations_examined_by(session, grader.id)
     if examined:

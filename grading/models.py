@@ -48,6 +48,8 @@ class ScriptStatus(enum.StrEnum):
     FINAL = "final"
     WITHDRAWN = "withdrawn"
     """The attempt ended for cheating: nothing of it is graded."""
+    SUPERSEDED = "superseded"
+    """Graded again blindly after an appeal: the later round's script counts instead."""
 
 
 class MarkingStatus(enum.StrEnum):
@@ -105,7 +107,7 @@ class Script(Base):
 
     __tablename__ = "grading_script"
     __table_args__ = (
-        UniqueConstraint("attempt_part_id", "item_version_id", "question_id"),
+        UniqueConstraint("attempt_part_id", "item_version_id", "question_id", "grading_round"),
         # The queue: a claim reads the oldest waiting scripts from here instead of walking the
         # primary key past every script already graded (``grading.claims.claim_next``).
         Index(
@@ -137,6 +139,10 @@ class Script(Base):
     final_points: Mapped[float | None] = mapped_column(Float)
     finalized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    grading_round: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    """1 when the part was handed in; one more for each blind re-grading (``grading.regrading``)."""
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("grading_script.id"))
+    """The earlier round's script of the same answer, which this one supersedes."""
 
 
 class Marking(Base):

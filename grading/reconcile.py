@@ -1,5 +1,6 @@
 """Reconciliation: a lead grader of the scheme sees both marks of a script whose totals were too
-far apart and sets the final mark, with grounds. Never one of the script's own graders, and
+far apart and sets the final mark, with grounds. Never one of the script's own graders (nor,
+in a blind re-grading, anyone who saw the part in an earlier round), and
 never while the script's registration is held (``grading.holds``)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from grading.holds import NO_HOLDS, IdentityHolds
 from grading.independence import Examiners, conflicted_candidates
 from grading.marking import finalize, number_of, whole_if_whole
 from grading.models import Marking, Reconciliation, Script, ScriptStatus
+from grading.regrading import has_seen_part
 from grading.scripts import script_by_code
 from vakt import audit
 from vakt.accounts import User
@@ -45,6 +47,10 @@ async def may_reconcile(
     assert registration is not None
     if (
         lead.id in graders
+        or (
+            script.grading_round > 1
+            and await has_seen_part(session, lead.id, script.attempt_part_id)
+        )
         or registration.candidate_id in await conflicted_candidates(session, lead.id)
         or lead.id in await examiners.examiners_of(session, script.registration_id)
     ):

@@ -1,7 +1,8 @@
 """A part's result, computed: the choice questions' score plus the open answers' final marks, out
 of the part's most points; passed at the part's pass mark (``exam.results``). A part waits until
-every script in it is final, and while its registration is held (the candidate's identity not
-confirmed, ``grading.holds``); ``settle_registration`` settles what waited once the hold lifts."""
+every script in it is final (of the latest round, after a blind re-grading), and while its
+registration is held (the candidate's identity not confirmed, ``grading.holds``);
+``settle_registration`` settles what waited once the hold lifts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam import results
 from exam.models import Attempt, AttemptPart
 from grading.holds import NO_HOLDS, IdentityHolds
-from grading.models import Script, ScriptStatus
+from grading.models import ScriptStatus
+from grading.regrading import current_scripts
 
 
 async def settle_part(
@@ -33,9 +35,7 @@ async def settle_part(
     assert attempt is not None
     if await holds.held(session, attempt.registration_id):
         return None
-    scripts = list(
-        await session.scalars(select(Script).where(Script.attempt_part_id == attempt_part_id))
-    )
+    scripts = list(await session.scalars(current_scripts([attempt_part_id])))
     if any(script.status != ScriptStatus.FINAL for script in scripts):
         return None
     score = (attempt_part.auto_score or 0.0) + sum(s.final_points or 0.0 for s in scripts)

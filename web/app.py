@@ -27,6 +27,7 @@ from exam.notices import subscribe as subscribe_exam_notices
 from exam.timing import Clock, SystemClock
 from grading.jobs import expire_forever
 from grading.quality_queries import SnapshotStatistics
+from grading.regrading import BlindRegrading
 from grading.subscriptions import subscribe as subscribe_grading
 from itembank.candidate_views import CandidateViews
 from proctoring.channels import LiveChannels
@@ -253,6 +254,7 @@ def create_app(
                 identity_holds=identity_holds,
                 reviews=ProctoringReviews(),
                 participants=ProctoringInvolvement(),
+                regrading=BlindRegrading(),
                 item_statistics=SnapshotStatistics(),
             )
         finally:

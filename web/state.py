@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.templating import Jinja2Templates
 
 from certification.independence import Participants
+from certification.regrading import Regrading
 from exam.checkin import CheckIn
 from exam.events import ExamEvents
 from exam.reviews import Reviews
@@ -61,6 +62,8 @@ class AppState(TypedDict):
     reviews: Reviews
     """The proctor review's outcome on the exam's pages (proctoring tells the exam)."""
     participants: Participants
+    regrading: Regrading
+    """How an appeal has parts graded again, blindly (grading does it for certification)."""
     """Who took part in a registration's proctoring (proctoring tells certification)."""
     item_statistics: VersionStatistics
     """Where the bank's item pages find a version's statistics per sitting (grading keeps them)."""

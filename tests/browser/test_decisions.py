@@ -48,7 +48,7 @@ async def test_the_decision_maker_certifies_and_the_candidate_sees_passed(
     await check_accessibility(page, "the decision queue")
     await page.get_by_role("link", name=candidate.full_name).click()
     await expect(page.locator("h1")).to_have_text(f"Decision on {candidate.full_name}")
-    await expect(page.locator("li.requirement.met")).to_have_count(7)
+    await expect(page.locator("li.requirement.met")).to_have_count(8)
     await expect(page.locator("li.requirement.not-met")).to_have_count(0)
     await check_accessibility(page, "a registration's requirements")
 

@@ -17,6 +17,7 @@ from certification.independence import NO_PARTICIPANTS
 from certification.models import Appeal, Certificate, CertificationDecision
 from certification.schemas import AppealStatus, DecisionOutcome
 from exam.timing import FixedClock
+from grading.regrading import BlindRegrading
 from tests.certification.factories import DECIDED_AT, Ready, ToldReviews, ready_for_decision
 from tests.web.helpers import csrf_from, sign_in
 from vakt.accounts import Role, User, UserRole, create_user
@@ -205,22 +206,23 @@ async def test_an_upheld_appeal_is_decided_anew_by_someone_not_in_the_first_deci
     with pytest.raises(Forbidden):
         await appeals.record_outcome(
             session, handler=users["decision_maker"], appeal_id=appeal.id,
-            status=AppealStatus.UPHELD, grounds="x", now=DECIDED_AT,
+            status=AppealStatus.UPHELD, grounds="x", now=DECIDED_AT, regrading=BlindRegrading(),
         )  # fmt: skip
     with pytest.raises(VaktError):
         await appeals.record_outcome(
             session, handler=users["administrator"], appeal_id=appeal.id,
-            status=AppealStatus.UPHELD, grounds="  ", now=DECIDED_AT,
+            status=AppealStatus.UPHELD, grounds="  ", now=DECIDED_AT, regrading=BlindRegrading(),
         )  # fmt: skip
     await appeals.record_outcome(
         session, handler=users["administrator"], appeal_id=appeal.id,
         status=AppealStatus.UPHELD, grounds="The marking used the wrong criteria.",
-        now=DECIDED_AT,
+        now=DECIDED_AT, regrading=BlindRegrading(),
     )  # fmt: skip
     with pytest.raises(Conflict):
         await appeals.record_outcome(
             session, handler=users["administrator"], appeal_id=appeal.id,
             status=AppealStatus.REJECTED, grounds="Changed my mind.", now=DECIDED_AT,
+            regrading=BlindRegrading(),
         )  # fmt: skip
     with pytest.raises(Forbidden) as refused:
         await redecide(users["decision_maker"])
@@ -252,7 +254,7 @@ async def test_a_grader_of_the_attempt_cannot_decide_anew(
     appeal = await _file(session, ready, DECIDED_AT, users["candidate"])
     await appeals.record_outcome(
         session, handler=users["administrator"], appeal_id=appeal.id,
-        status=AppealStatus.UPHELD, grounds="Upheld.", now=DECIDED_AT,
+        status=AppealStatus.UPHELD, grounds="Upheld.", now=DECIDED_AT, regrading=BlindRegrading(),
     )  # fmt: skip
     grader = users["grader"]
     grader.role_rows.append(UserRole(role=Role.DECISION_MAKER.value))

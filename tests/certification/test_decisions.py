@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from certification import decisions, policy
 from certification.independence import NO_PARTICIPANTS
-from certification.models import Certificate, CertificationDecision, RegistrationFee
+from certification.models import Appeal, Certificate, CertificationDecision, RegistrationFee
 from certification.requirements import case_of
-from certification.schemas import CertificationRules, DecisionOutcome, FeeStatus
+from certification.schemas import AppealStatus, CertificationRules, DecisionOutcome, FeeStatus
 from exam.models import (
     Application,
     ApplicationStatus,
@@ -71,6 +71,7 @@ async def test_certifying_issues_the_certificate_and_releases_the_results(
     assert decision.outcome == DecisionOutcome.CERTIFIED
     assert {r["key"] for r in decision.requirements} == {
         "application", "part:mc", "part:kunnskap", "proctoring", "declarations", "fee", "window",
+        "appeal",
     }  # fmt: skip
     certificate = await session.scalar(
         select(Certificate).where(Certificate.decision_id == decision.id)
@@ -130,12 +131,25 @@ async def _break_window(session: AsyncSession, ready: Ready, users: dict[str, Us
     part.submitted_at += timedelta(days=40)
 
 
+async def _open_appeal(session: AsyncSession, ready: Ready, users: dict[str, User]) -> None:
+    # As if the released result had been appealed against and the appeal were being handled.
+    session.add(
+        Appeal(
+            year=DECIDED_AT.year, sequence=1, number=f"K-{DECIDED_AT.year}-0001",
+            candidate_id=ready.built.candidates[0].id, registration_id=ready.passed,
+            grounds="The essay was marked wrongly.", filed_at=DECIDED_AT,
+            status=AppealStatus.IN_REVIEW,
+        )
+    )  # fmt: skip
+
+
 BREAKS = {
     "application": _break_application,
     "part:kunnskap": _break_part,
     "declarations": _break_declarations,
     "fee": _break_fee,
     "window": _break_window,
+    "appeal": _open_appeal,
 }
 
 

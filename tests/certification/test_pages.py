@@ -58,7 +58,7 @@ async def test_the_decision_maker_certifies_and_the_candidate_sees_passed(
     assert queue.text.count('href="/decisions/registrations/') == 6
     case = await client.get(f"/decisions/registrations/{ready.passed}", headers=ENGLISH)
     assert case.status_code == 200
-    assert len(re.findall(r'class="requirement met"', case.text)) == 7
+    assert len(re.findall(r'class="requirement met"', case.text)) == 8
     assert "Kunnskap: passed, 9 of 10 points." in case.text
     assert "which includes the certification agreement" in case.text
     assert "Sensor" not in case.text and "Grader" not in case.text

@@ -8,16 +8,19 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from certification import appeals
+from certification import appeals, regrading
 from certification.access import APPEAL_HANDLERS, DECIDERS
 from exam.models import Registration
 from exam.roles import CANDIDATES
 from vakt.errors import NotFound, VaktError
+from vakt.i18n import _l
 from web.endpoints import current_user, db, form_str, now, page, path_id
 from web.i18n import translate
+from web.inputs import form_id
 from web.rendering import render
 
 VIEWERS = APPEAL_HANDLERS | DECIDERS
+CHOOSE_PART = _l("Choose the part to grade again.")
 
 
 async def _appeal_form(
@@ -85,12 +88,15 @@ async def _staff_appeal(
     request: Request, *, error: str | None = None, error_field: str | None = None,
     values: dict[str, str] | None = None, status_code: int = 200,
 ) -> Response:  # fmt: skip
-    row = await appeals.appeal_for_staff(
-        db(request), current_user(request), path_id(request, "appeal_id")
-    )
+    shown = await appeals.appeal_page(
+        db(request), current_user(request), path_id(request, "appeal_id"),
+        request.state.regrading,
+    )  # fmt: skip
     return render(
         request, "certification/staff_appeal.html",
-        {"row": row, "error": error, "error_field": error_field, "values": values or {},
+        {"row": shown.row, "regrading": shown.regrading,
+         "regrading_unfinished": shown.regrading_unfinished, "error": error,
+         "error_field": error_field, "values": values or {},
          "done": request.query_params.get("done")},
         status_code=status_code,
     )  # fmt: skip
@@ -110,7 +116,7 @@ async def record_outcome(request: Request) -> Response:
         await appeals.record_outcome(
             db(request), handler=current_user(request), appeal_id=appeal_id,
             status=appeals.parse_status(values["status"]), grounds=values["grounds"],
-            now=now(request),
+            now=now(request), regrading=request.state.regrading,
         )  # fmt: skip
     except NotFound:
         raise
@@ -120,6 +126,26 @@ async def record_outcome(request: Request) -> Response:
             error_field=exc.field or "status", values=values, status_code=exc.status_code,
         )  # fmt: skip
     return RedirectResponse(f"/appeals/{appeal_id}?done=status", status_code=303)
+
+
+async def order_regrading(request: Request) -> Response:
+    """POST /appeals/{id}/regrading: have a part of the appealed exam graded again, blindly."""
+    form = await request.form()
+    appeal_id = path_id(request, "appeal_id")
+    try:
+        await regrading.order_regrading(
+            db(request), handler=current_user(request), appeal_id=appeal_id,
+            attempt_part_id=form_id(form, "attempt_part_id", CHOOSE_PART), now=now(request),
+            regrading=request.state.regrading,
+        )  # fmt: skip
+    except NotFound:
+        raise
+    except VaktError as exc:
+        return await _staff_appeal(
+            request, error=translate(request, exc.message, exc.params),
+            error_field="regrading", status_code=exc.status_code,
+        )  # fmt: skip
+    return RedirectResponse(f"/appeals/{appeal_id}?done=regrading", status_code=303)
 
 
 async def redecide(request: Request) -> Response:
@@ -157,6 +183,12 @@ def routes() -> list[BaseRoute]:
         page(
             "/appeals/{appeal_id:id}/status",
             record_outcome,
+            methods=["POST"],
+            roles=APPEAL_HANDLERS,
+        ),
+        page(
+            "/appeals/{appeal_id:id}/regrading",
+            order_regrading,
             methods=["POST"],
             roles=APPEAL_HANDLERS,
         ),
