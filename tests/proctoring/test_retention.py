@@ -179,7 +179,8 @@ async def test_an_upheld_appeal_holds_until_the_new_decision_and_retention_after
     appeal_id = await _appeal(session, exam.candidate, appealed.registration_id)
     await record_outcome(
         session, handler=users["administrator"], appeal_id=appeal_id,
-        status=AppealStatus.UPHELD, grounds="The pause was wrong.", now=RELEASED + timedelta(days=9),
+        status=AppealStatus.UPHELD, grounds="The pause was wrong.",
+        now=RELEASED + timedelta(days=9),
     )  # fmt: skip
     await session.commit()
     long_after = PAST_CUTOFF + timedelta(days=RETENTION_DAYS + 30)
