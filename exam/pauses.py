@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exam import timing
-from exam.models import Attempt, AttemptPart, AttemptStatus, PartPause
+from exam.models import Attempt, AttemptPart, AttemptStatus, PartPause, Registration
 from exam.roles import CLOCK_PAUSERS, require
 from vakt import audit
 from vakt.accounts import User
@@ -36,29 +36,50 @@ MAX_GROUNDS = 2000
 _REFUSED = _l("Only proctors and the exam staff pause a candidate's exam.")
 
 
-async def _running_part(session: AsyncSession, attempt_part_id: int) -> AttemptPart:
-    part = (
-        await session.get(AttemptPart, attempt_part_id, populate_existing=True)
-        if 1 <= attempt_part_id <= MAX_ROW_ID
-        else None
+async def _running_part(
+    session: AsyncSession, attempt_part_id: int, registration_id: int, sitting_id: int | None
+) -> AttemptPart:
+    """The part, when it is of the registration named (and that registration of the sitting
+    named, if one is): a part of anyone else's attempt is "not found", whoever asks and from
+    whichever page, so a form with another candidate's part id stops nobody's clock."""
+    query = (
+        select(AttemptPart)
+        .join(Attempt, Attempt.id == AttemptPart.attempt_id)
+        .where(AttemptPart.id == attempt_part_id, Attempt.registration_id == registration_id)
+        .execution_options(populate_existing=True)
     )
+    if sitting_id is not None:
+        query = query.join(Registration, Registration.id == Attempt.registration_id).where(
+            Registration.sitting_id == sitting_id
+        )
+    named = [attempt_part_id, registration_id] + ([] if sitting_id is None else [sitting_id])
+    # An id no row can have is "not found" here, not an overflow in the query.
+    part = await session.scalar(query) if all(1 <= i <= MAX_ROW_ID for i in named) else None
     if part is None:
         raise NotFound(_l("No such part."))
     return part
 
 
 async def pause_part(
-    session: AsyncSession, *, attempt_part_id: int, actor: User, grounds: str, now: datetime
+    session: AsyncSession,
+    *,
+    attempt_part_id: int,
+    registration_id: int,
+    actor: User,
+    grounds: str,
+    now: datetime,
+    sitting_id: int | None = None,
 ) -> PartPause:
-    """Stop the part's clock now, with written grounds. Refused once the part is handed in,
-    its attempt ended, its time is up, or it is paused already."""
+    """Stop the part's clock now, with written grounds. The part must be of the registration
+    named (and of the sitting named, when one is): anyone else's is a 404. Refused once the
+    part is handed in, its attempt ended, its time is up, or it is paused already."""
     require(actor, CLOCK_PAUSERS, _REFUSED)
     grounds = storable(grounds.strip(), "grounds")
     if not grounds:
         raise VaktError(_l("Say why the exam is paused."), field="grounds")
     if len(grounds) > MAX_GROUNDS:
         raise VaktError(_l("Keep it to {max} characters."), field="grounds", max=MAX_GROUNDS)
-    part = await _running_part(session, attempt_part_id)
+    part = await _running_part(session, attempt_part_id, registration_id, sitting_id)
     attempt = await session.get(Attempt, part.attempt_id)
     assert attempt is not None
     if attempt.status != AttemptStatus.IN_PROGRESS or part.submitted_at is not None:
@@ -107,12 +128,19 @@ async def pause_part(
 
 
 async def resume_part(
-    session: AsyncSession, *, attempt_part_id: int, actor: User, now: datetime
+    session: AsyncSession,
+    *,
+    attempt_part_id: int,
+    registration_id: int,
+    actor: User,
+    now: datetime,
+    sitting_id: int | None = None,
 ) -> PartPause:
     """Start the part's clock again: its deadline moves by the paused time, so exactly the
-    time that was left when it stopped is left now."""
+    time that was left when it stopped is left now. The part must be of the registration named
+    (and of the sitting named, when one is): anyone else's is a 404."""
     require(actor, CLOCK_PAUSERS, _REFUSED)
-    part = await _running_part(session, attempt_part_id)
+    part = await _running_part(session, attempt_part_id, registration_id, sitting_id)
     pause = await open_pause(session, part.id)
     if part.paused_at is None or pause is None:
         raise Conflict(_l("This part is not paused."))

@@ -41,9 +41,13 @@ async def watch_forever(
 
 
 async def purge_forever(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, settings: Settings
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    settings: Settings,
+    holds: retention.AppealHolds = retention.NO_APPEAL_HOLDS,
 ) -> None:
-    """Delete expired media every ``retention_interval_seconds`` until cancelled."""
+    """Delete expired media every ``retention_interval_seconds`` until cancelled, keeping what
+    ``holds`` keeps for appeals."""
     store = MediaStore(settings.data_dir / "media")
     while True:
         try:
@@ -54,6 +58,7 @@ async def purge_forever(
                     now=clock.now(),
                     appeal_days=settings.appeal_days,
                     retention_days=settings.recording_retention_days,
+                    holds=holds,
                 )
                 await session.commit()
             if report.total:

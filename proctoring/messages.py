@@ -27,28 +27,38 @@ MAX_MESSAGE = 1000
 """The longest message, in characters."""
 
 
-async def _registration(session: AsyncSession, registration_id: int) -> Registration:
+async def _registration(
+    session: AsyncSession, registration_id: int, sitting_id: int | None = None
+) -> Registration:
+    """The registration; a 404 when there is none, or when it is not of the sitting named."""
     registration = (
         await session.get(Registration, registration_id)
         if 1 <= registration_id <= MAX_ROW_ID
         else None
     )
-    if registration is None:
+    if registration is None or sitting_id not in (None, registration.sitting_id):
         raise NotFound(_l("No such registration."))
     return registration
 
 
 async def send_message(
-    session: AsyncSession, *, registration_id: int, text: str, proctor: User, now: datetime
+    session: AsyncSession,
+    *,
+    registration_id: int,
+    text: str,
+    proctor: User,
+    now: datetime,
+    sitting_id: int | None = None,
 ) -> ProctorMessage:
-    """Send the registration's candidate a message."""
+    """Send the registration's candidate a message; from a sitting's live grid, the registration
+    must be of that sitting (``sitting_id``), else it is a 404."""
     require(proctor, REVIEWERS, REVIEW_REFUSED)
     text = storable(text.strip(), "text")
     if not text:
         raise VaktError(_l("Write the message."), field="text")
     if len(text) > MAX_MESSAGE:
         raise VaktError(_l("Keep it to {max} characters."), field="text", max=MAX_MESSAGE)
-    registration = await _registration(session, registration_id)
+    registration = await _registration(session, registration_id, sitting_id)
     message = ProctorMessage(
         registration_id=registration.id, sender_id=proctor.id, text=text, sent_at=now
     )

@@ -1,11 +1,20 @@
 """Retention: recordings, snapshots and check-in photos are deleted a set time after the result
-and any appeal are final. Oral answers are answers: they follow the results' retention instead.
+and any appeal are final. Oral answers are answers: they follow the results' retention instead
+(nothing deletes answers, typed or oral, so far).
+
+The time runs from the release of the result plus the appeal window. A registration with an
+appeal is held past that: while the appeal is open, and for the retention time after it ended.
+Appeals are certification's knowledge, told to proctoring through ``AppealHolds`` (filled by
+``certification.retention_holds.AppealMediaHolds``, wired in ``web.app.create_app`` and in the
+``vakt recordings purge`` command).
 """
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +25,31 @@ from proctoring.storage import MediaStore
 from vakt import audit
 
 
+class AppealHolds(Protocol):
+    """Registrations whose media must be kept because of an appeal."""
+
+    async def held_registrations(
+        self, session: AsyncSession, *, now: datetime, retention_days: int
+    ) -> Set[int]:
+        """The registrations held at ``now``: with an appeal still open, or one that ended
+        less than ``retention_days`` ago."""
+        ...
+
+
+class NoAppealHolds:
+    """Holds where no other domain holds anything (proctoring on its own, in tests)."""
+
+    async def held_registrations(
+        self, session: AsyncSession, *, now: datetime, retention_days: int
+    ) -> Set[int]:
+        """Nothing is held."""
+        return frozenset()
+
+
+NO_APPEAL_HOLDS = NoAppealHolds()
+"""The default of ``purge_expired``: nothing held."""
+
+
 @dataclass
 class PurgeReport:
     """What a retention run deleted (or, in a dry run, would delete)."""
@@ -23,6 +57,8 @@ class PurgeReport:
     recordings: list[int] = field(default_factory=list)
     snapshots: list[int] = field(default_factory=list)
     identity_photos: list[int] = field(default_factory=list)
+    held_registrations: list[int] = field(default_factory=list)
+    """Registrations whose media would have expired but are kept for an appeal."""
 
     @property
     def total(self) -> int:
@@ -33,7 +69,7 @@ class PurgeReport:
 def final_before(now: datetime, *, appeal_days: int, retention_days: int) -> datetime:
     """Results released before this moment are past their appeal window and retention time.
 
-    Appeals themselves are not in the system yet; the window after the result is what counts.
+    An appeal filed within the window holds its registration longer (``AppealHolds``).
     """
     return now - timedelta(days=appeal_days + retention_days)
 
@@ -47,13 +83,28 @@ async def purge_expired(
     retention_days: int,
     actor_id: int | None = None,
     dry_run: bool = False,
+    holds: AppealHolds = NO_APPEAL_HOLDS,
 ) -> PurgeReport:
-    """Delete the media whose retention has run out; one audit entry describes the run."""
+    """Delete the media whose retention has run out, except the registrations ``holds`` keeps
+    for an appeal; one audit entry describes the run."""
     cutoff = final_before(now, appeal_days=appeal_days, retention_days=retention_days)
-    expired_attempts = select(Attempt.id).where(
-        Attempt.results_released_at.is_not(None), Attempt.results_released_at <= cutoff
+    held = sorted(await holds.held_registrations(session, now=now, retention_days=retention_days))
+    released_before = (
+        Attempt.results_released_at.is_not(None),
+        Attempt.results_released_at <= cutoff,
     )
+    expired_attempts = select(Attempt.id).where(*released_before)
     report = PurgeReport()
+    if held:
+        report.held_registrations = list(
+            await session.scalars(
+                select(Attempt.registration_id)
+                .where(*released_before, Attempt.registration_id.in_(held))
+                .distinct()
+                .order_by(Attempt.registration_id)
+            )
+        )
+        expired_attempts = expired_attempts.where(Attempt.registration_id.not_in(held))
     recordings = await session.scalars(
         select(Recording)
         .join(AttemptPart, AttemptPart.id == Recording.attempt_part_id)
@@ -106,6 +157,7 @@ async def purge_expired(
                 "recordings": report.recordings,
                 "snapshots": report.snapshots,
                 "identity_photos": report.identity_photos,
+                "held_for_appeals": report.held_registrations,
             },
         )
     return report

@@ -425,9 +425,11 @@ def recordings_purge(dry_run: bool) -> None:
     """Delete recordings, snapshots and check-in photos whose retention time has run out.
 
     They are kept VAKT_RECORDING_RETENTION_DAYS after the result and the appeal period
-    (VAKT_APPEAL_DAYS) are over. Oral answers are kept with the results. The server also does
-    this by itself every VAKT_RETENTION_INTERVAL_SECONDS.
+    (VAKT_APPEAL_DAYS) are over; a registration with an appeal is kept while the appeal is open
+    and VAKT_RECORDING_RETENTION_DAYS after it ended. Oral answers are kept with the results.
+    The server also does this by itself every VAKT_RETENTION_INTERVAL_SECONDS.
     """
+    from certification.retention_holds import AppealMediaHolds
     from exam.timing import SystemClock
     from proctoring.retention import PurgeReport, purge_expired
     from proctoring.storage import MediaStore
@@ -442,6 +444,7 @@ def recordings_purge(dry_run: bool) -> None:
             appeal_days=settings.appeal_days,
             retention_days=settings.recording_retention_days,
             dry_run=dry_run,
+            holds=AppealMediaHolds(),
         )
 
     report = run_in_session(settings, work)
@@ -450,6 +453,10 @@ def recordings_purge(dry_run: bool) -> None:
         f"{verb} {len(report.recordings)} recordings, {len(report.snapshots)} snapshots and "
         f"{len(report.identity_photos)} check-in photos."
     )
+    if report.held_registrations:
+        click.echo(
+            f"Kept the media of {len(report.held_registrations)} registration(s) for appeals."
+        )
 
 
 if __name__ == "__main__":

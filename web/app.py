@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from certification.retention_holds import AppealMediaHolds
 from exam.activity import AttemptInProgress
 from exam.checkin import CheckIn, IdentityCheck
 from exam.events import ExamEvents, with_events
@@ -209,7 +210,9 @@ def create_app(
             )
         if settings.retention_interval_seconds > 0:
             background.append(
-                asyncio.create_task(purge_forever(sessionmaker, time_source, settings))
+                asyncio.create_task(
+                    purge_forever(sessionmaker, time_source, settings, AppealMediaHolds())
+                )
             )
         if settings.mail_interval_seconds > 0:
             background.append(

@@ -145,7 +145,8 @@ async def test_the_countdown_stands_still_while_paused(
     )
     assert part_id is not None
     await pauses.pause_part(
-        session, attempt_part_id=part_id, actor=users["proctor"], grounds="Kameraet falt ned",
+        session, attempt_part_id=part_id, registration_id=exam.registration_id,
+        actor=users["proctor"], grounds="Kameraet falt ned",
         now=now,
     )  # fmt: skip
     await session.commit()
@@ -161,7 +162,13 @@ async def test_the_countdown_stands_still_while_paused(
     await page.reload()
     await expect(timer).to_have_text("Paused")
 
-    await pauses.resume_part(session, attempt_part_id=part_id, actor=users["proctor"], now=now)
+    await pauses.resume_part(
+        session,
+        attempt_part_id=part_id,
+        registration_id=exam.registration_id,
+        actor=users["proctor"],
+        now=now,
+    )
     await session.commit()
     await page.evaluate("window.dispatchEvent(new Event('online'))")
     await expect(timer).to_have_text(re.compile(r"^\d\d:\d\d$"))

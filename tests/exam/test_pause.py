@@ -53,7 +53,8 @@ async def test_resume_restores_the_exact_time_left(
     clock.advance(timedelta(minutes=11, seconds=7, microseconds=123_457))
     before = (await _part(session, part_id)).deadline - clock.now()
     pause = await pauses.pause_part(
-        session, attempt_part_id=part_id, actor=users["proctor"],
+        session, attempt_part_id=part_id, registration_id=exam.registration_id,
+        actor=users["proctor"],
         grounds="Kameraet viste en annen person", now=clock.now(),
     )  # fmt: skip
     await session.commit()
@@ -62,7 +63,11 @@ async def test_resume_restores_the_exact_time_left(
     assert part.paused_at == pause.paused_at
     assert pauses.time_left(part, clock.now()) == before  # the clock stands still
     await pauses.resume_part(
-        session, attempt_part_id=part_id, actor=users["administrator"], now=clock.now()
+        session,
+        attempt_part_id=part_id,
+        registration_id=exam.registration_id,
+        actor=users["administrator"],
+        now=clock.now(),
     )
     await session.commit()
     part = await _part(session, part_id)
@@ -95,7 +100,8 @@ async def test_saves_and_hand_in_are_refused_while_paused(
         await saves.save_answer(session, **save, sequence=1, value="A", now=clock.now())
     ).applied
     await pauses.pause_part(
-        session, attempt_part_id=part_id, actor=users["proctor"], grounds="Brannalarm",
+        session, attempt_part_id=part_id, registration_id=exam.registration_id,
+        actor=users["proctor"], grounds="Brannalarm",
         now=clock.now(),
     )  # fmt: skip
     await session.commit()
@@ -112,7 +118,11 @@ async def test_saves_and_hand_in_are_refused_while_paused(
         await saves.save_answer(session, **save, sequence=3, value="C", now=clock.now())
     assert refused.value.message == pauses.PAUSED
     await pauses.resume_part(
-        session, attempt_part_id=part_id, actor=users["proctor"], now=clock.now()
+        session,
+        attempt_part_id=part_id,
+        registration_id=exam.registration_id,
+        actor=users["proctor"],
+        now=clock.now(),
     )
     assert (
         await saves.save_answer(session, **save, sequence=4, value="C", now=clock.now())
@@ -134,7 +144,8 @@ async def test_the_deadline_task_skips_a_paused_part(
     deadline = (await _part(session, part_id)).deadline
     clock.set(deadline - timedelta(minutes=1))
     await pauses.pause_part(
-        session, attempt_part_id=part_id, actor=users["proctor"], grounds="Nettverksfeil",
+        session, attempt_part_id=part_id, registration_id=exam.registration_id,
+        actor=users["proctor"], grounds="Nettverksfeil",
         now=clock.now(),
     )  # fmt: skip
     await session.commit()
@@ -144,7 +155,11 @@ async def test_the_deadline_task_skips_a_paused_part(
     assert await submit_overdue_once(create_sessionmaker(engine), clock) == 0
     assert (await _part(session, part_id)).submitted_at is None
     await pauses.resume_part(
-        session, attempt_part_id=part_id, actor=users["proctor"], now=clock.now()
+        session,
+        attempt_part_id=part_id,
+        registration_id=exam.registration_id,
+        actor=users["proctor"],
+        now=clock.now(),
     )
     await session.commit()
     new_deadline = (await _part(session, part_id)).deadline
@@ -167,36 +182,80 @@ async def test_only_proctors_and_staff_pause_and_bad_input_is_refused(
     for who in (exam.candidate, users["grader"], users["decision_maker"]):
         with pytest.raises(Forbidden):
             await pauses.pause_part(
-                session, attempt_part_id=part_id, actor=who, grounds="x", now=clock.now()
+                session,
+                attempt_part_id=part_id,
+                registration_id=exam.registration_id,
+                actor=who,
+                grounds="x",
+                now=clock.now(),
             )
         with pytest.raises(Forbidden):
-            await pauses.resume_part(session, attempt_part_id=part_id, actor=who, now=clock.now())
+            await pauses.resume_part(
+                session,
+                attempt_part_id=part_id,
+                registration_id=exam.registration_id,
+                actor=who,
+                now=clock.now(),
+            )
     proctor = users["proctor"]
     for grounds in ("", "   ", "feil \ud800", "nul\x00", "x" * 2001):
         with pytest.raises(VaktError) as refused:
             await pauses.pause_part(
-                session, attempt_part_id=part_id, actor=proctor, grounds=grounds, now=clock.now()
+                session,
+                attempt_part_id=part_id,
+                registration_id=exam.registration_id,
+                actor=proctor,
+                grounds=grounds,
+                now=clock.now(),
             )
         assert refused.value.field == "grounds"
     for missing in (0, -1, 10**400, 2**31):
         with pytest.raises(NotFound):
             await pauses.pause_part(
-                session, attempt_part_id=missing, actor=proctor, grounds="x", now=clock.now()
-            )
+                session, attempt_part_id=missing, registration_id=exam.registration_id,
+                actor=proctor, grounds="x", now=clock.now(),
+            )  # fmt: skip
     with pytest.raises(Conflict):  # not paused
-        await pauses.resume_part(session, attempt_part_id=part_id, actor=proctor, now=clock.now())
+        await pauses.resume_part(
+            session,
+            attempt_part_id=part_id,
+            registration_id=exam.registration_id,
+            actor=proctor,
+            now=clock.now(),
+        )
     await pauses.pause_part(
-        session, attempt_part_id=part_id, actor=proctor, grounds="x", now=clock.now()
+        session,
+        attempt_part_id=part_id,
+        registration_id=exam.registration_id,
+        actor=proctor,
+        grounds="x",
+        now=clock.now(),
     )
     with pytest.raises(Conflict):  # paused already
         await pauses.pause_part(
-            session, attempt_part_id=part_id, actor=proctor, grounds="y", now=clock.now()
+            session,
+            attempt_part_id=part_id,
+            registration_id=exam.registration_id,
+            actor=proctor,
+            grounds="y",
+            now=clock.now(),
         )
-    await pauses.resume_part(session, attempt_part_id=part_id, actor=proctor, now=clock.now())
+    await pauses.resume_part(
+        session,
+        attempt_part_id=part_id,
+        registration_id=exam.registration_id,
+        actor=proctor,
+        now=clock.now(),
+    )
     deadline = (await _part(session, part_id)).deadline
     with pytest.raises(Conflict):  # the time is up: nothing left to keep
         await pauses.pause_part(
-            session, attempt_part_id=part_id, actor=proctor, grounds="x", now=deadline
+            session,
+            attempt_part_id=part_id,
+            registration_id=exam.registration_id,
+            actor=proctor,
+            grounds="x",
+            now=deadline,
         )
     assert len((await session.scalars(select(PartPause))).all()) == 1
 
@@ -211,7 +270,12 @@ async def test_ending_the_attempt_for_cheating_ends_its_pause_and_the_page_is_to
     attempt_id, part_id, _version = await _started(session, exam, clock)
     assert await signal(session, exam.registration_id) == pauses.ClockSignal(False, False)
     await pauses.pause_part(
-        session, attempt_part_id=part_id, actor=users["proctor"], grounds="Mobil", now=clock.now()
+        session,
+        attempt_part_id=part_id,
+        registration_id=exam.registration_id,
+        actor=users["proctor"],
+        grounds="Mobil",
+        now=clock.now(),
     )
     # What the exam page's messages poll tells it at once (exam.js stops its countdown).
     assert await signal(session, exam.registration_id) == pauses.ClockSignal(True, False)
@@ -227,6 +291,45 @@ async def test_ending_the_attempt_for_cheating_ends_its_pause_and_the_page_is_to
     assert await signal(session, exam.registration_id) == pauses.ClockSignal(False, True)
     with pytest.raises(Conflict):
         await pauses.pause_part(
-            session, attempt_part_id=part_id, actor=users["proctor"], grounds="x",
+            session, attempt_part_id=part_id, registration_id=exam.registration_id,
+            actor=users["proctor"], grounds="x",
             now=clock.now(),
         )  # fmt: skip
+
+
+@pytest.mark.asyncio
+async def test_a_part_is_paused_only_as_its_own_registrations_and_sittings(
+    session: AsyncSession, exam: Exam, users: dict[str, User]
+) -> None:
+    """Whoever calls, naming another candidate's registration (or another sitting) with this
+    part is "not found", and the clock runs on unaudited."""
+    clock = FixedClock(OPENS)
+    _attempt, part_id, _version = await _started(session, exam, clock)
+    other = await session.scalar(
+        select(models.Registration.id).where(models.Registration.candidate_id == exam.other.id)
+    )
+    assert other is not None
+    proctor = users["proctor"]
+    for registration_id, sitting_id in (
+        (other, None), (other, exam.sitting_id), (exam.registration_id, exam.sitting_id + 1),
+        (exam.registration_id, 2**31), (2**31, None),
+    ):  # fmt: skip
+        with pytest.raises(NotFound):
+            await pauses.pause_part(
+                session, attempt_part_id=part_id, registration_id=registration_id,
+                sitting_id=sitting_id, actor=proctor, grounds="x", now=clock.now(),
+            )  # fmt: skip
+        with pytest.raises(NotFound):
+            await pauses.resume_part(
+                session, attempt_part_id=part_id, registration_id=registration_id,
+                sitting_id=sitting_id, actor=proctor, now=clock.now(),
+            )  # fmt: skip
+    assert (await _part(session, part_id)).paused_at is None
+    clock_changes = ["attempt.part_paused", "attempt.part_resumed"]
+    audited = select(AuditEntry).where(AuditEntry.action.in_(clock_changes))
+    assert await session.scalar(audited) is None
+    await pauses.pause_part(
+        session, attempt_part_id=part_id, registration_id=exam.registration_id,
+        sitting_id=exam.sitting_id, actor=proctor, grounds="x", now=clock.now(),
+    )  # fmt: skip
+    assert (await _part(session, part_id)).paused_at == clock.now()

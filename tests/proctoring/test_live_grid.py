@@ -89,6 +89,7 @@ async def test_decided_flags_leave_the_count_and_a_pause_freezes_the_clock(
     await pauses.pause_part(
         session,
         attempt_part_id=flagged.part_id,
+        registration_id=flagged.registration_id,
         actor=users["proctor"],
         grounds="Sjekker rommet",
         now=NOW,

@@ -27,7 +27,7 @@ from proctoring.models import FlagSource, FlagType, ProctorMessage, Snapshot
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from tests.exam.factories import OPENS, Exam, build_exam
-from tests.proctoring.reviewing import Flagged, flagged_attempt, second_sitting
+from tests.proctoring.reviewing import Flagged, flagged_attempt, registration_of, second_sitting
 from tests.web.helpers import csrf, csrf_from, sign_in
 from vakt.accounts import User
 from vakt.audit import AuditEntry
@@ -433,6 +433,73 @@ async def test_a_proctor_pauses_and_resumes_the_part(
         )
     )
     assert {"attempt.part_paused", "attempt.part_resumed"} <= actions
+
+
+@pytest.mark.asyncio
+async def test_a_card_acts_only_on_its_own_candidates_part_and_sitting(
+    running: tuple[httpx.AsyncClient, ASGIApp],
+    session: AsyncSession,
+    exam: Exam,
+    live: Flagged,
+) -> None:
+    """A form posted to candidate A's card with candidate B's part id (or to A's card under
+    another sitting) is a 404 and changes nothing: no clock stops, no message, no audit entry."""
+    client, _app = running
+    other = await flagged_attempt(
+        session, await registration_of(session, exam.other), exam.other, []
+    )
+    other_sitting, _registration, _third = await second_sitting(session, exam)
+    await sign_in(client, "proctor")
+    grid = f"/proctor/sittings/{exam.sitting_id}/live"
+    card_a = f"{grid}/registrations/{exam.registration_id}"
+    card_b = f"{grid}/registrations/{other.registration_id}"
+    token = csrf_from((await client.get(grid)).text)
+
+    async def pauses_audited() -> list[str]:
+        return list(
+            await session.scalars(
+                select(AuditEntry.action).where(
+                    AuditEntry.action.in_(["attempt.part_paused", "attempt.part_resumed"])
+                )
+            )
+        )
+
+    hostile = await client.post(
+        f"{card_a}/pause",
+        data={"part": str(other.part_id), "grounds": "Sjekker rommet", "csrf_token": token},
+        headers={"Accept-Language": "en"},
+    )
+    assert hostile.status_code == 404
+    assert "No such part" in hostile.text
+    row = await session.get(AttemptPart, other.part_id, populate_existing=True)
+    assert row is not None and row.paused_at is None
+    assert await pauses_audited() == []
+
+    elsewhere = f"/proctor/sittings/{other_sitting}/live/registrations/{exam.registration_id}"
+    for action, data in (
+        ("pause", {"part": str(live.part_id), "grounds": "Sjekker rommet"}),
+        ("resume", {"part": str(live.part_id)}),
+        ("message", {"text": "Snu kameraet mot deg"}),
+    ):
+        response = await client.post(f"{elsewhere}/{action}", data={**data, "csrf_token": token})
+        assert response.status_code == 404, action
+    row = await session.get(AttemptPart, live.part_id, populate_existing=True)
+    assert row is not None and row.paused_at is None
+    assert await session.scalar(select(ProctorMessage)) is None
+    assert await pauses_audited() == []
+
+    paused = await client.post(
+        f"{card_b}/pause",
+        data={"part": str(other.part_id), "grounds": "Sjekker rommet", "csrf_token": token},
+    )
+    assert paused.status_code == 303
+    hostile = await client.post(
+        f"{card_a}/resume", data={"part": str(other.part_id), "csrf_token": token}
+    )
+    assert hostile.status_code == 404
+    row = await session.get(AttemptPart, other.part_id, populate_existing=True)
+    assert row is not None and row.paused_at is not None, "B's clock still stands"
+    assert await pauses_audited() == ["attempt.part_paused"]
 
 
 @pytest.mark.asyncio

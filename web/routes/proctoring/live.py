@@ -264,6 +264,7 @@ async def send_message(request: Request) -> Response:
         await messages.send_message(
             db(request),
             registration_id=path_id(request, "registration_id"),
+            sitting_id=path_id(request, "sitting_id"),
             text=text,
             proctor=current_user(request),
             now=now(request),
@@ -283,6 +284,8 @@ async def pause_part(request: Request) -> Response:
         await pauses.pause_part(
             db(request),
             attempt_part_id=form_id(form, "part", _l("Choose the part to pause.")),
+            registration_id=path_id(request, "registration_id"),
+            sitting_id=path_id(request, "sitting_id"),
             actor=current_user(request),
             grounds=grounds,
             now=now(request),
@@ -301,6 +304,8 @@ async def resume_part(request: Request) -> Response:
         await pauses.resume_part(
             db(request),
             attempt_part_id=form_id(form, "part", _l("Choose the part to resume.")),
+            registration_id=path_id(request, "registration_id"),
+            sitting_id=path_id(request, "sitting_id"),
             actor=current_user(request),
             now=now(request),
         )

@@ -18,7 +18,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
 from exam import pauses
-from exam.models import AttemptPart
 from proctoring import messages, review, review_claims, review_page
 from proctoring.access import CHEATING_CONFIRMERS, REVIEWERS
 from proctoring.models import FlagDecision, FlagType
@@ -367,23 +366,17 @@ async def identity(request: Request) -> Response:
     return await _decide(request, "identity", action, kept=("identity", "grounds"))
 
 
-async def _own_part(request: Request) -> int:
-    """The part in the path, when it is the attempt's (another attempt's part is not found)."""
-    part = await db(request).get(AttemptPart, path_id(request, "part_id"))
-    if part is None or part.attempt_id != path_id(request, "attempt_id"):
-        raise NotFound(_l("No such part."))
-    return part.id
-
-
 async def pause(request: Request) -> Response:
     """POST /proctor/review/attempts/{id}/parts/{part_id}/pause: stop the part's clock, with
     grounds."""
-    part_id = await _own_part(request)
+    part_id = path_id(request, "part_id")
 
     async def action(form: Any) -> object:
+        attempt = await review_claims.attempt_of(db(request), path_id(request, "attempt_id"))
         return await pauses.pause_part(
             db(request),
             attempt_part_id=part_id,
+            registration_id=attempt.registration_id,
             actor=current_user(request),
             grounds=form_str(form, "grounds"),
             now=now(request),
@@ -395,11 +388,16 @@ async def pause(request: Request) -> Response:
 async def resume(request: Request) -> Response:
     """POST /proctor/review/attempts/{id}/parts/{part_id}/resume: start the part's clock again
     (the time left is what it was when it stopped)."""
-    part_id = await _own_part(request)
+    part_id = path_id(request, "part_id")
 
     async def action(_form: Any) -> object:
+        attempt = await review_claims.attempt_of(db(request), path_id(request, "attempt_id"))
         return await pauses.resume_part(
-            db(request), attempt_part_id=part_id, actor=current_user(request), now=now(request)
+            db(request),
+            attempt_part_id=part_id,
+            registration_id=attempt.registration_id,
+            actor=current_user(request),
+            now=now(request),
         )
 
     return await _decide(request, f"pause-{part_id}", action, done="resumed")
