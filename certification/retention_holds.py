@@ -4,18 +4,25 @@ appeal, so they are kept while it is open and for the retention time after it en
 
 An appeal is open while it is received or in review, and when upheld until the new decision
 replaces the appealed one. It ended when rejected (``handled_at``) or, upheld, when the new
-decision was made."""
+decision was made.
+
+A registration whose result or decision can still be appealed under its scheme's rules is held
+too: a scheme may give longer to appeal than the retention time the purge counts with, and the
+evidence must outlast the chance to appeal."""
 
 from __future__ import annotations
 
 from collections.abc import Set
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from certification.models import Appeal, CertificationDecision
+from certification.policy import rules_for_scheme
 from certification.schemas import AppealStatus
+from exam.models import Attempt, Registration, Sitting
+from itembank.models import Scheme
 
 
 class AppealMediaHolds:
@@ -47,4 +54,28 @@ class AppealMediaHolds:
             )
             .distinct()
         )
-        return frozenset(rows)
+        return frozenset(rows) | await _still_appealable(session, now)
+
+
+async def _still_appealable(session: AsyncSession, now: datetime) -> set[int]:
+    """Registrations sent a result or decision within their scheme's days to appeal (a day more,
+    so no time zone shortens the last day)."""
+    held: set[int] = set()
+    for scheme_id in await session.scalars(select(Scheme.id)):
+        rules = await rules_for_scheme(session, scheme_id)
+        since = now - timedelta(days=rules.appeal_days + 1)
+        in_scheme = select(Sitting.id).where(Sitting.scheme_id == scheme_id)
+        sent = union(
+            select(Attempt.registration_id).where(Attempt.results_released_at > since),
+            select(CertificationDecision.registration_id).where(
+                CertificationDecision.decided_at > since
+            ),
+        ).subquery()
+        rows = await session.scalars(
+            select(Registration.id).where(
+                Registration.sitting_id.in_(in_scheme),
+                Registration.id.in_(select(sent.c.registration_id)),
+            )
+        )
+        held.update(rows)
+    return held

@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from certification import policy
 from certification.appeals import file_appeal, record_outcome
 from certification.models import Appeal, CertificationDecision
 from certification.retention_holds import AppealMediaHolds
-from certification.schemas import AppealStatus, DecisionOutcome
+from certification.schemas import AppealStatus, CertificationRules, DecisionOutcome
 from exam.checkin import IdentityStatus
 from exam.models import Attempt, Registration, Sitting
+from grading.regrading import BlindRegrading
 from proctoring import retention
 from proctoring.models import IdentityReason, IdentityVerification, Recording, Snapshot
 from proctoring.storage import MediaStore
@@ -137,6 +139,7 @@ async def test_an_open_appeal_keeps_the_media_until_retention_after_its_end(
     await record_outcome(
         session, handler=users["administrator"], appeal_id=appeal_id,
         status=AppealStatus.IN_REVIEW, grounds="", now=PAST_CUTOFF,
+        regrading=BlindRegrading(),
     )  # fmt: skip
     await session.commit()
     report = await _purge(session, store, PAST_CUTOFF + timedelta(days=400))
@@ -146,6 +149,7 @@ async def test_an_open_appeal_keeps_the_media_until_retention_after_its_end(
     await record_outcome(
         session, handler=users["administrator"], appeal_id=appeal_id,
         status=AppealStatus.REJECTED, grounds="The recording shows no fault.", now=handled,
+        regrading=BlindRegrading(),
     )  # fmt: skip
     await session.commit()
     report = await _purge(session, store, handled + timedelta(days=RETENTION_DAYS - 1))
@@ -180,7 +184,7 @@ async def test_an_upheld_appeal_holds_until_the_new_decision_and_retention_after
     await record_outcome(
         session, handler=users["administrator"], appeal_id=appeal_id,
         status=AppealStatus.UPHELD, grounds="The pause was wrong.",
-        now=RELEASED + timedelta(days=9),
+        now=RELEASED + timedelta(days=9), regrading=BlindRegrading(),
     )  # fmt: skip
     await session.commit()
     long_after = PAST_CUTOFF + timedelta(days=RETENTION_DAYS + 30)
@@ -206,6 +210,28 @@ async def test_an_upheld_appeal_holds_until_the_new_decision_and_retention_after
     assert report.total == 0
     report = await _purge(session, store, decided_at + timedelta(days=RETENTION_DAYS + 1))
     assert report.recordings == [appealed.recording_id]
+
+
+@pytest.mark.asyncio
+async def test_a_scheme_with_longer_to_appeal_keeps_the_media_until_its_window_closes(
+    session: AsyncSession, exam: Exam, users: dict[str, User], settings: Settings
+) -> None:
+    store = _store(settings)
+    registration = await session.get(Registration, exam.registration_id)
+    assert registration is not None
+    sitting = await session.get(Sitting, registration.sitting_id)
+    assert sitting is not None
+    await policy.set_rules(
+        session, scheme_id=sitting.scheme_id, rules=CertificationRules(appeal_days=365),
+        actor=users["administrator"], now=OPENS,
+    )  # fmt: skip
+    media = await _media(session, store, exam.registration_id, exam.candidate)
+    # Past the purge's own cutoff, but the candidate may still appeal: kept.
+    report = await _purge(session, store, PAST_CUTOFF)
+    assert report.total == 0 and report.held_registrations == [media.registration_id]
+    # The scheme's window closed (and a day more): deleted.
+    report = await _purge(session, store, RELEASED + timedelta(days=365 + 2))
+    assert report.recordings == [media.recording_id]
 
 
 @pytest.mark.asyncio
