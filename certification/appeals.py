@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from certification.access import APPEAL_HANDLERS, DECIDERS
 from certification.certificates import issue_certificate, local_date
-from certification.decisions import MAX_GROUNDS, parse_outcome, standing_decision
+from certification.decisions import (
+    MAX_GROUNDS,
+    parse_outcome,
+    release_with_decision,
+    standing_decision,
+)
 from certification.independence import Participants, require_independent
 from certification.models import Appeal, Certificate, CertificationDecision
 from certification.numbering import numbered
@@ -302,7 +307,7 @@ async def redecide(
     """After an upheld appeal, a new decision replacing the standing one (one round on), by a
     decision maker who made no earlier decision on the registration and is independent of it.
     Certifying issues a certificate (when none is held from the first decision); refusing
-    withdraws one the first decision issued."""
+    withdraws one the first decision issued. A result graded anew is released with it."""
     require(decider, DECIDERS, _l("Only a decision maker decides on certification."))
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None:
@@ -358,6 +363,7 @@ async def redecide(
         held.status, held.status_grounds = CertificateStatus.WITHDRAWN, written
         held.status_changed_at, held.status_changed_by_id = now, decider.id
     appeal.new_decision_id = decision.id
+    await release_with_decision(session, case, decider, now, reviews)
     await audit.record(
         session, actor_id=decider.id, action="certification.redecided",
         entity_type="appeal", entity_id=appeal.id,

@@ -199,16 +199,20 @@ async def decide(
             "certificate": certificate.number if certificate else None,
         },
     )
-    await _release(session, case, decider, now, reviews)
+    await release_with_decision(session, case, decider, now, reviews)
     return decision
 
 
-async def _release(
+async def release_with_decision(
     session: AsyncSession, case: Case, decider: User, now: datetime, reviews: Reviews
 ) -> None:
+    """Release the attempt's results with the decision: the first time, or again when a part
+    has a newer result than the one released (graded again after an appeal)."""
     parts = [c.part for c in case.parts if c.part is not None]
     own = [p for p in parts if p.attempt_id == case.attempt.id]
-    if case.attempt.results_released_at is None and all(p.passed is not None for p in own):
+    newer = any(results.withheld(case.attempt, p) for p in own)
+    unreleased = case.attempt.results_released_at is None or newer
+    if unreleased and all(p.passed is not None for p in own):
         await results.release_results(
             session, attempt_id=case.attempt.id, actor=decider, now=now, reviews=reviews
         )
@@ -233,5 +237,5 @@ async def release_not_passed(
         raise Conflict(
             _l("Every part is passed: the results reach the candidate with the decision.")
         )
-    await _release(session, case, decider, now, reviews)
+    await release_with_decision(session, case, decider, now, reviews)
     return case.attempt

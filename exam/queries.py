@@ -52,6 +52,9 @@ class RegistrationView:
     can_start: bool
     retake_until: datetime | None
     passed: bool | None = None
+    under_review: bool = False
+    """A part has a newer result than the one released (graded again after an appeal): none is
+    shown until the decision maker releases the results again."""
     cheating_grounds: str | None = None
     """Set when the attempt was ended for cheating: the grounds the candidate is told."""
     error: str | None = None
@@ -95,7 +98,9 @@ async def my_registrations(
             retake_until=await registrations.retake_window_end(session, registration),
         )
         if attempt is not None and attempt.results_released_at is not None:
-            view.passed = results.attempt_passed(attempt, attempt_parts, registration.part_keys)
+            view.under_review = any(results.withheld(attempt, p) for p in attempt_parts)
+            if not view.under_review:
+                view.passed = results.attempt_passed(attempt, attempt_parts, registration.part_keys)
         if attempt is not None and attempt.status == AttemptStatus.TERMINATED:
             # An attempt ended for cheating is not passed, whether or not results are released.
             view.cheating_grounds = await reviews.cheating_grounds(

@@ -140,7 +140,8 @@ async def release_results(
     """Show the candidate the results of an ended attempt whose every part has a result. The
     certification decision calls this (``certification.decisions``): results reach the
     candidate through the decision maker only; refused while the attempt is held (the
-    candidate's identity not confirmed)."""
+    candidate's identity not confirmed). Released once, they are released again when a part
+    has a newer result (graded again after an appeal), which the candidate sees only then."""
     require(actor, RESULT_RELEASERS, _l("Only the decision maker releases results."))
     attempt = await session.get(Attempt, attempt_id)
     if attempt is None:
@@ -148,9 +149,13 @@ async def release_results(
     await refuse_if_held(session, reviews, attempt.registration_id)
     if attempt.status == AttemptStatus.IN_PROGRESS:
         raise Conflict(_l("The attempt is still going on."))
-    if any(part.passed is None for part in await parts_of(session, attempt.id)):
+    parts = await parts_of(session, attempt.id)
+    if any(part.passed is None for part in parts):
         raise Conflict(_l("Every part needs a result before the results are released."))
-    if attempt.results_released_at is None:
+    again = attempt.results_released_at is not None and any(
+        withheld(attempt, part) for part in parts
+    )
+    if attempt.results_released_at is None or again:
         attempt.results_released_at = now
         await audit.record(
             session,
@@ -158,6 +163,7 @@ async def release_results(
             action="attempt.release_results",
             entity_type="attempt",
             entity_id=attempt.id,
+            after={"again": again},
         )
         await publish(
             session,
@@ -166,6 +172,14 @@ async def release_results(
             ),
         )
     return attempt
+
+
+def withheld(attempt: Attempt, part: AttemptPart) -> bool:
+    """A part's result recorded after the attempt's results were released (graded again after
+    an appeal): the candidate does not see it until the results are released again."""
+    released = attempt.results_released_at
+    recorded = part.result_recorded_at
+    return released is not None and recorded is not None and recorded > released
 
 
 def attempt_passed(attempt: Attempt, parts: list[AttemptPart], part_keys: list[str]) -> bool:

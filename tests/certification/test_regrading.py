@@ -17,6 +17,7 @@ from certification.independence import NO_PARTICIPANTS
 from certification.models import Appeal, AppealRegrading
 from certification.schemas import AppealStatus, DecisionOutcome
 from exam.models import Attempt, AttemptPart
+from exam.queries import my_registrations
 from grading.claims import claim_next
 from grading.independence import NoExaminers
 from grading.marking import save_marks, submit_marks
@@ -118,6 +119,13 @@ async def test_the_outcome_and_the_new_decision_rest_on_the_blind_regrading(
     await session.refresh(essay)
     assert (essay.score, essay.passed) == (8.0, True)  # the new marks count, not the 9 and 9
 
+    # The new result reaches the candidate only with the new decision.
+    [view] = [
+        v for v in await my_registrations(session, users["candidate"], LATER)
+        if v.registration.id == ready.passed
+    ]  # fmt: skip
+    assert view.under_review and view.passed is None
+
     await appeals.record_outcome(
         session, handler=users["administrator"], appeal_id=appeal.id,
         status=AppealStatus.UPHELD, grounds="Graded again.", now=LATER, regrading=REGRADING,
@@ -131,6 +139,12 @@ async def test_the_outcome_and_the_new_decision_rest_on_the_blind_regrading(
         grounds="Passed on the new marks.", now=LATER, reviews=ToldReviews(),
         participants=NO_PARTICIPANTS, timezone=OSLO,
     )  # fmt: skip
+    [view] = [
+        v for v in await my_registrations(session, users["candidate"], LATER)
+        if v.registration.id == ready.passed
+    ]  # fmt: skip
+    assert not view.under_review and view.passed is True
+    assert view.attempt is not None and view.attempt.results_released_at == LATER
     details = " ".join(r["detail"] for r in decision.requirements)
     assert f"{essay.score:g} of" in details
     ordered = await session.scalar(
