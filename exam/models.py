@@ -272,3 +272,15 @@ class AnswerSave(Base):
     """It arrived after the deadline, typed before it (the connection was lost)."""
     refusal: Mapped[LateSaveRefusal | None] = mapped_column(text_enum(LateSaveRefusal, 40))
     """Why a late save was refused, kept for the record."""
+
+
+class SebSettings(Base):
+    """A scheme's Safe Exam Browser settings (required or not, start URL, quit password hash,
+    allowed Browser Exam Keys); see ``exam.seb.SebPolicy``."""
+
+    __tablename__ = "exam_seb_settings"
+
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -72,6 +72,7 @@ from web.routes.exam import api as exam_api
 from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
 from web.routes.exam import results as exam_results
+from web.routes.exam import seb as exam_seb
 from web.routes.exam import staff as exam_staff
 from web.routes.grading import api as grading_api
 from web.routes.grading import grader as grading_grader
@@ -113,6 +114,7 @@ def routes() -> list[BaseRoute]:
         *exam_checkin.routes(),
         *exam_page.routes(),
         *exam_staff.routes(),
+        *exam_seb.routes(),
         *exam_results.routes(),
         *grading_statistics.routes(),
         *grading_staff.routes(),

@@ -23,6 +23,7 @@ from web.device import DEVICE_COOKIE, bind_this_browser
 from web.endpoints import api, current_user, db, now, path_id
 from web.inputs import json_object
 from web.openapi import openapi_json
+from web.seb import seb_gate
 
 
 def _answer(model: BaseModel, status_code: int = 200) -> JSONResponse:
@@ -216,25 +217,25 @@ def routes() -> list[BaseRoute]:
     return [
         api("/api/time", server_time, login=False),
         api("/api/openapi.json", openapi_json, login=False),
-        api("/api/attempts/{attempt_id:id}", attempt_state, roles=CANDIDATES),
+        api("/api/attempts/{attempt_id:id}", seb_gate(attempt_state), roles=CANDIDATES),
         api(
             "/api/registrations/{registration_id:id}/attempt",
-            start_attempt,
+            seb_gate(start_attempt),
             methods=["POST"],
             roles=CANDIDATES,
         ),
         api(
             "/api/attempts/{attempt_id:id}/parts/next",
-            start_part,
+            seb_gate(start_part),
             methods=["POST"],
             roles=CANDIDATES,
         ),
         api(
             "/api/parts/{part_id:id}/answers/{item_version_id:id}/{question_id}",
-            save,
+            seb_gate(save),
             methods=["PUT"],
             roles=CANDIDATES,
         ),
-        api("/api/parts/{part_id:id}/submit", submit, methods=["POST"], roles=CANDIDATES),
-        api("/api/parts/{part_id:id}/clock", part_clock, roles=CANDIDATES),
+        api("/api/parts/{part_id:id}/submit", seb_gate(submit), methods=["POST"], roles=CANDIDATES),
+        api("/api/parts/{part_id:id}/clock", seb_gate(part_clock), roles=CANDIDATES),
     ]

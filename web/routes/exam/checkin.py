@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import declarations
+from exam import declarations, seb
 from exam.checkin import CheckInStep, accept_declaration
 from exam.models import Registration, Sitting
 from exam.roles import CANDIDATES
@@ -43,7 +43,11 @@ async def system_check(request: Request) -> Response:
     return render(
         request,
         "candidate/check.html",
-        {"registration": registration, "sitting": sitting},
+        {
+            "registration": registration,
+            "sitting": sitting,
+            "requires_seb": bool(await seb.requiring_seb(db(request), [registration.id])),
+        },
     )
 
 

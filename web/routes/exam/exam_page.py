@@ -22,6 +22,7 @@ from web.headers import item_file_headers
 from web.i18n import translate
 from web.rendering import render
 from web.routes.exam.common import own_registration, script_json, step_redirect
+from web.seb import seb_gate
 
 
 async def _bound_attempt(request: Request, registration: Registration) -> Attempt | None:
@@ -239,16 +240,16 @@ async def exam_file(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     """The exam page's routes."""
     return [
-        page("/exam/{registration_id:id}/take", take, roles=CANDIDATES),
+        page("/exam/{registration_id:id}/take", seb_gate(take, page=True), roles=CANDIDATES),
         page(
             "/exam/{registration_id:id}/start",
-            start_next_part,
+            seb_gate(start_next_part, page=True),
             methods=["POST"],
             roles=CANDIDATES,
         ),
         page(
             "/exam/{registration_id:id}/files/{version_id:id}/{name:path}",
-            exam_file,
+            seb_gate(exam_file, page=True),
             roles=CANDIDATES,
         ),
     ]

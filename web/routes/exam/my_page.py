@@ -9,7 +9,7 @@ from starlette.routing import BaseRoute
 
 from certification import appeals, holders
 from certification.certificates import local_date
-from exam import accommodations, queries
+from exam import accommodations, queries, seb
 from exam.roles import CANDIDATES
 from vakt import notifications
 from vakt.errors import NotFound, VaktError
@@ -50,6 +50,9 @@ async def _render_my_page(
                 session, candidate, request.state.settings.timezone
             ),
             "today": local_date(moment, request.state.settings.timezone),
+            "seb_registrations": await seb.requiring_seb(
+                session, [view.registration.id for view in views]
+            ),
             **(await proctoring_view.my_page_facts(request, [v.registration for v in views])),
         },
         status_code=status_code,

@@ -26,6 +26,7 @@ from web.i18n import translate
 from web.inputs import json_model
 from web.proctoring_view import PRIVATE_MEDIA
 from web.rendering import render
+from web.seb import seb_gate
 
 
 async def _own_registration(request: Request) -> Registration:
@@ -283,26 +284,28 @@ def routes() -> list[BaseRoute]:
         ),
         api(
             "/api/registrations/{registration_id:id}/live",
-            live_offer,
+            seb_gate(live_offer),
             methods=["POST"],
             roles=CANDIDATES,
         ),
-        api("/api/registrations/{registration_id:id}/live", live_status, roles=CANDIDATES),
+        api(
+            "/api/registrations/{registration_id:id}/live", seb_gate(live_status), roles=CANDIDATES
+        ),
         api(
             "/api/registrations/{registration_id:id}/events",
-            browser_event,
+            seb_gate(browser_event),
             methods=["POST"],
             roles=CANDIDATES,
         ),
         api(
             "/api/parts/{part_id:id}/recording/{index:id}",
-            upload_chunk,
+            seb_gate(upload_chunk),
             methods=["PUT"],
             roles=CANDIDATES,
         ),
         api(
             "/api/parts/{part_id:id}/recording/finish",
-            finish_recording,
+            seb_gate(finish_recording),
             methods=["POST"],
             roles=CANDIDATES,
         ),

@@ -45,6 +45,7 @@ from web.proctor_words import ProctorWords
 from web.proctoring_view import PRIVATE_MEDIA
 from web.rendering import render
 from web.routes.exam.common import script_json
+from web.seb import seb_gate
 
 DONE = {
     "message": _l("Message sent."),
@@ -450,10 +451,14 @@ def routes() -> list[BaseRoute]:
         page(f"{card}/message", send_message, methods=["POST"], roles=PROCTORS),
         page(f"{card}/pause", pause_part, methods=["POST"], roles=PROCTORS),
         page(f"{card}/resume", resume_part, methods=["POST"], roles=PROCTORS),
-        api("/api/registrations/{registration_id:id}/messages", unread_messages, roles=CANDIDATES),
+        api(
+            "/api/registrations/{registration_id:id}/messages",
+            seb_gate(unread_messages),
+            roles=CANDIDATES,
+        ),
         api(
             "/api/registrations/{registration_id:id}/messages/read",
-            messages_read,
+            seb_gate(messages_read),
             methods=["POST"],
             roles=CANDIDATES,
         ),
