@@ -21,6 +21,7 @@ every JSON entrance of the exam call (``web.seb`` wires it around those routes).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -302,8 +303,10 @@ def config_key(settings: dict[str, Any]) -> str:
     return hashlib.sha256(seb_json(settings).encode("utf-8")).hexdigest()
 
 
+@functools.lru_cache(maxsize=128)
 def policy_config_key(policy: SebPolicy) -> str:
-    """The Config Key of the configuration Vakt gives out for this policy."""
+    """The Config Key of the configuration Vakt gives out for this policy (kept: every exam
+    request of the scheme needs it)."""
     return config_key(seb_settings(policy))
 
 
@@ -356,11 +359,14 @@ async def _owned_registration(
     registration_id: int | None,
     attempt_id: int | None,
     part_id: int | None,
-) -> tuple[int, int] | None:
-    """(registration id, scheme id) of the candidate's own registration the ids lead to; None
-    for anything not theirs (the route itself answers that with its 404)."""
-    query = select(Registration.id, Sitting.scheme_id).join(
-        Sitting, Sitting.id == Registration.sitting_id
+) -> tuple[int, SebPolicy] | None:
+    """The candidate's own registration the ids lead to, with its scheme's SEB settings (one
+    query: it runs on every exam request); None for anything not theirs (the route itself
+    answers that with its 404)."""
+    query = (
+        select(Registration.id, SebSettings.settings)
+        .join(Sitting, Sitting.id == Registration.sitting_id)
+        .outerjoin(SebSettings, SebSettings.scheme_id == Sitting.scheme_id)
     )
     if part_id is not None:
         query = (
@@ -377,7 +383,7 @@ async def _owned_registration(
     else:
         return None
     row = (await session.execute(query.where(Registration.candidate_id == candidate.id))).first()
-    return (row[0], row[1]) if row else None
+    return (row[0], SebPolicy.from_json(row[1])) if row else None
 
 
 async def require_seb(
@@ -395,11 +401,8 @@ async def require_seb(
     found = await _owned_registration(
         session, candidate, registration_id=registration_id, attempt_id=attempt_id, part_id=part_id
     )
-    if found is None:
-        return
-    registration, scheme_id = found
-    if not verify(await policy_for_scheme(session, scheme_id), proof):
-        raise SebRequired(registration)
+    if found is not None and not verify(found[1], proof):
+        raise SebRequired(found[0])
 
 
 async def requiring_seb(session: AsyncSession, registration_ids: list[int]) -> set[int]:
