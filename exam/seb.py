@@ -134,10 +134,7 @@ def validate_policy(form: SebForm, current: SebPolicy) -> SebPolicy:
 
     The quit password itself is never kept, only its SHA-256 as SEB compares it; an empty one
     keeps the current hash (``clear_quit_password`` removes it)."""
-    required, clear_quit_password = form.required, form.clear_quit_password
-    start_url, quit_password = form.start_url, form.quit_password
-    browser_exam_keys = form.browser_exam_keys
-    start_url = storable(start_url, "start_url").strip()
+    start_url = storable(form.start_url, "start_url").strip()
     if len(start_url) > MAX_URL_LENGTH:
         raise _invalid("start_url", _l("{name}: at most 2000 characters."))
     if start_url:
@@ -150,19 +147,19 @@ def validate_policy(form: SebForm, current: SebPolicy) -> SebPolicy:
             raise _invalid(
                 "start_url", _l("{name}: a full address starting with https:// or http://.")
             )
-    elif required:
+    elif form.required:
         raise _invalid("start_url", _l("{name}: required when Safe Exam Browser is required."))
-    quit_password = storable(quit_password, "quit_password")
+    quit_password = storable(form.quit_password, "quit_password")
     if len(quit_password) > 200:
         raise _invalid("quit_password", _l("{name}: at most 200 characters."))
-    if clear_quit_password:
+    if form.clear_quit_password:
         quit_hash = ""
     elif quit_password:
         quit_hash = hashlib.sha256(quit_password.encode()).hexdigest()
     else:
         quit_hash = current.quit_password_hash
     keys: list[str] = []
-    for line in storable(browser_exam_keys, "browser_exam_keys").splitlines():
+    for line in storable(form.browser_exam_keys, "browser_exam_keys").splitlines():
         key = line.strip().lower()
         if not key:
             continue
@@ -176,7 +173,7 @@ def validate_policy(form: SebForm, current: SebPolicy) -> SebPolicy:
     if len(keys) > MAX_EXAM_KEYS:
         raise _invalid("browser_exam_keys", _l("{name}: at most 50 keys."))
     return SebPolicy(
-        required=required,
+        required=form.required,
         start_url=start_url,
         quit_password_hash=quit_hash,
         browser_exam_keys=tuple(keys),
