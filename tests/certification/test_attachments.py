@@ -19,6 +19,7 @@ from certification.attachments import AttachmentStore, Upload
 from certification.independence import NO_PARTICIPANTS
 from certification.models import Appeal, AppealAttachment
 from certification.schemas import AppealStatus, DecisionOutcome
+from grading.regrading import BlindRegrading
 from tests.certification.factories import DECIDED_AT, Ready, ToldReviews, ready_for_decision
 from tests.web.helpers import csrf_from, sign_in
 from vakt.accounts import User
@@ -206,6 +207,7 @@ async def test_more_files_until_the_outcome_and_only_to_ones_own_appeal(
     await appeals.record_outcome(
         session, handler=users["administrator"], appeal_id=second.id,
         status=AppealStatus.REJECTED, grounds="No error found.", now=DECIDED_AT,
+        regrading=BlindRegrading(),
     )  # fmt: skip
     with pytest.raises(Conflict):
         await appeals.add_attachments(
