@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import pydantic
 import sqlalchemy.exc
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
@@ -29,8 +30,14 @@ from vakt.validation import render_message
 T = TypeVar("T")
 
 
-def _settings(data_dir: Path | None = None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir else Settings()
+def _settings(data_dir: Path | None = None, **values: Any) -> Settings:
+    """The settings, or a clear error (a wrong signing key passphrase, a missing setting)
+    instead of a traceback."""
+    try:
+        return Settings(data_dir=data_dir, **values) if data_dir else Settings(**values)
+    except pydantic.ValidationError as error:
+        problems = [str(problem["msg"]).removeprefix("Value error, ") for problem in error.errors()]
+        raise click.ClickException("\n".join(problems)) from None
 
 
 def _fail(exc: VaktError, language: str) -> click.ClickException:
@@ -142,12 +149,24 @@ def demo(data_dir: Path, host: str, port: int, reset: bool, no_serve: bool) -> N
     """Create a demo installation (SQLite, a seeded scheme, a user per role) and serve it."""
     import shutil
 
+    from vakt.db import utcnow
     from vakt.demo.seed import DEMO_PASSWORD, seed_demo
+    from vakt.demo.signing import demo_signing_key
 
     if reset and data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(data_dir=data_dir, database_url="", secret_key=_demo_secret(data_dir))
+    settings = _settings(data_dir, database_url="", secret_key=_demo_secret(data_dir))
+    if settings.signing_key_file is None:
+        # The demo's certificates are signed too, with a self-signed key kept in its folder.
+        key_file, passphrase = demo_signing_key(data_dir, settings.body_name, utcnow())
+        settings = _settings(
+            data_dir,
+            database_url="",
+            secret_key=settings.secret_key,
+            signing_key_file=key_file,
+            signing_key_passphrase=passphrase,
+        )
     dbadmin.upgrade(settings.database_url)
     summary = run_in_session(settings, seed_demo)
     click.echo(f"Demo data in {data_dir.resolve()}")
@@ -411,6 +430,49 @@ def audit_verify() -> None:
     raise click.ClickException(
         f"The audit log has been tampered with ({len(report.problems)} problems, "
         f"{report.checked} entries checked)."
+    )
+
+
+@main.group()
+def certificates() -> None:
+    """Certificates issued to holders."""
+
+
+@certificates.command("signing-key")
+@click.argument("output", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--body", "body_name", default=None, help="The name in the certificate "
+              "(default: VAKT_BODY_NAME).")  # fmt: skip
+@click.option("--years", default=10, show_default=True, type=click.IntRange(1, 30),
+              help="How long the certificate is valid.")  # fmt: skip
+@click.option("--passphrase-stdin", is_flag=True, help="Read the passphrase from standard input.")
+def certificates_signing_key(
+    output: Path, body_name: str | None, years: int, passphrase_stdin: bool
+) -> None:
+    """Make an RSA key and a self-signed certificate for signing certificate PDFs, as a PKCS#12
+    file protected by a passphrase (asked for, or read from stdin).
+
+    A self-signed certificate shows that a PDF is unchanged only to those who trust this
+    certificate: for trials. In production use a certificate from a certificate authority.
+    """
+    from vakt.db import utcnow
+    from vakt.signing_key import create_self_signed
+
+    if output.exists():
+        raise click.ClickException(f"{output} exists already; nothing was written.")
+    name = body_name or _settings().body_name
+    if passphrase_stdin:
+        passphrase = sys.stdin.readline().rstrip("\n")
+    else:
+        passphrase = getpass.getpass("Passphrase: ")
+        if getpass.getpass("Repeat the passphrase: ") != passphrase:
+            raise click.ClickException("The passphrases differ.")
+    if len(passphrase) < 8:
+        raise click.ClickException("The passphrase must have at least 8 characters.")
+    create_self_signed(name, output, passphrase, now=utcnow(), years=years)
+    click.echo(f"Wrote a signing key for {name} to {output}.")
+    click.echo(
+        f"Sign certificate PDFs with it: VAKT_SIGNING_KEY_FILE={output.resolve()} and "
+        "VAKT_SIGNING_KEY_PASSPHRASE set to the passphrase."
     )
 
 
