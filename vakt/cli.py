@@ -151,7 +151,7 @@ def demo(data_dir: Path, host: str, port: int, reset: bool, no_serve: bool) -> N
 
     from vakt.db import utcnow
     from vakt.demo.seed import DEMO_PASSWORD, seed_demo
-    from vakt.demo.signing import demo_signing_key
+    from vakt.demo.signing import KEY_FILE, demo_signing_key
 
     if reset and data_dir.exists():
         shutil.rmtree(data_dir)
@@ -173,6 +173,11 @@ def demo(data_dir: Path, host: str, port: int, reset: bool, no_serve: bool) -> N
     click.echo(summary)
     click.echo("")
     click.echo(f"Password for every demo user: {DEMO_PASSWORD}")
+    if settings.signing_key is not None and settings.signing_key_file == data_dir / KEY_FILE:
+        click.echo(
+            f"Certificate PDFs are signed with a self-signed demo key ({settings.signing_key_file})"
+            ": for demonstration only."
+        )
     click.echo(f"Open http://{host}:{port}/ and sign in.")
     if not no_serve:
         _serve(settings, host=host, port=port, workers=1)
