@@ -233,7 +233,12 @@ class _TimedSigner(PdfSigner):
 def sign(content: bytes, key: SigningKey, *, signer_name: str, at: datetime) -> bytes:
     """``content`` (a PDF) signed with ``key`` as ``signer_name`` at ``at`` (PAdES B-B, an
     invisible field): the same arguments give the same bytes. Not on a running event loop
-    (pyHanko runs its own): call it in a thread from async code."""
+    (pyHanko runs its own): call it in a thread from async code.
+
+    A certificate issued before the key's certificate became valid (an older certificate
+    downloaded after the body renewed its key) is signed as at that start instead: a reader
+    that checks the key at the signing time would otherwise find it not yet valid."""
+    at = max(at, key.certificate.not_valid_before_utc)
     meta = PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         md_algorithm="sha256",

@@ -195,3 +195,20 @@ async def test_without_a_key_the_pdf_is_unsigned(
     content = await _pdf(session, exam.candidate, certificate.id)
     assert PdfFileReader(io.BytesIO(content)).embedded_signatures == []
     assert b"/Sig" not in content
+
+
+@pytest.mark.asyncio
+async def test_a_key_newer_than_the_certificate_signs_as_at_its_own_start(
+    session: AsyncSession, exam: Exam, users: dict[str, User], tmp_path: Path
+) -> None:
+    certificate = await certify(
+        session, exam.registration_id, users["decision_maker"], OPENS + timedelta(days=5)
+    )
+    renewed = create_self_signed(
+        BODY, tmp_path / "renewed.p12", "", now=certificate.issued_at + timedelta(days=400)
+    )
+    content = await _pdf(session, exam.candidate, certificate.id, renewed)
+    assert content == await _pdf(session, exam.candidate, certificate.id, renewed)
+    status = await _validate(content, renewed)
+    assert status.bottom_line
+    assert status.signer_reported_dt == renewed.certificate.not_valid_before_utc
