@@ -93,6 +93,12 @@ async def _render_take(
                 }
                 for key, answer in state.answers.items()
             },
+            # Every flag with its sequence, set or taken away: a change still waiting on this
+            # computer counts only if it is newer than the server's.
+            "flags": {
+                str(version): {"flagged": flag.flagged, "sequence": flag.sequence}
+                for version, flag in state.flags.items()
+            },
             "messages": _exam_messages(request),
         }
     elif state.late_part is not None:
@@ -190,6 +196,7 @@ def _exam_messages(request: Request) -> dict[str, str]:
         "statusAnswered": _l("answered"),
         "statusUnanswered": _l("not answered"),
         "statusFlagged": _l("flagged"),
+        "flagRefused": _l("A flag for review was not saved: {message}"),
     }
     return {key: translate(request, text) for key, text in texts.items()}
 

@@ -76,7 +76,10 @@
     });
   }
   const putPending = (record) => storeDo("readwrite", (store) => store.put(record));
-  const allPending = async () => (await storeDo("readonly", (store) => store.getAll())).filter((r) => r.part === partId);
+  // Answers and flag changes wait in the same store; a flag change has kind "flag".
+  const allRecords = async () => (await storeDo("readonly", (store) => store.getAll())).filter((r) => r.part === partId);
+  const allPending = async () => (await allRecords()).filter((r) => r.kind !== "flag");
+  const pendingFlags = async () => (await allRecords()).filter((r) => r.kind === "flag");
   async function removeIfUnchanged(record) {
     const db = await dbPromise;
     return new Promise((resolve, reject) => {
@@ -107,6 +110,8 @@
   // connection was lost, then the page was reloaded). They are sent now: the server takes what
   // was typed in time, keeps the rest on record, and issues the receipt again.
   if (!form) {
+    // Flags of a closed part no longer matter: leave none behind on this computer.
+    pendingFlags().then((records) => records.forEach((record) => storeDo("readwrite", (store) => store.delete(record.key))));
     let delivered = false;
     const deliver = async () => {
       for (const record of await allPending()) {
@@ -298,14 +303,94 @@
     if (section.dataset.type === "essay") updateWordCount(section);
     recordChange(section);
   });
-  window.addEventListener("online", () => { setOnline(true); flush(); });
+  window.addEventListener("online", () => { setOnline(true); flush(); flushFlags(); });
   window.addEventListener("offline", () => setOnline(false));
 
   // ---- flags, overview and moving between questions -----------------------------------------
+  // Flags are kept on the server with the answers (so they follow the candidate to another
+  // computer); a change waits in the local store until the server has it, like an answer.
   const items = Array.from(form.querySelectorAll(".exam-item"));
-  const flagKey = `vakt-flags-${partId}`;
-  const flags = new Set(JSON.parse(window.localStorage.getItem(flagKey) || "[]"));
+  const flags = new Set(); // item numbers, as in the page
   const overviewSummary = document.getElementById("overview-summary");
+  const flagKeyOf = (version) => `flag/${partId}/${version}`;
+  const itemByVersion = (version) => items.find((item) => item.dataset.itemVersion === String(version));
+  let flagsFlushing = false;
+  let flagsAgain = false;
+  let flagTimer = null;
+
+  function sendFlag(record) {
+    return fetch(`/api/parts/${record.part}/flags/${record.itemVersion}`, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": config.csrf, Accept: "application/json" },
+      body: JSON.stringify({ flagged: record.flagged, sequence: record.sequence }),
+    });
+  }
+
+  async function flushFlags() {
+    if (flagsFlushing) { flagsAgain = true; return; }
+    flagsFlushing = true;
+    let retry = false;
+    try {
+      do {
+        flagsAgain = false;
+        for (const record of await pendingFlags()) {
+          let response;
+          try {
+            response = await sendFlag(record);
+          } catch (networkError) {
+            retry = true;
+            break;
+          }
+          if (response.status >= 500 || response.status === 429) { retry = true; break; }
+          if (!response.ok) {
+            // Refused for good (the part closed, paused or the time is up): say so, stop trying.
+            let message = response.statusText;
+            try { message = (await response.json()).error.message; } catch (e) { /* keep status text */ }
+            showAlert(format(messages.flagRefused, { message }));
+          }
+          await removeIfUnchanged(record);
+        }
+      } while (flagsAgain && !retry);
+    } finally {
+      flagsFlushing = false;
+      if (retry && flagTimer === null) flagTimer = window.setTimeout(() => { flagTimer = null; flushFlags(); }, RETRY_MS);
+    }
+  }
+
+  async function toggleFlag(number) {
+    if (closed || expired) return;
+    const item = items.find((i) => i.dataset.item === String(number));
+    if (!item) return;
+    const flagged = !flags.has(number);
+    if (flagged) flags.add(number); else flags.delete(number);
+    updateOverview();
+    const key = flagKeyOf(item.dataset.itemVersion);
+    await putPending({ key, kind: "flag", part: partId, itemVersion: Number(item.dataset.itemVersion), flagged, sequence: nextSequence(key) });
+    flushFlags();
+  }
+
+  async function restoreFlags() {
+    // The server's flags, then any newer change still waiting on this computer.
+    for (const [version, held] of Object.entries(config.flags || {})) {
+      const item = itemByVersion(version);
+      if (!item) continue;
+      lastSequence.set(flagKeyOf(version), held.sequence);
+      if (held.flagged) flags.add(item.dataset.item);
+    }
+    const waitingFlags = [];
+    for (const record of await pendingFlags()) {
+      const item = itemByVersion(record.itemVersion);
+      if (item && record.sequence > (lastSequence.get(record.key) || 0)) {
+        lastSequence.set(record.key, record.sequence);
+        if (record.flagged) flags.add(item.dataset.item); else flags.delete(item.dataset.item);
+        waitingFlags.push(record);
+      } else {
+        await removeIfUnchanged(record);
+      }
+    }
+    if (waitingFlags.length) flushFlags();
+  }
 
   function updateOverview() {
     let unanswered = 0;
@@ -348,12 +433,7 @@
     const go = event.target.closest("[data-go]");
     if (go) show(go.dataset.go, true);
     const flag = event.target.closest("[data-flag]");
-    if (flag) {
-      const number = flag.dataset.flag;
-      if (flags.has(number)) flags.delete(number); else flags.add(number);
-      window.localStorage.setItem(flagKey, JSON.stringify(Array.from(flags)));
-      updateOverview();
-    }
+    if (flag) toggleFlag(flag.dataset.flag);
   });
 
   // ---- countdown ----------------------------------------------------------------------------
@@ -493,8 +573,7 @@
       try { await window.vaktProctoring.finishPart(); } catch (error) { /* the queue keeps it */ }
     }
     // The part is closed: leave no answers or flags behind on this computer (it may be shared).
-    for (const record of await allPending()) await storeDo("readwrite", (store) => store.delete(record.key));
-    window.localStorage.removeItem(flagKey);
+    for (const record of await allRecords()) await storeDo("readwrite", (store) => store.delete(record.key));
     window.location.reload();
   }
 
@@ -531,6 +610,7 @@
       }
     }
     questions.filter((s) => s.dataset.type === "essay").forEach(updateWordCount);
+    await restoreFlags();
     updateOverview();
     waiting = (await allPending()).length;
     if (waiting) { showSaveState(); flush(); } else if (newestSave !== null) showSaved(newestSave);
