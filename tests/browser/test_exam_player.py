@@ -3,6 +3,7 @@ to another computer, and wait in the browser while the network is gone)."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam import declarations, devices
 from exam.checkin import accept_declaration
 from exam.models import Attempt, ItemFlag
-from tests.browser.test_candidate_exam import check_accessibility
+from tests.browser.test_candidate_exam import _answer, check_accessibility
 from tests.conftest import PASSWORD
 from tests.exam.factories import Exam, build_full_exam
 from vakt.accounts import User
@@ -108,3 +109,46 @@ async def test_a_flag_follows_the_candidate_to_another_computer(
     await expect(page.locator("#item-1 button.flag")).to_have_attribute("aria-pressed", "false")
     assert await _flags_on_server(session) == {version: False, second: True}
     await elsewhere.close()
+
+
+@pytest.mark.asyncio
+async def test_the_question_tiles_say_their_state_and_work_with_the_keyboard(
+    browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
+) -> None:
+    exam = await _checked_in_exam(session, users)
+    context, page = await _signed_in(browser, live_server)
+    await page.goto(f"{live_server}/exam/{exam.registration_id}/take")
+    await page.click("text=Start Flervalgsprøve")
+    await _ready(page)
+    await expect(page.locator("#part-position")).to_have_text("Part 1 of 4")
+    nav = page.get_by_role("navigation", name="Overview")
+    first = nav.get_by_role("link", name=re.compile(r"^Question 1\b"))
+    second = nav.get_by_role("link", name=re.compile(r"^Question 2\b"))
+    # The state is in the tile's words (and so in its accessible name), not in its colour.
+    await expect(first).to_have_accessible_name(re.compile(r"^Question 1\s*not answered$"))
+    await expect(first).to_have_attribute("aria-current", "step")
+    await expect(first).to_contain_text("showing")
+    await expect(second).not_to_have_attribute("aria-current", re.compile(".*"))
+
+    await _answer(page.locator("#item-1"))
+    await page.locator("#item-1 button.flag").click()
+    await expect(first).to_have_accessible_name(re.compile(r"^Question 1\s*answered\s*flagged$"))
+    await expect(first).to_contain_text("flagged")
+
+    # Keyboard: arrows move between the tiles, Enter opens the question and focuses its heading.
+    await first.focus()
+    await page.keyboard.press("ArrowRight")
+    await expect(second).to_be_focused()
+    await page.keyboard.press("Home")
+    await expect(first).to_be_focused()
+    await page.keyboard.press("End")
+    await expect(second).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#item-heading-2")).to_be_focused()
+    await expect(second).to_have_attribute("aria-current", "step")
+    await expect(first).not_to_have_attribute("aria-current", re.compile(".*"))
+    await expect(page.locator("#item-1")).to_be_hidden()
+    await _answer(page.locator("#item-2"))
+    await expect(second).to_have_accessible_name(re.compile(r"^Question 2\s*answered$"))
+    await check_accessibility(page, "question tiles")
+    await context.close()

@@ -195,6 +195,7 @@ def _exam_messages(request: Request) -> dict[str, str]:
         "wordsOver": _l("{count} words: more than the limit of {limit}"),
         "statusAnswered": _l("answered"),
         "statusUnanswered": _l("not answered"),
+        "statusPartly": _l("partly answered"),
         "statusFlagged": _l("flagged"),
         "flagRefused": _l("A flag for review was not saved: {message}"),
     }

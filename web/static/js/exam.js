@@ -402,12 +402,15 @@
       const answered = answerable.length > 0 && answerable.every(isAnswered);
       total += answerable.length;
       unanswered += answerable.filter((s) => !isAnswered(s)).length;
+      const partly = !answered && answerable.some(isAnswered);
       const link = document.querySelector(`.overview-link[data-item="${number}"]`);
-      const parts = [];
-      if (answerable.length) parts.push(answered ? messages.statusAnswered : messages.statusUnanswered);
-      if (flags.has(number)) parts.push(messages.statusFlagged);
-      link.querySelector(".overview-status").textContent = parts.length ? `(${parts.join(", ")})` : "";
+      // The tile says its state in words (its accessible name too); colour only repeats it.
+      link.querySelector(".tile-answer").textContent = answerable.length
+        ? (answered ? messages.statusAnswered : partly ? messages.statusPartly : messages.statusUnanswered)
+        : "";
+      link.querySelector(".tile-flag").hidden = !flags.has(number);
       link.classList.toggle("answered", answered);
+      link.classList.toggle("partly", partly);
       link.classList.toggle("flagged", flags.has(number));
       const button = item.querySelector(".flag");
       button.setAttribute("aria-pressed", flags.has(number) ? "true" : "false");
@@ -426,8 +429,16 @@
     if (focus) document.getElementById(`item-heading-${number}`).focus();
   }
 
-  document.querySelectorAll(".overview-link").forEach((link) => {
+  const tiles = Array.from(document.querySelectorAll(".overview-link"));
+  tiles.forEach((link, index) => {
     link.addEventListener("click", (event) => { event.preventDefault(); show(link.dataset.item, true); });
+    // Arrow keys, Home and End move between the tiles; Enter opens the question (Tab still works).
+    link.addEventListener("keydown", (event) => {
+      const moves = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1, Home: 0, End: tiles.length - 1 };
+      if (!(event.key in moves) || event.altKey || event.ctrlKey || event.metaKey) return;
+      event.preventDefault();
+      tiles[Math.min(tiles.length - 1, Math.max(0, moves[event.key]))].focus();
+    });
   });
   form.addEventListener("click", (event) => {
     const go = event.target.closest("[data-go]");
