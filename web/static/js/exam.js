@@ -457,7 +457,27 @@
     { at: 60 * 1000, text: messages.oneMinute },
   ];
   const warned = new Set(warnings.filter((w) => deadline - serverNow() <= w.at).map((w) => w.at));
+  const warningBox = document.getElementById("time-warning");
   let handingIn = false;
+
+  function showWarning(text) {
+    // Visible until dismissed (or the next warning replaces it); read out by the announcer only.
+    document.getElementById("time-warning-text").textContent = text;
+    warningBox.hidden = false;
+    timeLeft.parentElement.classList.add("timer-warning");
+  }
+
+  document.getElementById("time-warning-dismiss").addEventListener("click", () => {
+    warningBox.hidden = true;
+    // The button is gone: give the focus back to the question on screen.
+    const shown = items.find((item) => !item.hidden);
+    if (shown) document.getElementById(`item-heading-${shown.dataset.item}`).focus();
+  });
+  {
+    // Opened (or reloaded) inside a warning's window: show it, without reading it out again.
+    const passed = warnings.filter((w) => warned.has(w.at));
+    if (passed.length && deadline > serverNow()) showWarning(passed[passed.length - 1].text);
+  }
 
   function applyPause(body) {
     const nowPaused = Boolean(body.paused);
@@ -491,7 +511,7 @@
       if (left <= warning.at && !warned.has(warning.at)) {
         warned.add(warning.at);
         announce(warning.text);
-        timeLeft.parentElement.classList.add("timer-warning");
+        showWarning(warning.text);
       }
     }
     if (left <= 0 && !handingIn) {
