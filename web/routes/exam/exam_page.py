@@ -139,6 +139,9 @@ async def _render_take(
             "next_part": definition.parts[state.next_index]
             if state.next_index is not None
             else None,
+            "next_position": state.order.index(state.next_index) + 1
+            if state.next_index is not None
+            else None,
             "break_until": state.break_until,
             "extra_time_percent": state.extra_time_percent,
             "items": state.items,
