@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,4 +151,35 @@ async def test_the_question_tiles_say_their_state_and_work_with_the_keyboard(
     await _answer(page.locator("#item-2"))
     await expect(second).to_have_accessible_name(re.compile(r"^Question 2\s*answered$"))
     await check_accessibility(page, "question tiles")
+
+    # The server refuses the flag (here: as while the proctor has paused the part): the page
+    # says so and shows the flag as it was.
+    async def refuse(route: Route) -> None:
+        await route.fulfill(
+            status=409,
+            content_type="application/json",
+            body='{"error": {"code": "conflict", "message": "The exam is paused."}}',
+        )
+
+    await page.route("**/api/parts/*/flags/**", refuse)
+    flag = page.locator("#item-2 button.flag")
+    await flag.click()
+    await expect(page.locator("#exam-alert")).to_have_text(
+        "A flag for review was not saved: The exam is paused."
+    )
+    await expect(flag).to_have_attribute("aria-pressed", "false")
+    await expect(second).to_have_accessible_name(re.compile(r"^Question 2\s*answered$"))
+
+    # A newer change made on another computer wins: the page shows the server's flag.
+    async def newer_elsewhere(route: Route) -> None:
+        await route.fulfill(
+            status=200,
+            content_type="application/json",
+            body='{"applied": false, "flagged": false, "sequence": 9999999999999}',
+        )
+
+    await page.unroute("**/api/parts/*/flags/**", refuse)
+    await page.route("**/api/parts/*/flags/**", newer_elsewhere)
+    await flag.click()
+    await expect(flag).to_have_attribute("aria-pressed", "false")
     await context.close()

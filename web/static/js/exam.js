@@ -343,11 +343,17 @@
             break;
           }
           if (response.status >= 500 || response.status === 429) { retry = true; break; }
-          if (!response.ok) {
-            // Refused for good (the part closed, paused or the time is up): say so, stop trying.
-            let message = response.statusText;
-            try { message = (await response.json()).error.message; } catch (e) { /* keep status text */ }
+          let body = null;
+          try { body = await response.json(); } catch (e) { /* no body to read */ }
+          if (response.ok) {
+            // A newer change from another computer won: show the flag the server holds.
+            if (body && !body.applied) settleFlag(record, Boolean(body.flagged), body.sequence);
+          } else {
+            // Refused for good (the part closed, paused or the time is up): say so, stop trying,
+            // and show the flag as it was.
+            const message = (body && body.error && body.error.message) || response.statusText;
             showAlert(format(messages.flagRefused, { message }));
+            settleFlag(record, !record.flagged, record.sequence);
           }
           await removeIfUnchanged(record);
         }
@@ -356,6 +362,16 @@
       flagsFlushing = false;
       if (retry && flagTimer === null) flagTimer = window.setTimeout(() => { flagTimer = null; flushFlags(); }, RETRY_MS);
     }
+  }
+
+  function settleFlag(record, flagged, sequence) {
+    // Only when no later change was made on this computer meanwhile (that one is on its way).
+    if (lastSequence.get(record.key) !== record.sequence) return;
+    const item = itemByVersion(record.itemVersion);
+    if (!item) return;
+    if (Number.isFinite(sequence)) lastSequence.set(record.key, Math.max(sequence, record.sequence));
+    if (flagged) flags.add(item.dataset.item); else flags.delete(item.dataset.item);
+    updateOverview();
   }
 
   async function toggleFlag(number) {
