@@ -1,7 +1,7 @@
 """exam flags for review
 
 Revision ID: a87ccc67c0a6
-Revises: c44a7ace8d66
+Revises: d8ffd4ea592c
 Create Date: 2026-12-06 01:07:53.626952
 """
 
@@ -13,7 +13,7 @@ import vakt.db
 
 
 revision: str = 'a87ccc67c0a6'
-down_revision: str | None = 'c44a7ace8d66'
+down_revision: str | None = 'd8ffd4ea592c'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
