@@ -9,6 +9,7 @@ rules) make a new decision that replaces it, one round on."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -16,7 +17,9 @@ import sqlalchemy.exc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from certification import attachments
 from certification.access import APPEAL_HANDLERS, DECIDERS
+from certification.attachments import AttachmentStore, Download, Upload
 from certification.certificates import issue_certificate, local_date
 from certification.decisions import (
     MAX_GROUNDS,
@@ -25,7 +28,7 @@ from certification.decisions import (
     standing_decision,
 )
 from certification.independence import Participants, require_independent
-from certification.models import Appeal, Certificate, CertificationDecision
+from certification.models import Appeal, AppealAttachment, Certificate, CertificationDecision
 from certification.numbering import numbered
 from certification.policy import rules_for_scheme
 from certification.regrading import (
@@ -137,9 +140,12 @@ async def file_appeal(
     grounds: str,
     now: datetime,
     timezone: str,
+    uploads: Sequence[Upload] = (),
+    store: AttachmentStore | None = None,
 ) -> Appeal:
     """File the candidate's appeal against their released result or decision, within the
-    deadline (refused after it, with the date); numbered, audited, the candidate notified."""
+    deadline (refused after it, with the date), with the files attached (``store`` keeps them;
+    nothing is filed when one is refused); numbered, audited, the candidate notified."""
     require(candidate, CANDIDATES, _l("Only candidates appeal their results."))
     registration = await session.get(Registration, registration_id)
     if registration is None or registration.candidate_id != candidate.id:
@@ -153,6 +159,7 @@ async def file_appeal(
             _l("The deadline to appeal was {day}: the appeal cannot be filed."),
             field="grounds", status_code=409, day=found.last_day,
         )  # fmt: skip
+    files = attachments.check_files(uploads)
     appeal = Appeal(
         candidate_id=candidate.id,
         registration_id=registration.id,
@@ -169,6 +176,11 @@ async def file_appeal(
         after={"number": appeal.number, "registration_id": registration.id,
                "decision_id": appeal.decision_id},
     )  # fmt: skip
+    if files:
+        assert store is not None, "attachments need a store"
+        await attachments.attach(
+            session, appeal=appeal, files=files, store=store, actor=candidate, now=now
+        )
     await notifications.notify(
         session, recipient_id=candidate.id, kind="certification.appeal_received",
         params={"number": appeal.number, "filed_at": now}, now=now,
@@ -182,6 +194,67 @@ async def own_appeal(session: AsyncSession, candidate: User, appeal_id: int) -> 
     if appeal is None or appeal.candidate_id != candidate.id:
         raise NotFound(NOT_YOURS)
     return appeal
+
+
+def is_decided(appeal: Appeal) -> bool:
+    """The outcome has been recorded (upheld or rejected): the appeal takes no more files."""
+    return appeal.status in (AppealStatus.UPHELD, AppealStatus.REJECTED)
+
+
+async def add_attachments(
+    session: AsyncSession,
+    *,
+    candidate: User,
+    appeal_id: int,
+    uploads: Sequence[Upload],
+    store: AttachmentStore,
+    now: datetime,
+) -> list[AppealAttachment]:
+    """Attach more files to the candidate's own appeal while its outcome is not recorded (at
+    most ``attachments.MAX_FILES`` in all); audited."""
+    appeal = await own_appeal(session, candidate, appeal_id)
+    if is_decided(appeal):
+        raise Conflict(_l("The appeal has been decided: no more files can be attached."))
+    if not uploads:
+        raise VaktError(_l("Choose a file to attach."), field=attachments.FIELD, status_code=422)
+    existing = await attachments.count_of(session, appeal.id)
+    files = attachments.check_files(uploads, existing)
+    return await attachments.attach(
+        session, appeal=appeal, files=files, store=store, actor=candidate, now=now
+    )
+
+
+async def own_attachment(
+    session: AsyncSession,
+    candidate: User,
+    appeal_id: int,
+    attachment_id: int,
+    store: AttachmentStore,
+) -> Download:
+    """A file of the candidate's own appeal; NotFound for anyone else's."""
+    appeal = await own_appeal(session, candidate, appeal_id)
+    row = await attachments.attachment_of(session, appeal.id, attachment_id)
+    return await attachments.read(store, row)
+
+
+async def staff_attachment(
+    session: AsyncSession,
+    viewer: User,
+    appeal_id: int,
+    attachment_id: int,
+    store: AttachmentStore,
+) -> Download:
+    """A file of an appeal for the appeal handlers and decision makers; each download is
+    audited."""
+    require(viewer, VIEWERS, HANDLERS_ONLY)
+    row = await attachments.attachment_of(session, appeal_id, attachment_id)
+    download = await attachments.read(store, row)
+    await audit.record(
+        session, actor_id=viewer.id, action="certification.appeal_attachment_downloaded",
+        entity_type="appeal", entity_id=appeal_id,
+        after={"attachment_id": row.id, "file_name": row.file_name, "sha256": row.sha256},
+    )  # fmt: skip
+    return download
 
 
 @dataclass(frozen=True)
@@ -218,6 +291,7 @@ class AppealPage:
     with their re-grading."""
 
     row: AppealRow
+    files: list[AppealAttachment]
     regrading: list[RegradingRow]
     regrading_unfinished: bool
 
@@ -225,10 +299,12 @@ class AppealPage:
 async def appeal_page(
     session: AsyncSession, viewer: User, appeal_id: int, regrading: Regrading
 ) -> AppealPage:
-    """The appeal with its parts' grading (handlers and decision makers only)."""
+    """The appeal with its attachments and its parts' grading (handlers and decision makers
+    only)."""
     row = await appeal_for_staff(session, viewer, appeal_id)
     return AppealPage(
         row,
+        await attachments.attachments_of(session, row.appeal.id),
         await regrading_rows(session, row.appeal, regrading),
         await unfinished(session, row.appeal, regrading),
     )

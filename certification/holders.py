@@ -3,6 +3,7 @@ changes to the body, which the body's staff read and mark handled."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -21,6 +22,7 @@ from vakt import audit
 from vakt.accounts import User
 from vakt.errors import NotFound, VaktError
 from vakt.i18n import DEFAULT_LANGUAGE, _l
+from vakt.signing_key import SigningKey
 
 REPORT_MIN_LENGTH = 10
 REPORT_MAX_LENGTH = 4000
@@ -180,9 +182,16 @@ async def mark_handled(
 
 
 async def certificate_pdf(
-    session: AsyncSession, *, holder: User, certificate_id: int, body_name: str, public_url: str
+    session: AsyncSession,
+    *,
+    holder: User,
+    certificate_id: int,
+    body_name: str,
+    public_url: str,
+    signing_key: SigningKey | None = None,
 ) -> tuple[str, bytes]:
-    """The holder's own certificate as a PDF in their language, and its file name."""
+    """The holder's own certificate as a PDF in their language, and its file name; signed in
+    the body's name with ``signing_key`` when there is one, as at the certificate's issue."""
     certificate = await own_certificate(session, holder, certificate_id)
     scheme = await session.get(Scheme, certificate.scheme_id)
     assert scheme is not None
@@ -196,4 +205,10 @@ async def certificate_pdf(
         verification_url=pdf.verification_url(public_url, certificate.number),
         language=holder.language or DEFAULT_LANGUAGE,
     )
-    return f"certificate-{certificate.number}.pdf", pdf.render(document)
+    content = pdf.render(document)
+    if signing_key is not None:
+        # In a thread: signing is CPU work, and pyHanko's synchronous API runs its own loop.
+        content = await asyncio.to_thread(
+            pdf.sign, content, signing_key, signer_name=body_name, at=certificate.issued_at
+        )
+    return f"certificate-{certificate.number}.pdf", content

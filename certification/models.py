@@ -157,6 +157,25 @@ class Appeal(Base):
     """The decision that replaced the appealed one after the appeal was upheld."""
 
 
+class AppealAttachment(Base):
+    """A file the candidate attached to an appeal: kept on disk under a generated name (never
+    the name the browser sent), with the sanitised original name, the type found in its
+    content, its size and digest. As confidential as the appeal."""
+
+    __tablename__ = "certification_appeal_attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("certification_appeal.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    """The name the candidate's file had, cleaned of paths and unprintable characters."""
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+
+
 class Complaint(Base):
     """A complaint about the body's conduct from any signed-in person: numbered per year
     ("C-2026-0001"), tracked by status and answered by the staff in writing."""

@@ -36,7 +36,7 @@ from exam.reviews import Reviews, ReviewSummary
 from itembank.models import Scheme
 from vakt.accounts import User
 from vakt.errors import NotFound
-from vakt.i18n import LazyText, Moment, _l
+from vakt.i18n import Amount, LazyText, Moment, _l
 
 
 @dataclass(frozen=True)
@@ -125,9 +125,10 @@ async def _process(
 
 
 def _points(part: AttemptPart) -> dict[str, Any]:
+    # Amounts, not text: the page writes them the reader's way (52,5 in Norwegian).
     return {
-        "score": f"{part.score:g}" if part.score is not None else "–",
-        "max": f"{part.max_score:g}" if part.max_score is not None else "–",
+        "score": Amount(part.score) if part.score is not None else "–",
+        "max": Amount(part.max_score) if part.max_score is not None else "–",
     }
 
 

@@ -284,3 +284,20 @@ class SebSettings(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+
+class ItemFlag(Base):
+    """The candidate's "flag for review" on one item of a part, kept with the answers so it
+    follows the candidate to another computer. Only the newest change is kept (by sequence, as
+    answers are): a change sent twice, or an older one arriving late, changes nothing."""
+
+    __tablename__ = "item_flag"
+
+    attempt_part_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt_part.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_version_id: Mapped[int] = mapped_column(ForeignKey("item_version.id"), primary_key=True)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """When the server took the change."""

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import accommodations, attempts, lookups, registrations, results
+from exam import flags as item_flags
 from exam.models import (
     Accommodation,
     Answer,
@@ -19,6 +20,7 @@ from exam.models import (
     Attempt,
     AttemptPart,
     AttemptStatus,
+    ItemFlag,
     Registration,
     Sitting,
 )
@@ -261,6 +263,8 @@ class ExamState:
     late_part: AttemptPart | None
     """The last part, while answers typed before its deadline may still arrive."""
     sitting_open: bool
+    flags: dict[int, ItemFlag] = field(default_factory=dict)
+    """The running part's flags for review, by item version (``exam.flags``)."""
 
 
 async def exam_state(
@@ -289,6 +293,7 @@ async def exam_state(
     break_until = attempts.break_ends(definition, started) if next_index is not None else None
     items: list[ExamItem] = []
     answers: dict[str, Answer] = {}
+    flags: dict[int, ItemFlag] = {}
     if current is not None and form is not None:
         rows = sorted(
             (r for r in form.items if r.part_index == current.part_index),
@@ -309,6 +314,7 @@ async def exam_state(
             select(Answer).where(Answer.attempt_part_id == current.id)
         ):
             answers[f"{answer.item_version_id}/{answer.question_id}"] = answer
+        flags = await item_flags.flags_of(session, current.id)
     extra = (
         attempt.extra_time_percent
         if attempt
@@ -329,6 +335,7 @@ async def exam_state(
         extra_time_percent=extra,
         late_part=_part_taking_late_answers(started, now, late_window) if current is None else None,
         sitting_open=registrations.sitting_is_open(sitting, now),
+        flags=flags,
     )
 
 

@@ -75,6 +75,26 @@ class SaveResult(ApiModel):
     )
 
 
+class FlagRequest(ApiModel):
+    """Flag an item for review (``flagged`` true) or take the flag away (false)."""
+
+    flagged: bool
+    sequence: int = Field(
+        ge=0,
+        description="Increases with every change of this flag; at most the server's time in "
+        "milliseconds plus 10 minutes (a counter 1, 2, 3 … is always fine)",
+    )
+
+
+class FlagResult(ApiModel):
+    """What a flag change did: ``applied`` is false when a newer change was stored already;
+    ``flagged`` is the flag the server holds now."""
+
+    applied: bool
+    flagged: bool
+    sequence: int = Field(description="The newest sequence the server holds for this flag")
+
+
 class PartClock(ApiModel):
     """The server's clock and the part's deadline; asking is the exam page's sign of life."""
 
@@ -143,6 +163,10 @@ class AttemptState(ApiModel):
     items: list[StateItem]
     answers: dict[str, SavedAnswer] = Field(
         description='Keyed by "{item_version_id}/{question_id}"'
+    )
+    flagged: list[int] = Field(
+        default_factory=list,
+        description="The item versions of the current part the candidate flagged for review",
     )
 
 

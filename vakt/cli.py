@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+import pydantic
 import sqlalchemy.exc
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from vakt import dbadmin
+from vakt.cli_certificates import certificates
 from vakt.db import create_engine, create_sessionmaker
 from vakt.errors import VaktError
 from vakt.i18n import LazyText, Message, _l, translations_for
@@ -29,8 +31,14 @@ from vakt.validation import render_message
 T = TypeVar("T")
 
 
-def _settings(data_dir: Path | None = None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir else Settings()
+def _settings(data_dir: Path | None = None, **values: Any) -> Settings:
+    """The settings, or a clear error (a wrong signing key passphrase, a missing setting)
+    instead of a traceback."""
+    try:
+        return Settings(data_dir=data_dir, **values) if data_dir else Settings(**values)
+    except pydantic.ValidationError as error:
+        problems = [str(problem["msg"]).removeprefix("Value error, ") for problem in error.errors()]
+        raise click.ClickException("\n".join(problems)) from None
 
 
 def _fail(exc: VaktError, language: str) -> click.ClickException:
@@ -142,18 +150,35 @@ def demo(data_dir: Path, host: str, port: int, reset: bool, no_serve: bool) -> N
     """Create a demo installation (SQLite, a seeded scheme, a user per role) and serve it."""
     import shutil
 
+    from vakt.db import utcnow
     from vakt.demo.seed import DEMO_PASSWORD, seed_demo
+    from vakt.demo.signing import KEY_FILE, demo_signing_key
 
     if reset and data_dir.exists():
         shutil.rmtree(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(data_dir=data_dir, database_url="", secret_key=_demo_secret(data_dir))
+    settings = _settings(data_dir, database_url="", secret_key=_demo_secret(data_dir))
+    if settings.signing_key_file is None:
+        # The demo's certificates are signed too, with a self-signed key kept in its folder.
+        key_file, passphrase = demo_signing_key(data_dir, settings.body_name, utcnow())
+        settings = _settings(
+            data_dir,
+            database_url="",
+            secret_key=settings.secret_key,
+            signing_key_file=key_file,
+            signing_key_passphrase=passphrase,
+        )
     dbadmin.upgrade(settings.database_url)
     summary = run_in_session(settings, seed_demo)
     click.echo(f"Demo data in {data_dir.resolve()}")
     click.echo(summary)
     click.echo("")
     click.echo(f"Password for every demo user: {DEMO_PASSWORD}")
+    if settings.signing_key is not None and settings.signing_key_file == data_dir / KEY_FILE:
+        click.echo(
+            f"Certificate PDFs are signed with a self-signed demo key ({settings.signing_key_file})"
+            ": for demonstration only."
+        )
     click.echo(f"Open http://{host}:{port}/ and sign in.")
     if not no_serve:
         _serve(settings, host=host, port=port, workers=1)
@@ -458,6 +483,8 @@ def recordings_purge(dry_run: bool) -> None:
             f"Kept the media of {len(report.held_registrations)} registration(s) for appeals."
         )
 
+
+main.add_command(certificates)
 
 if __name__ == "__main__":
     main()

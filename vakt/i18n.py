@@ -66,6 +66,17 @@ class Moment:
         return self.at.isoformat()
 
 
+@dataclass(frozen=True)
+class Amount:
+    """A number in a message (points, a score). Services keep the value; it is written the
+    reader's way when the message is shown (52,5 in Norwegian, 52.5 in English)."""
+
+    value: float
+
+    def __str__(self) -> str:
+        return f"{self.value:g}"
+
+
 def _l(msgid: str) -> LazyText:
     """Mark a string for translation at the time it is shown."""
     return LazyText(msgid)

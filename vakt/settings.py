@@ -7,14 +7,19 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from vakt.signing_key import SigningKey, load_signing_key
 
 
 class Settings(BaseSettings):
     """Everything that differs between a demo, a test run and a production installation."""
 
-    model_config = SettingsConfigDict(env_prefix="VAKT_", env_file=".env", extra="ignore")
+    # Errors never repeat the input: it holds the passphrases and passwords.
+    model_config = SettingsConfigDict(
+        env_prefix="VAKT_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(
         default=Path("vakt-data"), description="Where the SQLite file and uploads live"
@@ -84,6 +89,15 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Where the public reaches Vakt; certificates' QR codes point here",
     )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="The body's key for signing certificate PDFs: a PKCS#12 file, or a PEM "
+        "key with VAKT_SIGNING_CERT_FILE; unset: PDFs are not signed",
+    )
+    signing_cert_file: Path | None = None
+    """With a PEM key: the PEM certificate of the key, followed by any intermediates."""
+    signing_key_passphrase: SecretStr = SecretStr("")
+    """The passphrase of the PKCS#12 file or PEM key (empty: not protected)."""
     public_requests_per_window: int = Field(default=60, ge=1)
     """Requests to the public verification and register pages one client address may make per
     window (against scraping the register or guessing numbers)."""
@@ -121,6 +135,7 @@ class Settings(BaseSettings):
     debug: bool = False
     secret_key_is_temporary: bool = Field(default=False, exclude=True)
     """True when no key was configured and a random one was made for this process."""
+    _signing_key: SigningKey | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -135,7 +150,21 @@ class Settings(BaseSettings):
             raise ValueError("VAKT_OIDC_CLIENT_ID is required when VAKT_OIDC_ISSUER is set")
         if self.smtp_host and not self.mail_from:
             raise ValueError("VAKT_MAIL_FROM is required when VAKT_SMTP_HOST is set")
+        if self.signing_cert_file is not None and self.signing_key_file is None:
+            raise ValueError("VAKT_SIGNING_KEY_FILE is required when VAKT_SIGNING_CERT_FILE is set")
+        if self.signing_key_file is not None:
+            # Read now: a wrong passphrase stops the start, not a holder's download.
+            self._signing_key = load_signing_key(
+                self.signing_key_file,
+                self.signing_key_passphrase.get_secret_value(),
+                self.signing_cert_file,
+            )
         return self
+
+    @property
+    def signing_key(self) -> SigningKey | None:
+        """The body's key for signing certificate PDFs, or None: they are not signed."""
+        return self._signing_key
 
     @property
     def late_save_window(self) -> timedelta:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from datetime import date, datetime
 from typing import Any
 
+from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations
 from jinja2 import pass_context
@@ -13,6 +15,7 @@ from starlette.requests import Request
 
 from vakt.i18n import (
     LANGUAGES,
+    Amount,
     LazyText,
     Message,
     Moment,
@@ -50,19 +53,31 @@ def request_translations(request: Request) -> NullTranslations:
     return translations_for(request_language(request))
 
 
+def param_text(value: Any, language: str, timezone: str) -> Any:
+    """A message's value as the reader writes it: a time (``Moment``) in the body's time zone,
+    a calendar day (a ``date``, already the body's) in full ("27. desember 2026"), a number
+    (``Amount``) in the language's format (52,5 or 52.5); other values as they are."""
+    if isinstance(value, Amount):
+        return format_decimal(value.value, locale=language)
+    if isinstance(value, Moment):
+        return format_moment(value.at, value.style, timezone, language)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return format_date(value, "long", locale=language)
+    return value
+
+
 def translate(
     request: Request, text: Message | LazyText | str, params: dict[str, Any] | None = None
 ) -> str:
-    """Translate a lazy message (plain strings pass through) for the request's reader; times in
-    it (``Moment``) are written in the body's time zone."""
+    """Translate a lazy message (plain strings pass through) for the request's reader; times
+    and days in it are written the reader's way (``param_text``)."""
+    language, zone = request_language(request), request.state.settings.timezone
     if params:
-        language, zone = request_language(request), request.state.settings.timezone
-        params = {
-            key: format_moment(value.at, value.style, zone, language)
-            if isinstance(value, Moment)
-            else value
-            for key, value in params.items()
-        }
+        params = {key: param_text(value, language, zone) for key, value in params.items()}
+    elif isinstance(text, Message):
+        # A message carried whole (an error's details): its values too.
+        params = {key: param_text(value, language, zone) for key, value in text.params.items()}
+        text = Message(text.text, params)
     message = Message(text, params) if isinstance(text, LazyText) and params else text
     return render_message(message, request_translations(request))
 

@@ -109,6 +109,18 @@ OPERATIONS: list[
         "refused late answer is kept on record)",
     ),
     (
+        "put",
+        "/api/parts/{part_id}/flags/{item_version_id}",
+        "Flag an item of the running part for review, or take the flag away: idempotent; an "
+        "older sequence never overwrites a newer one",
+        [PART_ID, ITEM_VERSION_ID, CSRF],
+        schemas.FlagRequest,
+        200,
+        schemas.FlagResult,
+        "403 on another computer; 404 for another candidate's part or an item not in the part; "
+        "409 after the hand-in, after the deadline (5 s grace) or while the part is paused",
+    ),
+    (
         "get",
         "/api/parts/{part_id}/clock",
         "The server's clock and the part's deadline (the exam page asks every minute; it is "

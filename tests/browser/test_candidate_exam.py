@@ -123,6 +123,12 @@ async def test_a_candidate_takes_the_whole_exam(
     await first.locator("button.flag").click()
     await expect(first.locator("button.flag")).to_have_attribute("aria-pressed", "true")
     await expect(page.locator(".overview-link[data-item='1']")).to_contain_text("flagged")
+    await expect(
+        page.get_by_role("navigation", name="Overview").get_by_role(
+            "link", name=re.compile(r"^Question 1\s*answered\s*flagged$")
+        )
+    ).to_have_attribute("aria-current", "step")
+    await expect(page.locator("#part-position")).to_have_text("Part 1 of 4")
     await first.locator("[data-go='2']").focus()
     await page.keyboard.press("Enter")
     await expect(page.locator("#item-heading-2")).to_be_focused()
@@ -134,6 +140,7 @@ async def test_a_candidate_takes_the_whole_exam(
     await _all_saved(page)
     await expect(page.locator("#item-1 input:checked").first).to_be_checked()
     await expect(page.locator("#item-1 button.flag")).to_have_attribute("aria-pressed", "true")
+    await expect(page.locator(".overview-link[data-item='1']")).to_contain_text("flagged")
     await page.click("#hand-in")
     await expect(page.locator("#hand-in-text")).to_contain_text("All questions are answered")
     await check_accessibility(page, "hand-in dialog")
@@ -144,6 +151,7 @@ async def test_a_candidate_takes_the_whole_exam(
     # Part 2: an essay, typed key by key, partly without network, then restored after a reload.
     await page.click("text=Start Kunnskapsprøve")
     await _ready(page)
+    await expect(page.locator("#part-position")).to_have_text("Part 2 of 4")
     essay = page.locator("#item-1 textarea")
     await essay.click()
     await page.keyboard.type(ESSAY_ONLINE, delay=15)

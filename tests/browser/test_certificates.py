@@ -1,11 +1,12 @@
 """Certificates in chromium: the holder finds the certificate on My page and downloads its PDF;
-the QR code in the PDF opens the public verification page, which says "valid"; the public
+the PDF is signed with the body's key and its QR code still opens the public verification
+page, which says "valid"; the public
 register lists it; staff suspend it and the verification page says "suspended" at once.
 axe-core checks the public pages, My page's certificate section and the staff's page."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -13,6 +14,7 @@ import numpy as np
 import pypdfium2
 import pytest
 from playwright.async_api import Browser, Page, expect
+from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.timing import Clock, FixedClock
@@ -22,8 +24,24 @@ from tests.conftest import PASSWORD
 from tests.exam.factories import OPENS, build_exam
 from vakt.accounts import User
 from vakt.settings import Settings
+from vakt.signing_key import create_self_signed
 
 DECIDED = OPENS + timedelta(days=5)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The test settings with a signing key: the body signs its certificates."""
+    key_file = tmp_path / "body.p12"
+    create_self_signed("Vakt test body", key_file, "body passphrase", now=datetime.now(UTC))
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        secret_key="test-secret-key-" + "x" * 32,
+        signing_key_file=key_file,
+        signing_key_passphrase="body passphrase",
+        _env_file=None,  # type: ignore[call-arg]
+    )
 
 
 @pytest.fixture
@@ -76,6 +94,9 @@ async def test_download_verify_register_and_suspend(
     download = await download_info.value
     pdf = tmp_path / "certificate.pdf"
     await download.save_as(pdf)
+    with pdf.open("rb") as signed:
+        [signature] = PdfFileReader(signed, strict=False).embedded_signatures
+        assert signature.signer_cert.subject.human_friendly == "Common Name: Vakt test body"
     url = _qr_text(pdf)
     assert url == f"{live_server}/verify/{certificate.number}"
 

@@ -15,6 +15,7 @@ from exam import declarations
 from exam.checkin import accept_declaration
 from exam.models import Attempt, AttemptPart, Registration
 from exam.timing import FixedClock
+from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from tests.exam.factories import build_full_exam
 from vakt.accounts import User
@@ -45,7 +46,7 @@ async def test_warnings_and_hand_in_at_the_deadline(
         now=server_clock.now(),
     )  # fmt: skip
     await session.commit()
-    context = await browser.new_context(locale="en-GB")
+    context = await browser.new_context(locale="en-GB", bypass_csp=True)
     page = await context.new_page()
     await page.goto(f"{live_server}/login")
     await page.fill("#username", "candidate")
@@ -66,12 +67,34 @@ async def test_warnings_and_hand_in_at_the_deadline(
         .where(Attempt.registration_id == exam.registration_id)
     )
     assert deadline is not None
+    warning = page.locator("#time-warning")
+    await expect(warning).to_be_hidden()
     server_clock.set(deadline - timedelta(minutes=5, seconds=2))
     await page.reload()
     await expect(announcer).to_have_text("5 minutes left of this part.", timeout=10_000)
+    # The warning is also shown, not only read out; it is no live region of its own (the
+    # announcer says it once), and it can be dismissed.
+    await expect(warning).to_be_visible()
+    await expect(warning).to_contain_text("5 minutes left of this part.")
+    assert await warning.get_attribute("aria-live") is None
+    assert await warning.get_attribute("role") is None
+    await check_accessibility(page, "5-minute warning")
+    await page.click("#time-warning-dismiss")
+    await expect(warning).to_be_hidden()
+    await expect(page.locator("#item-heading-1")).to_be_focused()
+    shown = await page.locator("#time-left").text_content()
+    await expect(page.locator("#time-left")).not_to_have_text(shown or "")
+    await expect(warning).to_be_hidden()
+    # Reloaded inside the window: shown again, not announced again.
+    server_clock.set(deadline - timedelta(minutes=4))
+    await page.reload()
+    await expect(page.locator("#exam")).to_have_attribute("data-ready", "true")
+    await expect(warning).to_contain_text("5 minutes left of this part.")
+    await expect(announcer).to_be_empty()
     server_clock.set(deadline - timedelta(minutes=1, seconds=2))
     await page.reload()
     await expect(announcer).to_have_text("1 minute left of this part.", timeout=10_000)
+    await expect(warning).to_contain_text("1 minute left of this part.")
 
     await page.locator("#item-1 input").first.check()
     server_clock.set(deadline - timedelta(seconds=3))

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from certification.models import CertificationDecision, RegistrationFee
 from certification.schemas import FeeStatus
+from exam.models import Attempt, AttemptPart
 from exam.timing import FixedClock
 from proctoring.models import IdentityDecision
 from tests.certification.factories import DECIDED_AT, Ready, ready_for_decision
@@ -84,6 +85,59 @@ async def test_the_decision_maker_certifies_and_the_candidate_sees_passed(
     assert "<strong>Bestått</strong>" in my
     assert "Kunnskap: 9 av 10 poeng" in my or "9 av 10" in my
     assert "Sensor" not in my and "Decision Maker" not in my
+
+
+async def _points(session: AsyncSession, registration_id: int, score: float, top: float) -> None:
+    part = await session.scalar(
+        select(AttemptPart)
+        .join(Attempt, Attempt.id == AttemptPart.attempt_id)
+        .where(Attempt.registration_id == registration_id)
+    )
+    assert part is not None
+    part.score, part.max_score = score, top
+    await session.commit()
+
+
+@pytest.mark.parametrize(
+    ("language", "passed", "not_passed"),
+    [
+        ("nb", "bestått, 52,5 av 60,25 poeng.", "<li>Flervalg: ikke bestått, 2,5 av 3 poeng.</li>"),
+        ("en", "passed, 52.5 of 60.25 points.", "<li>Flervalg: not passed, 2.5 of 3 points.</li>"),
+    ],
+)
+async def test_the_points_of_the_requirements_are_written_the_readers_way(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    users: dict[str, User],
+    language: str,
+    passed: str,
+    not_passed: str,
+) -> None:
+    ready = await _ready(session, users)
+    await _points(session, ready.passed, 52.5, 60.25)
+    await _points(session, ready.failed, 2.5, 3)
+    await sign_in(client, "decision_maker")
+    reader = {"Accept-Language": language}
+    case = await client.get(f"/decisions/registrations/{ready.passed}", headers=reader)
+    other_way = "52.5" if language == "nb" else "52,5"
+    assert passed in case.text and other_way not in case.text
+    url = f"/decisions/registrations/{ready.failed}"
+    form = await client.get(url, headers=reader)
+    refused = await client.post(
+        url, headers=reader,
+        data={"csrf_token": csrf_from(form.text), "outcome": "certified", "grounds": ""},
+    )  # fmt: skip
+    assert refused.status_code == 409 and not_passed in refused.text
+    # The decision keeps the requirements as checked, in English with plain numbers.
+    decided = await client.post(
+        f"/decisions/registrations/{ready.passed}",
+        data={"csrf_token": csrf_from(case.text), "outcome": "certified", "grounds": ""},
+    )
+    assert decided.status_code == 303
+    decision = await session.scalar(select(CertificationDecision))
+    assert decision is not None
+    details = [r["detail"] for r in decision.requirements]
+    assert any(d.endswith("passed, 52.5 of 60.25 points.") for d in details), details
 
 
 async def test_certifying_with_a_requirement_unmet_lists_it_and_keeps_the_values(

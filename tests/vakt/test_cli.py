@@ -27,7 +27,7 @@ COMMANDS = [
     [], ["demo"], ["serve"], ["db"], ["db", "upgrade"], ["user"], ["user", "add"],
     ["user", "end-sessions"], ["scheme"],
     ["scheme", "add"], ["items"], ["items", "import"], ["items", "export"], ["audit"],
-    ["audit", "verify"],
+    ["audit", "verify"], ["certificates"], ["certificates", "signing-key"],
 ]  # fmt: skip
 
 
@@ -135,8 +135,16 @@ def test_demo_seeds_once_and_exports(tmp_path: Path) -> None:
         assert username in first.stdout
     assert "Password for every demo user" in first.stdout
     assert "grader (lead)  (Line Sensorleder)" in first.stdout
+    # The demo body signs its certificates with a self-signed key made on the first run.
+    key_file = data_dir / "signing-key.p12"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    demo_key = key_file.read_bytes()
     second = vakt("demo", "--data-dir", str(data_dir), "--no-serve")
     assert second.returncode == 0, second.stderr
+    assert key_file.read_bytes() == demo_key  # kept across runs
+    passphrase = (data_dir / "signing-key-passphrase").read_text().strip()
+    signing_key = Settings(signing_key_file=key_file, signing_key_passphrase=passphrase).signing_key
+    assert signing_key is not None and signing_key.subject_name == "Vakt demo certification body"
     # The demo's graders can grade at once: qualified for the demo scheme, once each.
     with sqlite3.connect(data_dir / "vakt.sqlite3") as database:
         qualified = database.execute(

@@ -318,6 +318,10 @@ async def test_during_the_break_start_waits_and_every_time_is_local(
     button = re.search(r'<button type="submit"[^>]*id="start-part"[^>]*>', between.text)
     assert button is not None and "disabled" in button.group(0)
     assert "Break until 10:12:00" in between.text
+    # The button itself says when it opens, in Oslo time.
+    label = re.search(r'id="start-part"[^>]*>(.*?)</button>', between.text, re.S)
+    assert label is not None and "(opens at 10:12:00)" in label.group(1)
+    assert '<p id="part-position" class="part-position">Part 2 of 2</p>' in between.text
     refused = await client.post(f"{base}/start", data={"csrf_token": token}, headers=english)
     assert refused.status_code == 409
     assert "The break lasts until 10:12:00" in refused.text and "UTC" not in refused.text
@@ -326,6 +330,7 @@ async def test_during_the_break_start_waits_and_every_time_is_local(
     after = await client.get(f"{base}/take", headers=english)
     button = re.search(r'<button type="submit"[^>]*id="start-part"[^>]*>', after.text)
     assert button is not None and "disabled" not in button.group(0)
+    assert "opens at" not in after.text
 
 
 @pytest.mark.asyncio

@@ -34,6 +34,7 @@ async def test_the_description_lists_every_exam_route(client: httpx.AsyncClient)
         "/api/attempts/{attempt_id}",
         "/api/attempts/{attempt_id}/parts/next",
         "/api/parts/{part_id}/answers/{item_version_id}/{question_id}",
+        "/api/parts/{part_id}/flags/{item_version_id}",
         "/api/parts/{part_id}/submit",
         "/api/parts/{part_id}/clock",
         "/api/registrations/{registration_id}/live",
@@ -92,6 +93,12 @@ async def test_real_answers_fit_the_described_schemas(
     )
     assert bad.status_code == 400
     schemas.ErrorBody.model_validate(bad.json())
+    flagged = await client.put(
+        f"/api/parts/{part.id}/flags/{item.item_version_id}",
+        json={"flagged": True, "sequence": 1},
+        headers=headers,
+    )
+    schemas.FlagResult.model_validate(flagged.json())
     schemas.PartClock.model_validate((await client.get(f"/api/parts/{part.id}/clock")).json())
     receipt = await client.post(f"/api/parts/{part.id}/submit", headers=headers)
     schemas.Receipt.model_validate(receipt.json())

@@ -1,7 +1,7 @@
 """Safe Exam Browser settings per scheme
 
 Revision ID: d17bd8c58bf5
-Revises: c44a7ace8d66
+Revises: a87ccc67c0a6
 Create Date: 2026-12-06 01:08:07
 """
 
@@ -15,7 +15,7 @@ import vakt.db
 
 
 revision: str = 'd17bd8c58bf5'
-down_revision: str | None = 'c44a7ace8d66'
+down_revision: str | None = 'a87ccc67c0a6'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,11 +4,15 @@ appeal an independent decision maker makes the new decision."""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote
+
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from certification import appeals, regrading
+from certification import appeals, attachments, regrading
 from certification.access import APPEAL_HANDLERS, DECIDERS
 from exam.models import Registration
 from exam.roles import CANDIDATES
@@ -17,15 +21,50 @@ from vakt.i18n import _l
 from web.endpoints import current_user, db, form_str, now, page, path_id
 from web.i18n import translate
 from web.inputs import form_id
+from web.proctoring_view import PRIVATE_MEDIA
 from web.rendering import render
 
 VIEWERS = APPEAL_HANDLERS | DECIDERS
 CHOOSE_PART = _l("Choose the part to grade again.")
 
 
+def _store(request: Request) -> attachments.AttachmentStore:
+    return attachments.AttachmentStore(request.state.settings.data_dir / "appeal_attachments")
+
+
+async def _uploads(form: Any) -> list[attachments.Upload]:
+    """The files chosen in the form's file input (a browser sends a nameless empty part when
+    none is); read to a byte past the limit, and no more files than one past the most allowed,
+    so the service can refuse them without the server holding more."""
+    chosen = [
+        value
+        for value in form.getlist(attachments.FIELD)
+        if isinstance(value, UploadFile) and value.filename
+    ]
+    return [
+        attachments.Upload(value.filename or "", await value.read(attachments.MAX_BYTES + 1))
+        for value in chosen[: attachments.MAX_FILES + 1]
+    ]
+
+
+def _download(download: attachments.Download) -> Response:
+    """The file as a download (never shown inline, never sniffed, never cached)."""
+    row = download.attachment
+    fallback = row.file_name.encode("ascii", "replace").decode().replace('"', "'")
+    fallback = "".join(ch if ch.isprintable() and ch != "\\" else "_" for ch in fallback)
+    disposition = (
+        f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(row.file_name, safe='')}"
+    )
+    return Response(
+        download.data,
+        media_type=row.content_type,
+        headers={**PRIVATE_MEDIA, "Content-Disposition": disposition},
+    )
+
+
 async def _appeal_form(
     request: Request, registration_id: int, *, grounds: str = "", error: str | None = None,
-    status_code: int = 200,
+    error_field: str | None = None, files_lost: bool = False, status_code: int = 200,
 ) -> Response:  # fmt: skip
     session, candidate = db(request), current_user(request)
     registration = await session.get(Registration, registration_id)
@@ -36,8 +75,10 @@ async def _appeal_form(
         raise NotFound(appeals.NO_RESULT)
     return render(
         request, "certification/appeal_form.html",
-        {"found": found, "grounds": grounds, "error": error,
-         "max_length": appeals.APPEAL_MAX_LENGTH},
+        {"found": found, "grounds": grounds, "error": error, "error_field": error_field,
+         "files_lost": files_lost, "max_length": appeals.APPEAL_MAX_LENGTH,
+         "accept": attachments.ACCEPT, "max_files": attachments.MAX_FILES,
+         "max_megabytes": attachments.MAX_BYTES // (1024 * 1024)},
         status_code=status_code,
     )  # fmt: skip
 
@@ -48,34 +89,87 @@ async def appeal_form(request: Request) -> Response:
 
 
 async def file_appeal(request: Request) -> Response:
-    """POST /my/registrations/{id}/appeal: file the appeal; an error comes back on the form
-    with the grounds kept."""
-    grounds = form_str(await request.form(), "grounds")
+    """POST /my/registrations/{id}/appeal: file the appeal with its attachments; an error comes
+    back on the form with the grounds kept (the files must be chosen again: no browser lets a
+    page fill in a file input)."""
+    form = await request.form()
+    grounds = form_str(form, "grounds")
+    uploads = await _uploads(form)
     registration_id = path_id(request, "registration_id")
     try:
         appeal = await appeals.file_appeal(
             db(request), candidate=current_user(request), registration_id=registration_id,
             grounds=grounds, now=now(request), timezone=request.state.settings.timezone,
+            uploads=uploads, store=_store(request),
         )  # fmt: skip
     except NotFound:
         raise
     except VaktError as exc:
         return await _appeal_form(
             request, registration_id, grounds=grounds,
-            error=translate(request, exc.message, exc.params), status_code=exc.status_code,
+            error=translate(request, exc.message, exc.params), error_field=exc.field,
+            files_lost=bool(uploads), status_code=exc.status_code,
         )  # fmt: skip
     return RedirectResponse(f"/my/appeals/{appeal.id}?sent=1", status_code=303)
 
 
-async def own_appeal(request: Request) -> Response:
-    """GET /my/appeals/{id}: the candidate's own appeal (another's is a 404)."""
-    appeal = await appeals.own_appeal(
-        db(request), current_user(request), path_id(request, "appeal_id")
-    )
+async def _own_appeal(
+    request: Request, *, error: str | None = None, status_code: int = 200
+) -> Response:
+    session = db(request)
+    appeal = await appeals.own_appeal(session, current_user(request), path_id(request, "appeal_id"))
+    files = await attachments.attachments_of(session, appeal.id)
     return render(
         request, "certification/my_appeal.html",
-        {"appeal": appeal, "sent": request.query_params.get("sent")},
+        {"appeal": appeal, "sent": request.query_params.get("sent"),
+         "added": request.query_params.get("added"), "files": files, "error": error,
+         "can_attach": not appeals.is_decided(appeal) and len(files) < attachments.MAX_FILES,
+         "accept": attachments.ACCEPT, "max_files": attachments.MAX_FILES,
+         "max_megabytes": attachments.MAX_BYTES // (1024 * 1024)},
+        status_code=status_code,
     )  # fmt: skip
+
+
+async def own_appeal(request: Request) -> Response:
+    """GET /my/appeals/{id}: the candidate's own appeal with its files (another's is a 404)."""
+    return await _own_appeal(request)
+
+
+async def add_attachments(request: Request) -> Response:
+    """POST /my/appeals/{id}/attachments: attach more files while the appeal is not decided."""
+    uploads = await _uploads(await request.form())
+    appeal_id = path_id(request, "appeal_id")
+    try:
+        await appeals.add_attachments(
+            db(request), candidate=current_user(request), appeal_id=appeal_id,
+            uploads=uploads, store=_store(request), now=now(request),
+        )  # fmt: skip
+    except NotFound:
+        raise
+    except VaktError as exc:
+        return await _own_appeal(
+            request, error=translate(request, exc.message, exc.params),
+            status_code=exc.status_code,
+        )  # fmt: skip
+    return RedirectResponse(f"/my/appeals/{appeal_id}?added=1", status_code=303)
+
+
+async def own_attachment(request: Request) -> Response:
+    """GET /my/appeals/{id}/attachments/{file}: a file of the candidate's own appeal."""
+    download = await appeals.own_attachment(
+        db(request), current_user(request), path_id(request, "appeal_id"),
+        path_id(request, "attachment_id"), _store(request),
+    )  # fmt: skip
+    return _download(download)
+
+
+async def staff_attachment(request: Request) -> Response:
+    """GET /appeals/{id}/attachments/{file}: a file of an appeal (the download is audited)."""
+    download = await appeals.staff_attachment(
+        db(request), current_user(request), path_id(request, "appeal_id"),
+        path_id(request, "attachment_id"), _store(request),
+    )  # fmt: skip
+    return _download(download)
 
 
 async def staff_list(request: Request) -> Response:
@@ -94,7 +188,7 @@ async def _staff_appeal(
     )  # fmt: skip
     return render(
         request, "certification/staff_appeal.html",
-        {"row": shown.row, "regrading": shown.regrading,
+        {"row": shown.row, "files": shown.files, "regrading": shown.regrading,
          "regrading_unfinished": shown.regrading_unfinished, "error": error,
          "error_field": error_field, "values": values or {},
          "done": request.query_params.get("done")},
@@ -178,8 +272,24 @@ def routes() -> list[BaseRoute]:
         page(mine, appeal_form, roles=CANDIDATES),
         page(mine, file_appeal, methods=["POST"], roles=CANDIDATES),
         page("/my/appeals/{appeal_id:id}", own_appeal, roles=CANDIDATES),
+        page(
+            "/my/appeals/{appeal_id:id}/attachments",
+            add_attachments,
+            methods=["POST"],
+            roles=CANDIDATES,
+        ),
+        page(
+            "/my/appeals/{appeal_id:id}/attachments/{attachment_id:id}",
+            own_attachment,
+            roles=CANDIDATES,
+        ),
         page("/appeals", staff_list, roles=VIEWERS),
         page("/appeals/{appeal_id:id}", staff_appeal, roles=VIEWERS),
+        page(
+            "/appeals/{appeal_id:id}/attachments/{attachment_id:id}",
+            staff_attachment,
+            roles=VIEWERS,
+        ),
         page(
             "/appeals/{appeal_id:id}/status",
             record_outcome,

@@ -26,6 +26,7 @@ async def certificate_pdf(request: Request) -> Response:
         certificate_id=path_id(request, "certificate_id"),
         body_name=settings.body_name,
         public_url=settings.public_url,
+        signing_key=settings.signing_key,
     )
     return Response(
         content,

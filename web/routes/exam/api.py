@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import attempts, handin, pauses, queries, saves, schemas
+from exam import attempts, flags, handin, pauses, queries, saves, schemas
 from exam.models import Attempt, AttemptPart, Registration
 from exam.roles import CANDIDATES
 from itembank.blueprints import BlueprintPart
@@ -74,6 +74,7 @@ async def attempt_state(request: Request) -> Response:
                 )
                 for key, answer in state.answers.items()
             },
+            flagged=sorted(v for v, flag in state.flags.items() if flag.flagged),
         )
     )
 
@@ -157,6 +158,29 @@ async def save(request: Request) -> Response:
     )
 
 
+async def flag(request: Request) -> Response:
+    """PUT /api/parts/{part_id}/flags/{item_version_id} {flagged, sequence}: flag for review."""
+    body = await json_object(request)
+    flagged, sequence = body.get("flagged"), body.get("sequence")
+    if not isinstance(flagged, bool):
+        raise VaktError(_l("flagged must be true or false."), field="flagged")
+    if not isinstance(sequence, int) or isinstance(sequence, bool):
+        raise VaktError(_l("sequence must be a whole number."), field="sequence")
+    result = await flags.set_flag(
+        db(request),
+        attempt_part_id=path_id(request, "part_id"),
+        candidate=current_user(request),
+        item_version_id=path_id(request, "item_version_id"),
+        flagged=flagged,
+        sequence=sequence,
+        now=now(request),
+        device=request.cookies.get(DEVICE_COOKIE) or "",
+    )
+    return _answer(
+        schemas.FlagResult(applied=result.applied, flagged=result.flagged, sequence=result.sequence)
+    )
+
+
 def _changed_at(value: Any) -> datetime | None:
     """When the candidate made the change, by the page's server-synced clock (optional)."""
     if value is None:
@@ -233,6 +257,12 @@ def routes() -> list[BaseRoute]:
         api(
             "/api/parts/{part_id:id}/answers/{item_version_id:id}/{question_id}",
             seb_gate(save),
+            methods=["PUT"],
+            roles=CANDIDATES,
+        ),
+        api(
+            "/api/parts/{part_id:id}/flags/{item_version_id:id}",
+            seb_gate(flag),
             methods=["PUT"],
             roles=CANDIDATES,
         ),

@@ -94,6 +94,12 @@ async def _render_take(
                 }
                 for key, answer in state.answers.items()
             },
+            # Every flag with its sequence, set or taken away: a change still waiting on this
+            # computer counts only if it is newer than the server's.
+            "flags": {
+                str(version): {"flagged": flag.flagged, "sequence": flag.sequence}
+                for version, flag in state.flags.items()
+            },
             "messages": _exam_messages(request),
         }
     elif state.late_part is not None:
@@ -132,6 +138,9 @@ async def _render_take(
             "current": current,
             "current_part": definition.parts[current.part_index] if current else None,
             "next_part": definition.parts[state.next_index]
+            if state.next_index is not None
+            else None,
+            "next_position": state.order.index(state.next_index) + 1
             if state.next_index is not None
             else None,
             "break_until": state.break_until,
@@ -190,7 +199,9 @@ def _exam_messages(request: Request) -> dict[str, str]:
         "wordsOver": _l("{count} words: more than the limit of {limit}"),
         "statusAnswered": _l("answered"),
         "statusUnanswered": _l("not answered"),
+        "statusPartly": _l("partly answered"),
         "statusFlagged": _l("flagged"),
+        "flagRefused": _l("A flag for review was not saved: {message}"),
     }
     return {key: translate(request, text) for key, text in texts.items()}
 

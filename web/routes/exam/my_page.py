@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from certification import appeals, holders
+from certification import appeals, attachments, holders
 from certification.certificates import local_date
 from exam import accommodations, queries, seb
 from exam.roles import CANDIDATES
@@ -49,6 +49,11 @@ async def _render_my_page(
             "appeals": await appeals.appeal_options(
                 session, candidate, request.state.settings.timezone
             ),
+            "appeal_files": {
+                "accept": attachments.ACCEPT,
+                "max_files": attachments.MAX_FILES,
+                "max_megabytes": attachments.MAX_BYTES // (1024 * 1024),
+            },
             "today": local_date(moment, request.state.settings.timezone),
             "seb_registrations": await seb.requiring_seb(
                 session, [view.registration.id for view in views]

@@ -76,7 +76,10 @@
     });
   }
   const putPending = (record) => storeDo("readwrite", (store) => store.put(record));
-  const allPending = async () => (await storeDo("readonly", (store) => store.getAll())).filter((r) => r.part === partId);
+  // Answers and flag changes wait in the same store; a flag change has kind "flag".
+  const allRecords = async () => (await storeDo("readonly", (store) => store.getAll())).filter((r) => r.part === partId);
+  const allPending = async () => (await allRecords()).filter((r) => r.kind !== "flag");
+  const pendingFlags = async () => (await allRecords()).filter((r) => r.kind === "flag");
   async function removeIfUnchanged(record) {
     const db = await dbPromise;
     return new Promise((resolve, reject) => {
@@ -107,6 +110,8 @@
   // connection was lost, then the page was reloaded). They are sent now: the server takes what
   // was typed in time, keeps the rest on record, and issues the receipt again.
   if (!form) {
+    // Flags of a closed part no longer matter: leave none behind on this computer.
+    pendingFlags().then((records) => records.forEach((record) => storeDo("readwrite", (store) => store.delete(record.key))));
     let delivered = false;
     const deliver = async () => {
       for (const record of await allPending()) {
@@ -298,14 +303,110 @@
     if (section.dataset.type === "essay") updateWordCount(section);
     recordChange(section);
   });
-  window.addEventListener("online", () => { setOnline(true); flush(); });
+  window.addEventListener("online", () => { setOnline(true); flush(); flushFlags(); });
   window.addEventListener("offline", () => setOnline(false));
 
   // ---- flags, overview and moving between questions -----------------------------------------
+  // Flags are kept on the server with the answers (so they follow the candidate to another
+  // computer); a change waits in the local store until the server has it, like an answer.
   const items = Array.from(form.querySelectorAll(".exam-item"));
-  const flagKey = `vakt-flags-${partId}`;
-  const flags = new Set(JSON.parse(window.localStorage.getItem(flagKey) || "[]"));
+  const flags = new Set(); // item numbers, as in the page
   const overviewSummary = document.getElementById("overview-summary");
+  const flagKeyOf = (version) => `flag/${partId}/${version}`;
+  const itemByVersion = (version) => items.find((item) => item.dataset.itemVersion === String(version));
+  let flagsFlushing = false;
+  let flagsAgain = false;
+  let flagTimer = null;
+
+  function sendFlag(record) {
+    return fetch(`/api/parts/${record.part}/flags/${record.itemVersion}`, {
+      method: "PUT",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": config.csrf, Accept: "application/json" },
+      body: JSON.stringify({ flagged: record.flagged, sequence: record.sequence }),
+    });
+  }
+
+  async function flushFlags() {
+    if (flagsFlushing) { flagsAgain = true; return; }
+    flagsFlushing = true;
+    let retry = false;
+    try {
+      do {
+        flagsAgain = false;
+        for (const record of await pendingFlags()) {
+          let response;
+          try {
+            response = await sendFlag(record);
+          } catch (networkError) {
+            retry = true;
+            break;
+          }
+          if (response.status >= 500 || response.status === 429) { retry = true; break; }
+          let body = null;
+          try { body = await response.json(); } catch (e) { /* no body to read */ }
+          if (response.ok) {
+            // A newer change from another computer won: show the flag the server holds.
+            if (body && !body.applied) settleFlag(record, Boolean(body.flagged), body.sequence);
+          } else {
+            // Refused for good (the part closed, paused or the time is up): say so, stop trying,
+            // and show the flag as it was.
+            const message = (body && body.error && body.error.message) || response.statusText;
+            showAlert(format(messages.flagRefused, { message }));
+            settleFlag(record, !record.flagged, record.sequence);
+          }
+          await removeIfUnchanged(record);
+        }
+      } while (flagsAgain && !retry);
+    } finally {
+      flagsFlushing = false;
+      if (retry && flagTimer === null) flagTimer = window.setTimeout(() => { flagTimer = null; flushFlags(); }, RETRY_MS);
+    }
+  }
+
+  function settleFlag(record, flagged, sequence) {
+    // Only when no later change was made on this computer meanwhile (that one is on its way).
+    if (lastSequence.get(record.key) !== record.sequence) return;
+    const item = itemByVersion(record.itemVersion);
+    if (!item) return;
+    if (Number.isFinite(sequence)) lastSequence.set(record.key, Math.max(sequence, record.sequence));
+    if (flagged) flags.add(item.dataset.item); else flags.delete(item.dataset.item);
+    updateOverview();
+  }
+
+  async function toggleFlag(number) {
+    if (closed || expired) return;
+    const item = items.find((i) => i.dataset.item === String(number));
+    if (!item) return;
+    const flagged = !flags.has(number);
+    if (flagged) flags.add(number); else flags.delete(number);
+    updateOverview();
+    const key = flagKeyOf(item.dataset.itemVersion);
+    await putPending({ key, kind: "flag", part: partId, itemVersion: Number(item.dataset.itemVersion), flagged, sequence: nextSequence(key) });
+    flushFlags();
+  }
+
+  async function restoreFlags() {
+    // The server's flags, then any newer change still waiting on this computer.
+    for (const [version, held] of Object.entries(config.flags || {})) {
+      const item = itemByVersion(version);
+      if (!item) continue;
+      lastSequence.set(flagKeyOf(version), held.sequence);
+      if (held.flagged) flags.add(item.dataset.item);
+    }
+    const waitingFlags = [];
+    for (const record of await pendingFlags()) {
+      const item = itemByVersion(record.itemVersion);
+      if (item && record.sequence > (lastSequence.get(record.key) || 0)) {
+        lastSequence.set(record.key, record.sequence);
+        if (record.flagged) flags.add(item.dataset.item); else flags.delete(item.dataset.item);
+        waitingFlags.push(record);
+      } else {
+        await removeIfUnchanged(record);
+      }
+    }
+    if (waitingFlags.length) flushFlags();
+  }
 
   function updateOverview() {
     let unanswered = 0;
@@ -317,12 +418,15 @@
       const answered = answerable.length > 0 && answerable.every(isAnswered);
       total += answerable.length;
       unanswered += answerable.filter((s) => !isAnswered(s)).length;
+      const partly = !answered && answerable.some(isAnswered);
       const link = document.querySelector(`.overview-link[data-item="${number}"]`);
-      const parts = [];
-      if (answerable.length) parts.push(answered ? messages.statusAnswered : messages.statusUnanswered);
-      if (flags.has(number)) parts.push(messages.statusFlagged);
-      link.querySelector(".overview-status").textContent = parts.length ? `(${parts.join(", ")})` : "";
+      // The tile says its state in words (its accessible name too); colour only repeats it.
+      link.querySelector(".tile-answer").textContent = answerable.length
+        ? (answered ? messages.statusAnswered : partly ? messages.statusPartly : messages.statusUnanswered)
+        : "";
+      link.querySelector(".tile-flag").hidden = !flags.has(number);
       link.classList.toggle("answered", answered);
+      link.classList.toggle("partly", partly);
       link.classList.toggle("flagged", flags.has(number));
       const button = item.querySelector(".flag");
       button.setAttribute("aria-pressed", flags.has(number) ? "true" : "false");
@@ -341,19 +445,22 @@
     if (focus) document.getElementById(`item-heading-${number}`).focus();
   }
 
-  document.querySelectorAll(".overview-link").forEach((link) => {
+  const tiles = Array.from(document.querySelectorAll(".overview-link"));
+  tiles.forEach((link, index) => {
     link.addEventListener("click", (event) => { event.preventDefault(); show(link.dataset.item, true); });
+    // Arrow keys, Home and End move between the tiles; Enter opens the question (Tab still works).
+    link.addEventListener("keydown", (event) => {
+      const moves = { ArrowRight: index + 1, ArrowDown: index + 1, ArrowLeft: index - 1, ArrowUp: index - 1, Home: 0, End: tiles.length - 1 };
+      if (!(event.key in moves) || event.altKey || event.ctrlKey || event.metaKey) return;
+      event.preventDefault();
+      tiles[Math.min(tiles.length - 1, Math.max(0, moves[event.key]))].focus();
+    });
   });
   form.addEventListener("click", (event) => {
     const go = event.target.closest("[data-go]");
     if (go) show(go.dataset.go, true);
     const flag = event.target.closest("[data-flag]");
-    if (flag) {
-      const number = flag.dataset.flag;
-      if (flags.has(number)) flags.delete(number); else flags.add(number);
-      window.localStorage.setItem(flagKey, JSON.stringify(Array.from(flags)));
-      updateOverview();
-    }
+    if (flag) toggleFlag(flag.dataset.flag);
   });
 
   // ---- countdown ----------------------------------------------------------------------------
@@ -366,7 +473,27 @@
     { at: 60 * 1000, text: messages.oneMinute },
   ];
   const warned = new Set(warnings.filter((w) => deadline - serverNow() <= w.at).map((w) => w.at));
+  const warningBox = document.getElementById("time-warning");
   let handingIn = false;
+
+  function showWarning(text) {
+    // Visible until dismissed (or the next warning replaces it); read out by the announcer only.
+    document.getElementById("time-warning-text").textContent = text;
+    warningBox.hidden = false;
+    timeLeft.parentElement.classList.add("timer-warning");
+  }
+
+  document.getElementById("time-warning-dismiss").addEventListener("click", () => {
+    warningBox.hidden = true;
+    // The button is gone: give the focus back to the question on screen.
+    const shown = items.find((item) => !item.hidden);
+    if (shown) document.getElementById(`item-heading-${shown.dataset.item}`).focus();
+  });
+  {
+    // Opened (or reloaded) inside a warning's window: show it, without reading it out again.
+    const passed = warnings.filter((w) => warned.has(w.at));
+    if (passed.length && deadline > serverNow()) showWarning(passed[passed.length - 1].text);
+  }
 
   function applyPause(body) {
     const nowPaused = Boolean(body.paused);
@@ -400,7 +527,7 @@
       if (left <= warning.at && !warned.has(warning.at)) {
         warned.add(warning.at);
         announce(warning.text);
-        timeLeft.parentElement.classList.add("timer-warning");
+        showWarning(warning.text);
       }
     }
     if (left <= 0 && !handingIn) {
@@ -493,8 +620,7 @@
       try { await window.vaktProctoring.finishPart(); } catch (error) { /* the queue keeps it */ }
     }
     // The part is closed: leave no answers or flags behind on this computer (it may be shared).
-    for (const record of await allPending()) await storeDo("readwrite", (store) => store.delete(record.key));
-    window.localStorage.removeItem(flagKey);
+    for (const record of await allRecords()) await storeDo("readwrite", (store) => store.delete(record.key));
     window.location.reload();
   }
 
@@ -531,6 +657,7 @@
       }
     }
     questions.filter((s) => s.dataset.type === "essay").forEach(updateWordCount);
+    await restoreFlags();
     updateOverview();
     waiting = (await allPending()).length;
     if (waiting) { showSaveState(); flush(); } else if (newestSave !== null) showSaved(newestSave);
