@@ -6,7 +6,7 @@ answer: the candidate's own part, from the browser the attempt is tied to, while
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
@@ -18,17 +18,13 @@ from exam import timing
 from exam.devices import OPEN_ELSEWHERE, device_digest
 from exam.models import AttemptStatus, ItemFlag
 from exam.pauses import PAUSED
-from exam.save_statements import save_target
+from exam.save_statements import check_sequence, save_target
 from vakt import audit
 from vakt.accounts import User
-from vakt.errors import Conflict, Forbidden, NotFound, VaktError
+from vakt.errors import Conflict, Forbidden, NotFound
 from vakt.i18n import _l
 
 _FLAG = cast(Table, ItemFlag.__table__)
-
-SEQUENCE_LEAD = timedelta(minutes=10)
-"""How far a sequence number may run ahead of the server's clock in milliseconds (as for answers:
-a number far ahead would freeze the flag)."""
 
 
 @dataclass(frozen=True)
@@ -90,13 +86,7 @@ async def set_flag(
         raise Conflict(_l("The time for this part is up; flags can no longer change."))
     if target.paused_at is not None:
         raise Conflict(PAUSED)
-    max_sequence = int((now + SEQUENCE_LEAD).timestamp() * 1000)
-    if not 0 <= sequence <= max_sequence:
-        raise VaktError(
-            _l("The sequence number must be a whole number from 0 to {max}."),
-            field="sequence",
-            max=max_sequence,
-        )
+    check_sequence(sequence, now)
     result = await session.execute(
         _UPSERT_FLAG[session.get_bind().dialect.name],
         {

@@ -6,7 +6,7 @@ load")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, insert, select
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam.models import Answer, AnswerSave, Attempt, AttemptPart, Registration
 from itembank.models import ExamFormItem, ItemVersion
 from vakt.accounts import User
-from vakt.errors import NotFound
+from vakt.errors import NotFound, VaktError
 from vakt.i18n import _l
 
 _PART, _ATTEMPT, _REGISTRATION, _FORM_ITEM, _VERSION, _ANSWER, _ANSWER_SAVE = (
@@ -181,3 +181,21 @@ async def apply_save(
         },
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+SEQUENCE_LEAD = timedelta(minutes=10)
+"""How far a sequence number may run ahead of the server's clock in milliseconds. The exam page
+numbers changes by the server-synced time, other clients count 1, 2, 3; a number far ahead would
+freeze the answer or the flag (no later change could beat it)."""
+
+
+def check_sequence(sequence: int, now: datetime) -> None:
+    """Refuse a change's sequence number below 0 or too far ahead of the server's clock (a 400
+    at the field, with the largest number allowed)."""
+    max_sequence = int((now + SEQUENCE_LEAD).timestamp() * 1000)
+    if not 0 <= sequence <= max_sequence:
+        raise VaktError(
+            _l("The sequence number must be a whole number from 0 to {max}."),
+            field="sequence",
+            max=max_sequence,
+        )

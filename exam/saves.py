@@ -32,6 +32,7 @@ from exam.save_statements import (
     NEWEST_SEQUENCE,
     SaveTarget,
     apply_save,
+    check_sequence,
     save_target,
 )
 from vakt import audit
@@ -50,12 +51,6 @@ class SaveResult:
     sequence: int
     delivered_late: bool = False
     """The answer was typed before the deadline and arrived after it (see ``save_answer``)."""
-
-
-SEQUENCE_LEAD = timedelta(minutes=10)
-"""How far a sequence number may run ahead of the server's clock in milliseconds. The exam page
-numbers changes by the server-synced time, other clients count 1, 2, 3; a number far ahead would
-freeze the answer (no later change could beat it)."""
 
 
 class LateSaveRefused(Conflict):
@@ -99,13 +94,7 @@ async def save_answer(
         raise Conflict(_l("This part has been handed in; answers can no longer change."))
     if target.paused_at is not None:
         raise Conflict(PAUSED)
-    max_sequence = int((now + SEQUENCE_LEAD).timestamp() * 1000)
-    if not 0 <= sequence <= max_sequence:
-        raise VaktError(
-            _l("The sequence number must be a whole number from 0 to {max}."),
-            field="sequence",
-            max=max_sequence,
-        )
+    check_sequence(sequence, now)
     _check_question(target.document, question_id, value)
     if target.submitted_at is not None or not timing.accepts_saves(target.deadline, now):
         return await _save_late(
