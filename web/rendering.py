@@ -121,6 +121,8 @@ def render(
             role.value: translate(request, label) for role, label in ROLE_LABELS.items()
         },
         "current_path": request.url.path,
+        # Set by the exam page while a part runs: the header then offers no way out.
+        "exam_mode": False,
     }
     full_context.update(context or {})
     response = templates.TemplateResponse(request, template, full_context, status_code=status_code)

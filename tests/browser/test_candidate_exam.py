@@ -50,6 +50,34 @@ async def check_accessibility(page: Page, label: str) -> None:
     assert not serious, f"{label}: {serious}"
 
 
+async def expect_step(page: Page, key: str, done: tuple[str, ...] = ()) -> None:
+    """The step indicator marks ``key`` as the current step, and ``done`` as done."""
+    steps = page.get_by_role("navigation", name="Steps to the exam")
+    current = steps.locator("[aria-current=step]")
+    await expect(current).to_have_count(1)
+    await expect(current).to_have_attribute("data-step", key)
+    await expect(current).to_contain_text("(current)")
+    for step in done:
+        await expect(steps.locator(f"[data-step={step}]")).to_contain_text("(done)")
+    await expect(steps.locator(".step-done")).to_have_count(len(done))
+
+
+async def expect_exam_mode(page: Page, running: bool) -> None:
+    """While a part runs the header has no way out (no menu, My page, sign-out), only the
+    language switch; otherwise the site's navigation is there."""
+    header = page.locator("header.site-header")
+    await expect(header.locator("#language-select")).to_be_visible()
+    ways_out = [
+        header.get_by_role("navigation", name="Main menu"),
+        header.get_by_role("link", name="My page"),
+        header.get_by_role("button", name="Sign out"),
+        header.get_by_role("link", name="Vakt"),
+    ]
+    for way_out in ways_out:
+        await expect(way_out).to_have_count(0 if running else 1)
+    await expect(header.locator("#exam-mode-note")).to_have_count(1 if running else 0)
+
+
 async def _hand_in(page: Page) -> None:
     await page.click("#hand-in")
     await expect(page.locator("#hand-in-dialog")).to_be_visible()
@@ -99,11 +127,14 @@ async def test_a_candidate_takes_the_whole_exam(
 
     await page.click("text=Go to the exam")
     await expect(page.locator("h1")).to_have_text("System check")
+    await expect_step(page, "check")
+    await expect_exam_mode(page, running=False)
     await expect(page.locator("#check-continue")).to_be_visible(timeout=15_000)
     await check_accessibility(page, "system check")
     await page.click("#check-continue")
 
     await expect(page.locator("h1")).to_have_text("Code of conduct and self-declaration")
+    await expect_step(page, "rules", done=("check",))
     await check_accessibility(page, "rules")
     await page.click("button.primary")
     await expect(page.locator(".error-message")).to_contain_text("Tick both boxes")
@@ -113,11 +144,20 @@ async def test_a_candidate_takes_the_whole_exam(
 
     # Part 1: single choice and multiple response; a flag; keyboard navigation.
     await expect(page.locator("h2#next-heading")).to_contain_text("Flervalgsprøve")
+    # The sitting is not proctored: no identity step on the way.
+    await expect_step(page, "exam", done=("check", "rules"))
+    await expect_exam_mode(page, running=False)
     await check_accessibility(page, "before the first part")
     await page.click("text=Start Flervalgsprøve")
     await _ready(page)
     await expect(page.locator("#time-left")).to_have_text(re.compile(r"^\d\d:\d\d$"))
+    await expect_step(page, "exam", done=("check", "rules"))
+    await expect_exam_mode(page, running=True)
     await check_accessibility(page, "exam page")
+    # Full screen on the candidate's click; a refusal would be no error either.
+    await page.click("#fullscreen")
+    await expect(page.locator("#fullscreen")).to_be_hidden()
+    await page.evaluate("document.fullscreenElement && document.exitFullscreen()")
     first = page.locator("#item-1")
     await _answer(first)
     await first.locator("button.flag").click()
@@ -198,6 +238,7 @@ async def test_a_candidate_takes_the_whole_exam(
     await expect(page.locator(".oral-task")).to_be_visible()
     await _hand_in(page)
     await expect(page.locator(".success")).to_contain_text("You have handed in every part")
+    await expect_exam_mode(page, running=False)
     left_behind = await page.evaluate(
         """() => new Promise((resolve) => {
             const request = indexedDB.open("vakt-exam", 1);

@@ -27,7 +27,7 @@ from proctoring.models import Flag, IdentityVerification, LiveChannel, Recording
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
 from tests.browser.conftest import CHROMIUM_ARGS
-from tests.browser.test_candidate_exam import check_accessibility
+from tests.browser.test_candidate_exam import check_accessibility, expect_exam_mode, expect_step
 from tests.conftest import PASSWORD, shared_testdata
 from tests.exam.factories import Exam, build_full_exam
 from vakt.accounts import User
@@ -202,6 +202,7 @@ async def test_recorded_and_identified_through_every_part(
 
     # Check-in: the live photo is compared with the profile photo and passes.
     await _through_the_rules(page, live_server, exam)
+    await expect_step(page, "identity", done=("check", "rules"))
     await check_accessibility(page, "identity check")
     await _check_in(page)
     verification = await session.scalar(
@@ -220,6 +221,8 @@ async def test_recorded_and_identified_through_every_part(
         await _start_when_live(page, title)
         if number == 0:
             await check_accessibility(page, "proctored exam page")
+            await expect_step(page, "exam", done=("check", "rules", "identity"))
+            await expect_exam_mode(page, running=True)
             # The candidate switches to another tab and back. Headless chromium keeps every tab
             # "visible" (it has no screen to hide one from), so the page is told what a desktop
             # browser would tell it; the exam page's own handler reports it to the server.

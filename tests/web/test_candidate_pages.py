@@ -167,6 +167,57 @@ async def test_the_way_into_the_exam_and_the_exam_page(
     )
 
 
+def _current_step(html: str) -> list[str]:
+    """The keys of the step indicator's steps marked current (there should be exactly one)."""
+    steps = re.search(r'<ol id="checkin-steps">(.*?)</ol>', html, re.S)
+    assert steps is not None, "no step indicator"
+    return re.findall(r'data-step="(\w+)"\s+aria-current="step"', steps.group(1))
+
+
+def _has_site_navigation(html: str) -> bool:
+    header = html.split("</header>")[0]
+    return any(
+        mark in header
+        for mark in ('aria-label="Main menu"', 'action="/logout"', 'href="/my"', 'href="/"')
+    )
+
+
+@pytest.mark.asyncio
+async def test_exam_mode_and_the_step_indicator(
+    client: httpx.AsyncClient, exam: Exam, clock: FixedClock
+) -> None:
+    await sign_in(client, "candidate")
+    base = f"/exam/{exam.registration_id}"
+    en = {"Accept-Language": "en"}
+    check = await client.get(f"{base}/check", headers=en)
+    assert _current_step(check.text) == ["check"]
+    assert "(current)" in check.text and _has_site_navigation(check.text)
+    # The sitting is not proctored: no identity step to show.
+    assert 'data-step="identity"' not in check.text
+    token = await _through_the_checks(client, exam)
+    rules = await client.get(f"{base}/rules", headers=en)
+    assert _current_step(rules.text) == ["rules"]
+    assert re.search(r'data-step="check"\s*>\s*<span class="step-label">[^<]*</span>\s*'
+                     r'<span class="step-state">\(done\)', rules.text)  # fmt: skip
+
+    before = await client.get(f"{base}/take", headers=en)
+    assert _current_step(before.text) == ["exam"]
+    # Between parts the candidate may leave: the site's navigation is there.
+    assert _has_site_navigation(before.text) and "Exam in progress" not in before.text
+
+    clock.set(OPENS + timedelta(minutes=2))
+    assert (await client.post(f"{base}/start", data={"csrf_token": token})).status_code == 303
+    running = await client.get(f"{base}/take", headers=en)
+    assert running.status_code == 200 and 'role="timer"' in running.text
+    assert _current_step(running.text) == ["exam"]
+    assert not _has_site_navigation(running.text)
+    assert "Sign out" not in running.text and "My page" not in running.text
+    assert 'id="language-select"' in running.text and "Exam in progress" in running.text
+    assert 'id="fullscreen"' in running.text
+    # Other pages keep the navigation while the part runs.
+    assert _has_site_navigation((await client.get("/my", headers=en)).text)
+
+
 @pytest.mark.asyncio
 async def test_another_computer_only_after_staff_allow_it(
     app: Starlette, exam: Exam, clock: FixedClock

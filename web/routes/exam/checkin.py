@@ -19,7 +19,7 @@ from web.endpoints import current_user, db, form_str, now, page
 from web.i18n import request_language, translate
 from web.inputs import json_body
 from web.rendering import render
-from web.routes.exam.common import own_registration, step_redirect
+from web.routes.exam.common import checkin_steps, own_registration, step_redirect
 
 
 def _declaration_paragraphs(request: Request) -> tuple[list[str], list[str]]:
@@ -47,6 +47,7 @@ async def system_check(request: Request) -> Response:
             "registration": registration,
             "sitting": sitting,
             "requires_seb": bool(await seb.requiring_seb(db(request), [registration.id])),
+            "steps": await checkin_steps(request, registration, "check"),
         },
     )
 
@@ -101,6 +102,7 @@ async def _render_rules(
             "text_version": declarations.TEXT_VERSION,
             "accepted": await request.state.checkin.has_declaration(db(request), registration.id),
             "error": error,
+            "steps": await checkin_steps(request, registration, "rules"),
         },
         status_code=status_code,
     )

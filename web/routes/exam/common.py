@@ -10,9 +10,20 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
 from exam import queries
-from exam.checkin import CheckInStep
+from exam.checkin import CheckInStep, IdentityStatus
 from exam.models import Registration, Sitting
+from vakt.i18n import _l
 from web.endpoints import current_user, db, path_id
+from web.i18n import translate
+
+# The way into the exam, in order: (key, label). The identity step is left out when the
+# check-in has none.
+_STEPS = (
+    ("check", _l("System check")),
+    ("rules", _l("Code of conduct and self-declaration")),
+    ("identity", _l("Identity check")),
+    ("exam", _l("Exam")),
+)
 
 
 async def own_registration(request: Request) -> tuple[Registration, Sitting]:
@@ -43,3 +54,26 @@ def script_json(data: Any) -> str:
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
     )
+
+
+async def checkin_steps(
+    request: Request, registration: Registration, current: str
+) -> list[dict[str, str]]:
+    """The step indicator's steps (key, label, state "done", "current" or "todo"), with
+    ``current`` (a step key) the page being shown; the identity step only where the sitting
+    has one."""
+    keys = [key for key, _label in _STEPS]
+    if current not in keys:
+        raise ValueError(f"unknown check-in step {current!r}")
+    identity = await request.state.checkin.identity_status(db(request), registration)
+    with_identity = identity is not IdentityStatus.NOT_REQUIRED
+    position = keys.index(current)
+    return [
+        {
+            "key": key,
+            "label": translate(request, label),
+            "state": "done" if index < position else "current" if index == position else "todo",
+        }
+        for index, (key, label) in enumerate(_STEPS)
+        if key != "identity" or with_identity
+    ]

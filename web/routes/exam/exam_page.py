@@ -21,7 +21,7 @@ from web.endpoints import csrf_token, current_user, db, now, page, path_id
 from web.headers import item_file_headers
 from web.i18n import translate
 from web.rendering import render
-from web.routes.exam.common import own_registration, script_json, step_redirect
+from web.routes.exam.common import checkin_steps, own_registration, script_json, step_redirect
 from web.seb import seb_gate
 
 
@@ -151,6 +151,8 @@ async def _render_take(
             "sitting_open": state.sitting_open,
             "now": moment,
             "error": error,
+            "steps": await checkin_steps(request, registration, "exam"),
+            "exam_mode": current is not None,
         },
         status_code=status_code,
     )

@@ -26,6 +26,7 @@ from web.i18n import translate
 from web.inputs import json_model
 from web.proctoring_view import PRIVATE_MEDIA
 from web.rendering import render
+from web.routes.exam.common import checkin_steps
 from web.seb import seb_gate
 
 
@@ -130,6 +131,7 @@ async def _render_identity_page(
             "has_profile_photo": has_photo,
             "error": error,
             "action": f"/exam/{registration.id}/identity",
+            "steps": await checkin_steps(request, registration, "identity"),
         },
         status_code=status_code,
     )

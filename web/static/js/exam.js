@@ -663,6 +663,27 @@
     if (waiting) { showSaveState(); flush(); } else if (newestSave !== null) showSaved(newestSave);
   }
 
+  // ---- full screen ---------------------------------------------------------------------------
+  // Browsers grant it only from the candidate's own click; the start button's click cannot ask
+  // for it, as this page is a new document and a new document leaves full screen. A refusal is
+  // no error: the exam goes on, and proctor.js flags leaving full screen.
+  const fullscreenButton = document.getElementById("fullscreen");
+  if (fullscreenButton) {
+    const root = document.documentElement;
+    const canFullscreen = Boolean(document.fullscreenEnabled) && typeof root.requestFullscreen === "function";
+    const showFullscreenButton = () => {
+      fullscreenButton.hidden = !canFullscreen || Boolean(document.fullscreenElement);
+    };
+    fullscreenButton.addEventListener("click", () => {
+      try {
+        const asked = root.requestFullscreen();
+        if (asked && typeof asked.catch === "function") asked.catch(() => { /* refused */ });
+      } catch (error) { /* refused */ }
+    });
+    document.addEventListener("fullscreenchange", showFullscreenButton);
+    showFullscreenButton();
+  }
+
   show(1, false);
   showPause();
   if (paused) announce(messages.paused);
