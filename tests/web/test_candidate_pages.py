@@ -214,6 +214,13 @@ async def test_exam_mode_and_the_step_indicator(
     assert "Sign out" not in running.text and "My page" not in running.text
     assert 'id="language-select"' in running.text and "Exam in progress" in running.text
     assert 'id="fullscreen"' in running.text
+    # The language switch leads back into the running part, in the chosen language.
+    switched = await client.post(
+        "/language", data={"csrf_token": token, "language": "nb", "next": f"{base}/take"}
+    )
+    assert switched.status_code == 303 and switched.headers["location"] == f"{base}/take"
+    again = await client.get(f"{base}/take")
+    assert '<html lang="nb">' in again.text and not _has_site_navigation(again.text)
     # Other pages keep the navigation while the part runs.
     assert _has_site_navigation((await client.get("/my", headers=en)).text)
 
