@@ -121,6 +121,8 @@ def render(
             role.value: translate(request, label) for role, label in ROLE_LABELS.items()
         },
         "current_path": request.url.path,
+        "body_name": request.state.settings.body_name,
+        "body_has_logo": request.state.settings.body_logo is not None,
     }
     full_context.update(context or {})
     response = templates.TemplateResponse(request, template, full_context, status_code=status_code)

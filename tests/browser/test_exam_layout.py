@@ -1,0 +1,114 @@
+"""The exam page's layout in chromium at a desktop (1280x800) and a phone (390x844) size: a case
+stays in view beside its sub-questions, the camera box never covers the overview or a question,
+and the body's name, logo and colour are in the header. axe-core checks the pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Locator, Page, expect
+
+from tests.conftest import PASSWORD
+from tests.exam.factories import Exam
+from vakt.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+BODY = "Sertifiseringsorganet AS"
+COLOUR = "#1a5e9a"
+COLOUR_RGB = "rgb(26, 94, 154)"
+LOGO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">'
+    b'<rect width="40" height="40" fill="#1a5e9a"/></svg>'
+)
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """The test settings with the body's name, logo and main colour."""
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "logo.svg").write_bytes(LOGO)
+    return Settings(
+        database_url=database_url,
+        data_dir=data,
+        secret_key="test-secret-key-" + "x" * 32,
+        body_name=BODY,
+        body_logo=Path("logo.svg"),
+        body_colour=COLOUR,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+async def _sign_in(page: Page, live_server: str) -> None:
+    await page.goto(f"{live_server}/login")
+    await page.fill("#username", "candidate")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit].primary")
+
+
+async def _through_the_rules(page: Page, live_server: str, exam: Exam) -> None:
+    await page.goto(f"{live_server}/exam/{exam.registration_id}/rules")
+    await page.check("#conduct")
+    await page.check("#declaration")
+    await page.click("button.primary")
+
+
+async def _start(page: Page, part: str) -> None:
+    await page.click(f"text=Start {part}")
+    await expect(page.locator("#exam")).to_have_attribute("data-ready", "true")
+    await expect(page.locator("#part-title")).to_have_text(part)
+
+
+async def _hand_in(page: Page) -> None:
+    await page.click("#hand-in")
+    await page.click("#hand-in-confirm")
+    await expect(page.locator(".receipts code").last).to_be_visible(timeout=30_000)
+
+
+async def _box(locator: Locator) -> dict[str, float]:
+    box = await locator.bounding_box()
+    assert box is not None, f"{locator} is not laid out"
+    return box
+
+
+def _in_viewport(box: dict[str, float], viewport: dict[str, int]) -> bool:
+    return (
+        box["y"] < viewport["height"]
+        and box["y"] + box["height"] > 0
+        and box["x"] < viewport["width"]
+        and box["x"] + box["width"] > 0
+    )
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+async def test_the_body_name_logo_and_colour_are_in_the_header(
+    browser: Browser, live_server: str, viewport: dict[str, int]
+) -> None:
+    # The real CSP: the colour arrives as a style sheet from the site itself.
+    context = await browser.new_context(locale="en-GB", viewport=viewport)
+    page = await context.new_page()
+    for path in ("/login", "/verify"):
+        await page.goto(f"{live_server}{path}")
+        header = page.locator("header.site-header")
+        await expect(header.locator(".brand")).to_have_text(BODY)
+        logo = header.locator("img.brand-logo")
+        await expect(logo).to_be_visible()
+        assert await logo.evaluate("img => img.complete && img.naturalWidth > 0")
+        background = await header.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert background == COLOUR_RGB
+        primary = page.locator("button.primary").first
+        assert await primary.evaluate("el => getComputedStyle(el).backgroundColor") == COLOUR_RGB
