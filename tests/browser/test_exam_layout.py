@@ -4,13 +4,18 @@ and the body's name, logo and colour are in the header. axe-core checks the page
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
-from tests.exam.factories import Exam
+from tests.exam.factories import Exam, build_full_exam
+from vakt.accounts import User
+from vakt.db import utcnow
 from vakt.settings import Settings
 
 pytestmark = pytest.mark.browser
@@ -91,6 +96,47 @@ def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
         and a["y"] < b["y"] + b["height"]
         and b["y"] < a["y"] + a["height"]
     )
+
+
+@pytest.mark.asyncio
+async def test_a_case_stays_beside_its_questions_on_a_wide_screen(
+    browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
+) -> None:
+    exam = await build_full_exam(session, users, opens=utcnow() - timedelta(hours=1))
+    context = await browser.new_context(locale="en-GB", viewport=DESKTOP, bypass_csp=True)
+    page = await context.new_page()
+    await _sign_in(page, live_server)
+    await _through_the_rules(page, live_server, exam)
+    await _start(page, "Flervalgsprøve")
+    await _hand_in(page)
+    await _start(page, "Kunnskapsprøve")
+    await _hand_in(page)
+    await _start(page, "Analyseprøve")
+
+    case = page.locator("#item-1 .item-case")
+    scenario = case.locator(".case-scenario")
+    questions = case.locator(".case-questions > .question")
+    assert await questions.count() > 1
+    await expect(scenario).not_to_be_empty()
+    # Beside: the scenario's column is left of the sub-questions', side by side.
+    scenario_box, first_box = await _box(scenario), await _box(questions.first)
+    assert scenario_box["x"] + scenario_box["width"] <= first_box["x"]
+    # Answering the last sub-question, the candidate still sees the case.
+    last = questions.last
+    await last.scroll_into_view_if_needed()
+    assert _in_viewport(await _box(last), DESKTOP)
+    assert _in_viewport(await _box(scenario), DESKTOP)
+    # The scenario scrolls on its own, by keyboard too: it is focusable and named.
+    await expect(scenario).to_have_attribute("tabindex", "0")
+    await expect(page.get_by_role("region", name="Case:", exact=False)).to_have_count(1)
+    await check_accessibility(page, "case part, wide")
+
+    # On a phone the case comes first and the sub-questions under it.
+    await page.set_viewport_size(PHONE)
+    scenario_box, first_box = await _box(scenario), await _box(questions.first)
+    assert scenario_box["y"] + scenario_box["height"] <= first_box["y"]
+    assert scenario_box["height"] <= PHONE["height"] / 2 + 1
+    await check_accessibility(page, "case part, narrow")
 
 
 @pytest.mark.asyncio
