@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from proctoring.schemas import Policy
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from tests.exam.factories import Exam, build_full_exam
@@ -137,6 +138,46 @@ async def test_a_case_stays_beside_its_questions_on_a_wide_screen(
     assert scenario_box["y"] + scenario_box["height"] <= first_box["y"]
     assert scenario_box["height"] <= PHONE["height"] / 2 + 1
     await check_accessibility(page, "case part, narrow")
+
+
+@pytest.mark.asyncio
+async def test_on_a_phone_the_camera_box_covers_neither_overview_nor_question(
+    browser: Browser, live_server: str, session: AsyncSession, users: dict[str, User]
+) -> None:
+    exam = await build_full_exam(
+        session, users, opens=utcnow() - timedelta(hours=1), proctoring=Policy()
+    )
+    context = await browser.new_context(locale="en-GB", viewport=PHONE, bypass_csp=True)
+    page = await context.new_page()
+    await _sign_in(page, live_server)
+    await _through_the_rules(page, live_server, exam)
+    await expect(page.locator("h1")).to_have_text("Identity check")
+    await page.click("#take-photo")
+    await expect(page.locator("#photo-submit")).to_be_enabled()
+    await page.click("#photo-submit")
+    await page.click("#identity-continue")
+    start = page.locator("#start-part")
+    await expect(start).to_be_enabled(timeout=30_000)
+    await start.click()
+    await expect(page.locator("#exam")).to_have_attribute("data-ready", "true")
+
+    camera = page.locator("#proctoring")
+    await expect(camera.locator("video")).to_be_visible()
+    overview = page.locator("nav.overview")
+    for number in (1, 2):
+        if number > 1:
+            await page.click(f"#item-{number - 1} [data-go='{number}']")
+        question = page.locator(f"#item-{number}")
+        await expect(question).to_be_visible()
+        await question.scroll_into_view_if_needed()
+        camera_box = await _box(camera)
+        assert not _overlap(camera_box, await _box(overview))
+        assert not _overlap(camera_box, await _box(question))
+        for part in await question.locator(".question").all():
+            assert not _overlap(camera_box, await _box(part))
+    await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    assert not _overlap(await _box(camera), await _box(page.locator("#hand-in")))
+    await check_accessibility(page, "proctored exam page, phone")
 
 
 @pytest.mark.asyncio
