@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +12,26 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from vakt.signing_key import SigningKey, load_signing_key
+
+DEFAULT_BODY_COLOUR = "#0b4f8a"
+LOGO_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+              ".webp": "image/webp", ".svg": "image/svg+xml"}  # fmt: skip
+"""The logo files the header may show, by suffix, with the type they are served as."""
+MIN_CONTRAST = 4.5
+"""WCAG 2.2 AA for normal text: the header's and buttons' white text on the main colour."""
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def _linear(channel: int) -> float:
+    value = channel / 255
+    return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+
+def contrast_with_white(colour: str) -> float:
+    """The WCAG contrast ratio of white text on ``colour`` (#rrggbb)."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    luminance = 0.2126 * _linear(red) + 0.7152 * _linear(green) + 0.0722 * _linear(blue)
+    return 1.05 / (luminance + 0.05)
 
 
 class Settings(BaseSettings):
@@ -85,6 +106,16 @@ class Settings(BaseSettings):
         default="Vakt demo certification body",
         description="The certification body's name, printed on certificates",
     )
+    body_logo: Path | None = Field(
+        default=None,
+        description="The body's logo in the header of every page: a PNG, JPEG, WebP or SVG file "
+        "(a path, relative paths from data_dir); unset: no logo",
+    )
+    body_colour: str = Field(
+        default=DEFAULT_BODY_COLOUR,
+        description="The body's main colour (#rrggbb) for the header and primary buttons; white "
+        "text must reach 4.5:1 contrast on it",
+    )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Where the public reaches Vakt; certificates' QR codes point here",
@@ -152,6 +183,24 @@ class Settings(BaseSettings):
             raise ValueError("VAKT_MAIL_FROM is required when VAKT_SMTP_HOST is set")
         if self.signing_cert_file is not None and self.signing_key_file is None:
             raise ValueError("VAKT_SIGNING_KEY_FILE is required when VAKT_SIGNING_CERT_FILE is set")
+        if not _HEX_COLOUR.fullmatch(self.body_colour):
+            raise ValueError("VAKT_BODY_COLOUR must be a colour written #rrggbb, e.g. #0b4f8a")
+        self.body_colour = self.body_colour.lower()
+        contrast = contrast_with_white(self.body_colour)
+        if contrast < MIN_CONTRAST:
+            # The header and primary buttons have white text on this colour.
+            raise ValueError(
+                f"VAKT_BODY_COLOUR {self.body_colour} is too light: white text on it has a "
+                f"contrast of {contrast:.2f}:1, and at least {MIN_CONTRAST}:1 is required "
+                "(WCAG AA); choose a darker colour"
+            )
+        if self.body_logo is not None:
+            if not self.body_logo.is_absolute():
+                self.body_logo = self.data_dir / self.body_logo
+            if self.body_logo.suffix.lower() not in LOGO_TYPES:
+                raise ValueError("VAKT_BODY_LOGO must be a .png, .jpg, .jpeg, .webp or .svg file")
+            if not self.body_logo.is_file():
+                raise ValueError(f"VAKT_BODY_LOGO: no file at {self.body_logo}")
         if self.signing_key_file is not None:
             # Read now: a wrong passphrase stops the start, not a holder's download.
             self._signing_key = load_signing_key(

@@ -59,6 +59,7 @@ from web.routes import (
     home,
     inbox,
     oidc,
+    theme,
     users,
 )
 from web.routes.certification import appeals as certification_appeals
@@ -102,6 +103,7 @@ def routes() -> list[BaseRoute]:
     """Every route of the application."""
     return [
         *home.routes(),
+        *theme.routes(),
         *auth.routes(),
         *oidc.routes(),
         *items.routes(),

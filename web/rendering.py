@@ -123,6 +123,8 @@ def render(
         "current_path": request.url.path,
         # Set by the exam page while a part runs: the header then offers no way out.
         "exam_mode": False,
+        "body_name": request.state.settings.body_name,
+        "body_has_logo": request.state.settings.body_logo is not None,
     }
     full_context.update(context or {})
     response = templates.TemplateResponse(request, template, full_context, status_code=status_code)
