@@ -293,7 +293,15 @@ class AppealPage:
     row: AppealRow
     files: list[AppealAttachment]
     regrading: list[RegradingRow]
-    regrading_unfinished: bool
+
+    @property
+    def regrading_unfinished(self) -> bool:
+        """Whether a re-grading this appeal ordered is still going on (from the rows, which
+        hold every part the appeal can have graded again)."""
+        return any(
+            r.ordered is not None and r.grading is not None and not r.grading.finished
+            for r in self.regrading
+        )
 
 
 async def appeal_page(
@@ -306,7 +314,6 @@ async def appeal_page(
         row,
         await attachments.attachments_of(session, row.appeal.id),
         await regrading_rows(session, row.appeal, regrading),
-        await unfinished(session, row.appeal, regrading),
     )
 
 
