@@ -385,6 +385,9 @@ async def _into_the_first_part(page: Page, live_server: str, exam: Exam) -> None
     await _check_in(page)
     await page.click("#identity-continue")  # no profile photo: a proctor decides
     await _start_when_live(page, "Flervalgsprøve")
+    # The part's page is a new page: it asks for the camera again, and a test that acts on the
+    # camera must wait until this page has it.
+    await expect(page.locator("#media-status")).to_contain_text("Camera and microphone are on")
 
 
 @pytest.mark.asyncio
