@@ -153,6 +153,7 @@ def _wrap(
 
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__
+    endpoint.__wrapped__ = handler  # type: ignore[attr-defined]
     return endpoint
 
 

@@ -72,4 +72,15 @@ def seb_gate(handler: Handler, *, page: bool = False) -> Handler:
             )
         return await handler(request)
 
+    gated.seb_gated = True  # type: ignore[attr-defined]
     return gated
+
+
+def is_seb_gated(endpoint: Handler) -> bool:
+    """Whether ``endpoint`` (or a handler it wraps) is behind ``seb_gate``."""
+    current: object = endpoint
+    while current is not None:
+        if getattr(current, "seb_gated", False):
+            return True
+        current = getattr(current, "__wrapped__", None)
+    return False
