@@ -5,6 +5,7 @@ hostile input."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -18,6 +19,7 @@ from certification.models import Appeal, AppealRegrading
 from certification.schemas import AppealStatus, DecisionOutcome
 from exam.models import Attempt, AttemptPart
 from exam.queries import my_registrations
+from exam.timing import FixedClock
 from grading.claims import claim_next
 from grading.independence import NoExaminers
 from grading.marking import save_marks, submit_marks
@@ -35,6 +37,7 @@ pytestmark = pytest.mark.asyncio
 REGRADING = BlindRegrading()
 LATER = DECIDED_AT + timedelta(days=3)
 ENGLISH = {"Accept-Language": "en"}
+POINTS = re.compile(r"[0-9.,]+ of [0-9.,]+ points")
 
 
 async def _parts(session: AsyncSession, registration_id: int) -> dict[str, AttemptPart]:
@@ -74,7 +77,7 @@ async def _order(session: AsyncSession, users: dict[str, User], appeal: Appeal, 
 
 
 async def test_the_outcome_and_the_new_decision_rest_on_the_blind_regrading(
-    session: AsyncSession, users: dict[str, User]
+    session: AsyncSession, users: dict[str, User], client: httpx.AsyncClient, clock: FixedClock
 ) -> None:
     ready = await ready_for_decision(session, users)
     appeal = await _appealed(session, ready, users)
@@ -125,6 +128,13 @@ async def test_the_outcome_and_the_new_decision_rest_on_the_blind_regrading(
         if v.registration.id == ready.passed
     ]  # fmt: skip
     assert view.under_review and view.passed is None
+    # My page says so, and shows neither the earlier points nor the new ones.
+    clock.set(LATER)
+    await sign_in(client, users["candidate"].username)
+    my_page = (await client.get("/my", headers=ENGLISH)).text
+    assert "Under review: the result will be sent to you again" in my_page
+    assert "Passed" not in my_page and "Not passed" not in my_page
+    assert not POINTS.search(my_page)
 
     await appeals.record_outcome(
         session, handler=users["administrator"], appeal_id=appeal.id,
@@ -144,6 +154,10 @@ async def test_the_outcome_and_the_new_decision_rest_on_the_blind_regrading(
         if v.registration.id == ready.passed
     ]  # fmt: skip
     assert not view.under_review and view.passed is True
+    await session.commit()
+    my_page = (await client.get("/my", headers=ENGLISH)).text
+    assert "Under review" not in my_page and "Passed" in my_page
+    assert POINTS.search(my_page)
     assert view.attempt is not None and view.attempt.results_released_at == LATER
     details = " ".join(r["detail"] for r in decision.requirements)
     assert f"{essay.score:g} of" in details
