@@ -17,7 +17,7 @@ import sqlalchemy.exc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from certification import attachments
+from certification import attachments, notices
 from certification.access import APPEAL_HANDLERS, DECIDERS
 from certification.attachments import AttachmentStore, Download, Upload
 from certification.certificates import issue_certificate, local_date
@@ -182,7 +182,7 @@ async def file_appeal(
             session, appeal=appeal, files=files, store=store, actor=candidate, now=now
         )
     await notifications.notify(
-        session, recipient_id=candidate.id, kind="certification.appeal_received",
+        session, recipient_id=candidate.id, kind=notices.APPEAL_RECEIVED,
         params={"number": appeal.number, "filed_at": now}, now=now,
     )  # fmt: skip
     return appeal
@@ -347,6 +347,8 @@ async def record_outcome(
         raise NotFound(_l("There is no such appeal."))
     if appeal.status in (AppealStatus.UPHELD, AppealStatus.REJECTED):
         raise Conflict(_l("The outcome of this appeal has been recorded already."))
+    if status == AppealStatus.RECEIVED:
+        raise VaktError(_l("Choose in review, upheld or rejected."), field="status")
     written = storable(grounds, "grounds").strip()
     if len(written) > MAX_GROUNDS:
         raise VaktError(
@@ -363,7 +365,7 @@ async def record_outcome(
         appeal.outcome_grounds, appeal.handled_at, appeal.handled_by_id = written, now, handler.id
         await notifications.notify(
             session, recipient_id=appeal.candidate_id,
-            kind=f"certification.appeal_{status.value}", params={"number": appeal.number},
+            kind=notices.APPEAL_OUTCOME[status], params={"number": appeal.number},
             now=now,
         )  # fmt: skip
     await audit.record(

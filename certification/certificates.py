@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from certification import notices
 from certification.models import Certificate, CertificationDecision
 from certification.schemas import CertificateStatus, CertificationRules
 from itembank.models import Scheme
@@ -107,7 +108,7 @@ async def issue_certificate(
     await notify(
         session,
         recipient_id=certificate.holder_id,
-        kind="certification.certificate_issued",
+        kind=notices.CERTIFICATE_ISSUED,
         params={
             "number": number,
             "scheme": scheme.name,

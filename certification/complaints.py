@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from certification import notices
 from certification.access import CERTIFICATION_STAFF, STAFF_ONLY
 from certification.certificates import local_date
 from certification.models import Complaint
@@ -59,7 +60,7 @@ async def file_complaint(
         entity_type="complaint", entity_id=complaint.id, after={"number": complaint.number},
     )  # fmt: skip
     await notifications.notify(
-        session, recipient_id=complainant.id, kind="certification.complaint_received",
+        session, recipient_id=complainant.id, kind=notices.COMPLAINT_RECEIVED,
         params={"number": complaint.number, "filed_at": now}, now=now,
     )  # fmt: skip
     return complaint
@@ -121,6 +122,6 @@ async def answer_complaint(
     )  # fmt: skip
     await notifications.notify(
         session, recipient_id=complaint.complainant_id,
-        kind="certification.complaint_answered", params={"number": complaint.number}, now=now,
+        kind=notices.COMPLAINT_ANSWERED, params={"number": complaint.number}, now=now,
     )  # fmt: skip
     return complaint

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from certification import notices
 from certification.access import CERTIFICATION_STAFF, STAFF_ONLY
 from certification.certificates import shown_status
 from certification.models import Certificate
@@ -125,18 +126,11 @@ async def _change(
     await notify(
         session,
         recipient_id=certificate.holder_id,
-        kind=f"certification.certificate_{_NOTICE[to]}",
+        kind=notices.CERTIFICATE_STATUS[to],
         params={"number": certificate.number, "scheme": scheme.name, "changed_at": now},
         now=now,
     )
     return certificate
-
-
-_NOTICE = {
-    CertificateStatus.SUSPENDED: "suspended",
-    CertificateStatus.WITHDRAWN: "withdrawn",
-    CertificateStatus.VALID: "reinstated",
-}
 
 
 async def suspend(

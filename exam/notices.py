@@ -11,7 +11,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.events import AttemptEnded, ExamEvents, ResultsReleased
 from exam.models import AttemptStatus, Registration, Sitting
-from vakt.notifications import notify
+from vakt.i18n import _l
+from vakt.notifications import Kind, notify
+
+ENDED_FOR_CHEATING = Kind(
+    key="exam.ended_for_cheating",
+    subject=_l("Your exam was ended"),
+    body=_l(
+        "Your exam {sitting} was ended by the exam staff at {ended_at} because of cheating. "
+        "The result is not passed. Sign in to Vakt and open My page to read the grounds."
+    ),
+    times=frozenset({"ended_at"}),
+)
+
+
+RESULTS_RELEASED = Kind(
+    key="exam.results_released",
+    subject=_l("Your exam results are ready"),
+    body=_l(
+        "The results of your exam {sitting} were released at {released_at}. "
+        "Sign in to Vakt and open My page to see them."
+    ),
+    times=frozenset({"released_at"}),
+)
+
+KINDS = (ENDED_FOR_CHEATING, RESULTS_RELEASED)
+"""The kinds of message the exam sends (``vakt.notifications.Kinds``)."""
 
 
 async def _candidate_and_sitting(session: AsyncSession, registration_id: int) -> tuple[int, str]:
@@ -33,7 +58,7 @@ async def attempt_ended(session: AsyncSession, event: AttemptEnded) -> None:
     await notify(
         session,
         recipient_id=candidate_id,
-        kind="exam.ended_for_cheating",
+        kind=ENDED_FOR_CHEATING,
         params={"sitting": sitting, "ended_at": event.ended_at},
         now=event.ended_at,
     )
@@ -45,7 +70,7 @@ async def results_released(session: AsyncSession, event: ResultsReleased) -> Non
     await notify(
         session,
         recipient_id=candidate_id,
-        kind="exam.results_released",
+        kind=RESULTS_RELEASED,
         params={"sitting": sitting, "released_at": event.released_at},
         now=event.released_at,
     )

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from vakt import audit
 from vakt.accounts import User
-from vakt.notifications import MailState, Notification, render, user_language
+from vakt.notifications import Kinds, MailState, Notification, render, user_language
 from vakt.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -93,8 +93,10 @@ def mailer_for(settings: Settings) -> Mailer:
 
 @dataclass(frozen=True)
 class MailPolicy:
-    """How messages are sent: the sender, the body's time zone, and how often to try."""
+    """How messages are sent: the sender, the body's time zone, how often to try, and the kinds
+    of message they are written from."""
 
+    kinds: Kinds
     sender: str
     default_language: str
     timezone: str
@@ -104,10 +106,11 @@ class MailPolicy:
     """Values never to be written into a recorded error (the SMTP password)."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> MailPolicy:
+    def from_settings(cls, settings: Settings, kinds: Kinds) -> MailPolicy:
         """The policy the settings describe."""
         password = settings.smtp_password.get_secret_value()
         return cls(
+            kinds=kinds,
             sender=settings.mail_from or "vakt@localhost",
             default_language=settings.default_language,
             timezone=settings.timezone,
@@ -151,7 +154,10 @@ async def _claim(session: AsyncSession, notification_id: int, now: datetime) -> 
 
 def _email(notification: Notification, recipient: User, policy: MailPolicy) -> EmailMessage:
     written = render(
-        notification, user_language(recipient, policy.default_language), policy.timezone
+        notification,
+        policy.kinds,
+        user_language(recipient, policy.default_language),
+        policy.timezone,
     )
     message = EmailMessage()
     message["From"] = policy.sender

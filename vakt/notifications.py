@@ -4,16 +4,19 @@ A domain calls ``notify`` in the transaction of the change the message is about.
 outbox: the e-mail goes out after the commit, from the sending job (``vakt.mail``), so a change
 that is rolled back sends nothing, and a message is never lost between the two.
 
-A message is stored without its text: its kind (a key of ``KINDS``) and the values for the kind's
-placeholders. The text is written when it is read, in the reader's language and the body's time
-zone, so the inbox follows a change of language and no translation is frozen in the database.
+A message is stored without its text: its kind's key (``Kind``, declared by the domain that sends
+it) and the values for the kind's placeholders. The text is written when it is read, in the
+reader's language and the body's time zone, so the inbox follows a change of language and no
+translation is frozen in the database.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 
 from babel.dates import format_date
@@ -43,8 +46,13 @@ class MailState(enum.StrEnum):
 @dataclass(frozen=True)
 class Kind:
     """What a kind of message says: a subject and a body with ``{placeholders}``. ``times`` names
-    the placeholders that hold a time (stored as ISO 8601 UTC, written in the body's time zone)."""
+    the placeholders that hold a time (stored as ISO 8601 UTC, written in the body's time zone).
 
+    Each domain declares the kinds it sends (``exam.notices``, ``certification.notices``); the
+    application puts them together in one ``Kinds``."""
+
+    key: str
+    """How stored messages refer to the kind: once used, a key stays."""
     subject: LazyText
     body: LazyText
     times: frozenset[str] = frozenset()
@@ -52,93 +60,27 @@ class Kind:
     """Placeholders holding a calendar day (ISO 8601), written the language's way."""
 
 
-KINDS: dict[str, Kind] = {
-    "exam.ended_for_cheating": Kind(
-        subject=_l("Your exam was ended"),
-        body=_l(
-            "Your exam {sitting} was ended by the exam staff at {ended_at} because of cheating. "
-            "The result is not passed. Sign in to Vakt and open My page to read the grounds."
-        ),
-        times=frozenset({"ended_at"}),
-    ),
-    "exam.results_released": Kind(
-        subject=_l("Your exam results are ready"),
-        body=_l(
-            "The results of your exam {sitting} were released at {released_at}. "
-            "Sign in to Vakt and open My page to see them."
-        ),
-        times=frozenset({"released_at"}),
-    ),
-    "certification.appeal_received": Kind(
-        subject=_l("Your appeal {number} has been received"),
-        body=_l(
-            "Your appeal {number} was registered at {filed_at}. You will be told of the outcome. "
-            "Sign in to Vakt and open My page to follow it."
-        ),
-        times=frozenset({"filed_at"}),
-    ),
-    "certification.appeal_upheld": Kind(
-        subject=_l("Your appeal {number} has been upheld"),
-        body=_l(
-            "Your appeal {number} has been upheld. Sign in to Vakt and open My page to read "
-            "the grounds."
-        ),
-    ),
-    "certification.appeal_rejected": Kind(
-        subject=_l("Your appeal {number} has been rejected"),
-        body=_l(
-            "Your appeal {number} has been rejected. Sign in to Vakt and open My page to read "
-            "the grounds."
-        ),
-    ),
-    "certification.complaint_received": Kind(
-        subject=_l("Your complaint {number} has been received"),
-        body=_l(
-            "Your complaint {number} was registered at {filed_at}. The certification body will "
-            "answer it. Sign in to Vakt and open Complaints to follow it."
-        ),
-        times=frozenset({"filed_at"}),
-    ),
-    "certification.complaint_answered": Kind(
-        subject=_l("Your complaint {number} has been answered"),
-        body=_l(
-            "The certification body has answered your complaint {number}. Sign in to Vakt and "
-            "open Complaints to read the answer."
-        ),
-    ),
-    "certification.certificate_issued": Kind(
-        subject=_l("You are certified"),
-        body=_l(
-            "You are certified in {scheme}. Your certificate has number {number} and is valid "
-            "until {valid_until}. Sign in to Vakt and open My page to download it."
-        ),
-        dates=frozenset({"valid_until"}),
-    ),
-    "certification.certificate_suspended": Kind(
-        subject=_l("Your certificate is suspended"),
-        body=_l(
-            "Your certificate {number} in {scheme} was suspended at {changed_at}. Sign in to "
-            "Vakt and open My page to read the grounds."
-        ),
-        times=frozenset({"changed_at"}),
-    ),
-    "certification.certificate_withdrawn": Kind(
-        subject=_l("Your certificate is withdrawn"),
-        body=_l(
-            "Your certificate {number} in {scheme} was withdrawn at {changed_at}. Sign in to "
-            "Vakt and open My page to read the grounds."
-        ),
-        times=frozenset({"changed_at"}),
-    ),
-    "certification.certificate_reinstated": Kind(
-        subject=_l("Your certificate is valid again"),
-        body=_l(
-            "The suspension of your certificate {number} in {scheme} was lifted at {changed_at}."
-        ),
-        times=frozenset({"changed_at"}),
-    ),
-}
-"""Every kind of message, by key. A key, once used, stays: stored messages refer to it."""
+@dataclass(frozen=True)
+class Kinds:
+    """Every kind of message this installation sends, by key: what a stored message is read
+    with (the inbox, the e-mail)."""
+
+    by_key: Mapping[str, Kind]
+
+    @classmethod
+    def of(cls, *groups: Iterable[Kind]) -> Kinds:
+        """The kinds of several domains together; two kinds under one key are a programming
+        error, found when the application is built."""
+        by_key: dict[str, Kind] = {}
+        for kind in (kind for group in groups for kind in group):
+            if kind.key in by_key:
+                raise ValueError(f"two kinds of notification under the key {kind.key!r}")
+            by_key[kind.key] = kind
+        return cls(by_key=MappingProxyType(by_key))
+
+    def get(self, key: str) -> Kind | None:
+        """The kind under ``key``; None for a key no domain declares (any more)."""
+        return self.by_key.get(key)
 
 
 class Notification(Base):
@@ -168,7 +110,7 @@ async def notify(
     session: AsyncSession,
     *,
     recipient_id: int,
-    kind: str,
+    kind: Kind,
     params: dict[str, Any],
     now: datetime,
 ) -> Notification:
@@ -177,9 +119,6 @@ async def notify(
     ``params``: the values of the kind's placeholders (JSON: text and numbers; a time as an aware
     ``datetime``). The audit log records who got which kind of message, not its values, which may
     be personal."""
-    definition = KINDS.get(kind)
-    if definition is None:
-        raise ValueError(f"unknown kind of notification: {kind!r}")
     recipient = await session.get(User, recipient_id)
     if recipient is None:
         raise ValueError(f"no user {recipient_id} to notify")
@@ -190,7 +129,7 @@ async def notify(
     has_address = bool(recipient.email)
     notification = Notification(
         recipient_id=recipient_id,
-        kind=kind,
+        kind=kind.key,
         params=stored,
         created_at=now,
         mail_state=MailState.PENDING if has_address else MailState.NO_ADDRESS,
@@ -205,7 +144,11 @@ async def notify(
         action="notification.create",
         entity_type="notification",
         entity_id=notification.id,
-        after={"recipient_id": recipient_id, "kind": kind, "mail": notification.mail_state.value},
+        after={
+            "recipient_id": recipient_id,
+            "kind": kind.key,
+            "mail": notification.mail_state.value,
+        },
     )
     return notification
 
@@ -223,10 +166,10 @@ def user_language(user: User, default: str) -> str:
     return normalise_language(user.language) or default
 
 
-def render(notification: Notification, language: str, timezone: str) -> Rendered:
+def render(notification: Notification, kinds: Kinds, language: str, timezone: str) -> Rendered:
     """The message's subject and body in ``language``, its times in ``timezone``."""
     translations = translations_for(language)
-    definition = KINDS.get(notification.kind)
+    definition = kinds.get(notification.kind)
     if definition is None:
         # A kind no longer known: still a message, not an error page.
         fallback = _l("You have a message from Vakt.")

@@ -19,7 +19,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
+from certification import notices as certification_notices
 from certification.retention_holds import AppealMediaHolds
+from exam import notices as exam_notices
 from exam.activity import AttemptInProgress
 from exam.checkin import CheckIn, IdentityCheck
 from exam.events import ExamEvents, with_events
@@ -45,6 +47,7 @@ from proctoring.subscriptions import subscribe as subscribe_proctoring
 from vakt.db import POOL_RECYCLE_SECONDS, create_engine, create_sessionmaker
 from vakt.errors import VaktError
 from vakt.mail import MailPolicy, mailer_for, send_forever
+from vakt.notifications import Kinds
 from vakt.sessions import SessionActivity
 from vakt.settings import Settings
 from web import errors
@@ -141,6 +144,11 @@ def routes() -> list[BaseRoute]:
     ]
 
 
+def notification_kinds() -> Kinds:
+    """Every kind of message the domains send, to write stored messages with."""
+    return Kinds.of(exam_notices.KINDS, certification_notices.KINDS)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -166,6 +174,7 @@ def create_app(
     subscribe_proctoring(exam_events)
     subscribe_grading(exam_events, identity_holds)
     subscribe_exam_notices(exam_events)
+    kinds = notification_kinds()
     activity: SessionActivity | None = (
         AttemptInProgress() if isinstance(session_activity, type) else session_activity
     )
@@ -225,7 +234,7 @@ def create_app(
                         sessionmaker,
                         mailer_for(settings),
                         now=time_source.now,
-                        policy=MailPolicy.from_settings(settings),
+                        policy=MailPolicy.from_settings(settings, kinds),
                         interval_seconds=settings.mail_interval_seconds,
                     )
                 )
@@ -262,6 +271,7 @@ def create_app(
                 reviews=ProctoringReviews(),
                 participants=ProctoringInvolvement(),
                 regrading=BlindRegrading(),
+                notification_kinds=kinds,
                 item_statistics=SnapshotStatistics(),
             )
         finally:

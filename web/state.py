@@ -21,6 +21,7 @@ from itembank.candidate_views import CandidateViews
 from itembank.quality import VersionStatistics
 from proctoring.channels import LiveChannels
 from proctoring.storage import MediaStore
+from vakt.notifications import Kinds
 from vakt.sessions import SessionActivity
 from vakt.settings import Settings
 
@@ -62,8 +63,10 @@ class AppState(TypedDict):
     reviews: Reviews
     """The proctor review's outcome on the exam's pages (proctoring tells the exam)."""
     participants: Participants
+    """Who took part in a registration's proctoring (proctoring tells certification)."""
     regrading: Regrading
     """How an appeal has parts graded again, blindly (grading does it for certification)."""
-    """Who took part in a registration's proctoring (proctoring tells certification)."""
+    notification_kinds: Kinds
+    """Every kind of message the domains send, to write stored messages with."""
     item_statistics: VersionStatistics
     """Where the bank's item pages find a version's statistics per sitting (grading keeps them)."""

@@ -8,6 +8,7 @@ from playwright.async_api import Browser, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exam.notices import RESULTS_RELEASED
 from tests.browser.test_candidate_exam import check_accessibility
 from vakt.accounts import User
 from vakt.db import utcnow
@@ -27,7 +28,7 @@ async def test_the_demo_candidate_reads_a_message_and_marks_it_read(
     await notify(
         session,
         recipient_id=candidate.id,
-        kind="exam.results_released",
+        kind=RESULTS_RELEASED,
         params={"sitting": "Demo-eksamen", "released_at": utcnow()},
         now=utcnow(),
     )

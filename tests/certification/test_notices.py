@@ -15,8 +15,11 @@ from tests.certification.factories import certify
 from tests.exam.factories import OPENS, Exam
 from vakt.accounts import User
 from vakt.notifications import Notification, render
+from web.app import notification_kinds
 
 GROUNDS = "Innehaveren har ikke meldt fra om endret arbeidsgiver."
+
+KINDS = notification_kinds()
 
 
 async def _messages(session: AsyncSession, holder: User) -> list[Notification]:
@@ -38,12 +41,12 @@ async def test_the_holder_is_told_of_issue_and_every_change_of_status(
     certificate = await certify(session, exam.registration_id, users["decision_maker"], decided)
     (issued,) = await _messages(session, exam.candidate)
     assert issued.kind == "certification.certificate_issued"
-    norwegian = render(issued, "nb", "Europe/Oslo")
+    norwegian = render(issued, KINDS, "nb", "Europe/Oslo")
     assert certificate.number in norwegian.body
     day = certificate.valid_until
     assert f"{day.day}. " in norwegian.body and str(day.year) in norwegian.body
     assert day.isoformat() not in norwegian.body
-    english = render(issued, "en", "Europe/Oslo")
+    english = render(issued, KINDS, "en", "Europe/Oslo")
     assert english.subject == "You are certified"
 
     admin = users["administrator"]
@@ -61,5 +64,5 @@ async def test_the_holder_is_told_of_issue_and_every_change_of_status(
         "certification.certificate_withdrawn",
     ]
     for message in (await _messages(session, exam.candidate))[1:]:
-        body = render(message, "nb", "Europe/Oslo").body
+        body = render(message, KINDS, "nb", "Europe/Oslo").body
         assert certificate.number in body and GROUNDS not in body

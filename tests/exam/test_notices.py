@@ -16,6 +16,9 @@ from exam.reviews import NO_REVIEWS
 from tests.exam.factories import CHECKED_IN, OPENS, Exam
 from vakt.accounts import User
 from vakt.notifications import Notification, render
+from web.app import notification_kinds
+
+KINDS = notification_kinds()
 
 
 @pytest.mark.asyncio
@@ -58,10 +61,12 @@ async def test_ending_for_cheating_and_releasing_results_tell_the_candidate(
     # The grounds stay on My page, behind the sign-in: not in the message.
     assert "Telefon" not in str(rows[0].params)
     assert rows[0].params["ended_at"] == ended.isoformat()
-    text = render(rows[0], "en", "Europe/Oslo")
+    text = render(rows[0], KINDS, "en", "Europe/Oslo")
     assert text.subject == "Your exam was ended"
     assert "My page" in text.body and "because of cheating" in text.body
-    assert render(rows[1], "nb", "Europe/Oslo").subject == "Eksamensresultatene dine er klare"
+    assert (
+        render(rows[1], KINDS, "nb", "Europe/Oslo").subject == "Eksamensresultatene dine er klare"
+    )
 
 
 @pytest.mark.asyncio

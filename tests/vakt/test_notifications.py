@@ -19,16 +19,28 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from exam.notices import RESULTS_RELEASED
 from tests.conftest import free_port
 from vakt.accounts import User
 from vakt.audit import AuditEntry
 from vakt.db import create_engine, create_sessionmaker
-from vakt.i18n import format_moment
+from vakt.i18n import _l, format_moment
 from vakt.mail import ConsoleMailer, MailPolicy, SmtpMailer, error_text, send_due_once
-from vakt.notifications import MailState, Notification, inbox, notify, unread_count
+from vakt.notifications import (
+    Kind,
+    Kinds,
+    MailState,
+    Notification,
+    inbox,
+    notify,
+    render,
+    unread_count,
+)
 from vakt.settings import Settings
+from web.app import notification_kinds
 
 NOW = datetime(2026, 12, 10, 9, 0, tzinfo=UTC)
+KINDS = notification_kinds()
 PASSWORD_VALUE = "pw-Zq81-never-shown"
 
 
@@ -83,7 +95,7 @@ async def _released(session: AsyncSession, user: User, sitting: str = "Sveis 202
     row = await notify(
         session,
         recipient_id=user.id,
-        kind="exam.results_released",
+        kind=RESULTS_RELEASED,
         params={"sitting": sitting, "released_at": NOW},
         now=NOW,
     )
@@ -112,7 +124,7 @@ async def test_a_message_is_mailed_after_commit_in_the_recipients_language(
         create_sessionmaker(engine),
         SmtpMailer(configured),
         now=_clock(NOW),
-        policy=MailPolicy.from_settings(configured),
+        policy=MailPolicy.from_settings(configured, KINDS),
     )
 
     assert sent == 2
@@ -151,7 +163,7 @@ async def test_a_message_is_mailed_after_commit_in_the_recipients_language(
         create_sessionmaker(engine),
         SmtpMailer(configured),
         now=_clock(NOW + timedelta(hours=1)),
-        policy=MailPolicy.from_settings(configured),
+        policy=MailPolicy.from_settings(configured, KINDS),
     )
     assert again == 0 and len(collector.received) == 2
 
@@ -173,7 +185,7 @@ async def test_a_rolled_back_change_sends_nothing(
         create_sessionmaker(engine),
         SmtpMailer(configured),
         now=_clock(NOW + timedelta(minutes=5)),
-        policy=MailPolicy.from_settings(configured),
+        policy=MailPolicy.from_settings(configured, KINDS),
     )
 
     assert sent == 0 and collector.received == []
@@ -200,7 +212,7 @@ async def test_two_jobs_at_once_send_each_message_once(
                     create_sessionmaker(worker),
                     SmtpMailer(configured),
                     now=_clock(NOW),
-                    policy=MailPolicy.from_settings(configured),
+                    policy=MailPolicy.from_settings(configured, KINDS),
                 )
                 for worker in engines
             )
@@ -242,7 +254,7 @@ async def test_a_server_that_is_down_is_tried_again_then_the_message_fails(
     notification_id = await _released(session, recipients["candidate"])
     await session.commit()
     makers = create_sessionmaker(engine)
-    mail_policy = MailPolicy.from_settings(down)
+    mail_policy = MailPolicy.from_settings(down, KINDS)
 
     async def round_at(moment: datetime) -> Notification:
         assert (
@@ -306,7 +318,7 @@ async def test_without_an_address_the_message_is_in_the_inbox_only(
             create_sessionmaker(engine),
             SmtpMailer(configured),
             now=_clock(NOW),
-            policy=MailPolicy.from_settings(configured),
+            policy=MailPolicy.from_settings(configured, KINDS),
         )
         == 0
     )
@@ -327,21 +339,28 @@ async def test_without_an_smtp_host_the_message_is_written_to_the_console(
         create_sessionmaker(engine),
         ConsoleMailer(console),
         now=_clock(NOW),
-        policy=MailPolicy.from_settings(settings),
+        policy=MailPolicy.from_settings(settings, KINDS),
     )
     assert sent == 1
     assert "To: kandidat@example.org" in console.getvalue()
     assert "Subject: Eksamensresultatene dine er klare" in console.getvalue()
 
 
+def test_two_kinds_under_one_key_are_a_programming_error() -> None:
+    again = Kind(key=RESULTS_RELEASED.key, subject=_l("Other"), body=_l("Other"))
+    with pytest.raises(ValueError, match="two kinds"):
+        Kinds.of([RESULTS_RELEASED], [again])
+
+
 @pytest.mark.asyncio
-async def test_an_unknown_kind_is_a_programming_error(
+async def test_a_message_of_a_kind_no_longer_known_still_reads(
     session: AsyncSession, recipients: dict[str, User]
 ) -> None:
-    with pytest.raises(ValueError, match="unknown kind"):
-        await notify(
-            session, recipient_id=recipients["candidate"].id, kind="nope", params={}, now=NOW
-        )
+    gone = Kind(key="exam.no_longer_sent", subject=_l("Gone"), body=_l("Gone"))
+    row = await notify(
+        session, recipient_id=recipients["candidate"].id, kind=gone, params={}, now=NOW
+    )
+    assert render(row, KINDS, "en", "Europe/Oslo").subject == "You have a message from Vakt."
 
 
 def test_an_smtp_host_needs_a_sender() -> None:

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exam.notices import RESULTS_RELEASED
 from tests.web.helpers import csrf_from, sign_in
 from vakt.accounts import User
 from vakt.notifications import Notification, notify
@@ -20,7 +21,7 @@ async def _message(session: AsyncSession, user: User, sitting: str) -> int:
     row = await notify(
         session,
         recipient_id=user.id,
-        kind="exam.results_released",
+        kind=RESULTS_RELEASED,
         params={"sitting": sitting, "released_at": SENT},
         now=SENT,
     )

@@ -20,11 +20,12 @@ async def inbox_page(request: Request) -> Response:
     session, user = db(request), current_user(request)
     rows = await notifications.inbox(session, user)
     language, zone = request_language(request), request.state.settings.timezone
+    kinds = request.state.notification_kinds
     return render(
         request,
         "account/inbox.html",
         {
-            "messages": [(row, notifications.render(row, language, zone)) for row in rows],
+            "messages": [(row, notifications.render(row, kinds, language, zone)) for row in rows],
             "unread": await notifications.unread_count(session, user),
             "marked": READ in request.query_params,
         },
