@@ -386,5 +386,5 @@ async def test_a_late_appeal_is_refused_with_the_date_in_the_candidates_language
         headers={"Accept-Language": language},
     )
     assert late.status_code == 409
-    [error] = re.findall(r'<p class="error-message"[^>]*>([^<]*)</p>', late.text)
+    [error] = re.findall(r'<p class="ds-alert error-message"[^>]*>([^<]*)</p>', late.text)
     assert written in error and "2026-10-31" not in error

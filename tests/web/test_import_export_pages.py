@@ -97,7 +97,7 @@ async def test_bad_uploads_are_clear_errors(
     await sign_in(client, "item_writer")
     response = await _import(client, scheme_id, name, data)
     assert 400 <= response.status_code < 500
-    assert 'class="error-summary"' in response.text
+    assert 'class="ds-alert error-summary"' in response.text
     assert "Traceback" not in response.text
     assert await session.scalar(select(func.count()).select_from(Item)) == 0
 

@@ -44,7 +44,10 @@ async def test_the_theme_sets_the_main_colour(client: httpx.AsyncClient) -> None
     theme = await client.get("/theme.css")
     assert theme.status_code == 200
     assert theme.headers["content-type"].startswith("text/css")
-    assert theme.text == ":root { --accent: #1a5e9a; }\n"
+    assert theme.text.startswith(":root {\n  --accent: #1a5e9a;\n")
+    # Designsystemet's accent scale follows the body's colour: buttons, links and fields.
+    assert "  --ds-color-accent-base-default: #1a5e9a;\n" in theme.text
+    assert "--ds-color-accent-base-hover: color-mix(in srgb, #1a5e9a 80%, #000);" in theme.text
 
 
 @pytest.mark.asyncio
