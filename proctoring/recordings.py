@@ -375,3 +375,27 @@ async def check_gaps(session: AsyncSession, *, policies: dict[int, Policy], now:
         )
         flagged += 1
     return flagged
+
+
+class ReceivedChunks:
+    """Whether the server holds a stretch of a part's recording (``exam.oral.RecordingReceipts``,
+    wired in ``web.app.create_app``): an oral answer counts once its pieces are all here."""
+
+    async def received(
+        self, session: AsyncSession, attempt_part_id: int, first: int, last: int
+    ) -> bool:
+        """True when every chunk from ``first`` through ``last`` has been received."""
+        if last < first:
+            return False
+        count = await session.scalar(
+            select(func.count())
+            .select_from(RecordingChunk)
+            .join(Recording, Recording.id == RecordingChunk.recording_id)
+            .where(
+                Recording.attempt_part_id == attempt_part_id,
+                Recording.purged_at.is_(None),
+                RecordingChunk.index >= first,
+                RecordingChunk.index <= last,
+            )
+        )
+        return count == last - first + 1

@@ -37,6 +37,7 @@ from proctoring.identity import PhotoIdentityCheck
 from proctoring.involvement import ProctoringInvolvement
 from proctoring.jobs import purge_forever, watch_forever
 from proctoring.media import OralAnswerRecordings
+from proctoring.recordings import ReceivedChunks
 from proctoring.review import ProctoringIdentityHolds
 from proctoring.review_outcomes import ProctoringReviews
 from proctoring.runtime import create_live_hub
@@ -258,6 +259,7 @@ def create_app(
                 exam_events=exam_events,
                 examiners=ProctoringInvolvement(),
                 oral_recordings=OralAnswerRecordings(media),
+                recording_receipts=ReceivedChunks(),
                 identity_holds=identity_holds,
                 reviews=ProctoringReviews(),
                 participants=ProctoringInvolvement(),
