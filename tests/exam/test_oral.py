@@ -241,7 +241,9 @@ async def test_the_entrances_of_saving_an_answer(
         await _stop(session, oral_exam, part, version, clock)
     row.paused_at = None
     with pytest.raises(Conflict):  # the time is up
-        await _stop(session, oral_exam, part, version, clock, now=row.deadline + timedelta(minutes=1))
+        await _stop(
+            session, oral_exam, part, version, clock, now=row.deadline + timedelta(minutes=1)
+        )
     row.submitted_at = clock.now()
     await session.flush()
     with pytest.raises(Conflict):

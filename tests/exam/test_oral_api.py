@@ -28,7 +28,9 @@ async def _running(client: httpx.AsyncClient, exam: Exam) -> tuple[dict[str, str
     await sign_in(client, "candidate")
     await accept_rules(client, exam.registration_id)
     headers = {"X-CSRF-Token": await csrf(client, "/"), "Accept-Language": "en"}
-    attempt = await client.post(f"/api/registrations/{exam.registration_id}/attempt", headers=headers)
+    attempt = await client.post(
+        f"/api/registrations/{exam.registration_id}/attempt", headers=headers
+    )
     attempt_id = attempt.json()["attempt_id"]
     part = await client.post(f"/api/attempts/{attempt_id}/parts/next", headers=headers)
     assert part.status_code == 201, part.text
