@@ -35,7 +35,9 @@ from exam.models import (
 )
 from exam.pauses import PAUSED
 from exam.queries import candidate_part
+from exam.roles import EXAM_ADMINISTRATORS, require
 from exam.save_statements import SaveTarget, save_target
+from itembank.models import Scheme
 from vakt import audit
 from vakt.accounts import User
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
@@ -47,6 +49,8 @@ MAX_CHUNK = 100_000
 MAX_OFFSET_MS = 24 * 3600 * 1000
 """A mark lies within a day of its file's start (a part is far shorter)."""
 MAX_RETAKES = 10
+RULES_REFUSED = _l("Only administrators may change the rules for oral answers.")
+LABELS = {"retakes": _l("Retakes allowed per oral answer")}
 
 
 class RecordingReceipts(Protocol):
@@ -75,10 +79,21 @@ async def rules_for_scheme(session: AsyncSession, scheme_id: int) -> OralRules:
     return OralRules.model_validate(row.settings) if row else OralRules()
 
 
+async def scheme_rules(session: AsyncSession, scheme_id: int) -> tuple[Scheme, OralRules]:
+    """The scheme and its oral rules; a 404 for a scheme that does not exist."""
+    scheme = await session.get(Scheme, scheme_id)
+    if scheme is None:
+        raise NotFound(_l("No such scheme."))
+    return scheme, await rules_for_scheme(session, scheme.id)
+
+
 async def save_rules(
     session: AsyncSession, *, scheme_id: int, values: dict[str, Any], actor: User, now: datetime
 ) -> OralRules:
-    """Set the scheme's oral rules; a value out of range is refused at its field. Audited."""
+    """Set the scheme's oral rules (administrators only); a value out of range is refused at
+    its field. Audited."""
+    require(actor, EXAM_ADMINISTRATORS, RULES_REFUSED)
+    await scheme_rules(session, scheme_id)
     try:
         rules = OralRules.model_validate(values)
     except ValidationError:

@@ -73,6 +73,7 @@ from web.routes.certification import staff as certification_staff
 from web.routes.exam import api as exam_api
 from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
+from web.routes.exam import oral_settings as exam_oral_settings
 from web.routes.exam import results as exam_results
 from web.routes.exam import seb as exam_seb
 from web.routes.exam import staff as exam_staff
@@ -118,6 +119,7 @@ def routes() -> list[BaseRoute]:
         *exam_page.routes(),
         *exam_staff.routes(),
         *exam_seb.routes(),
+        *exam_oral_settings.routes(),
         *exam_results.routes(),
         *grading_statistics.routes(),
         *grading_staff.routes(),
