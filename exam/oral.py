@@ -399,3 +399,30 @@ async def answer_marks(session: AsyncSession, attempt_part_id: int) -> list[Oral
     for row in rows:
         newest[(row.item_version_id, row.question_id)] = row
     return list(newest.values())
+
+
+async def answer_take(
+    session: AsyncSession, attempt_part_id: int, item_version_id: int, question_id: str
+) -> OralTake | None:
+    """The recorded answer to one oral question (its newest recorded take), or None."""
+    take: OralTake | None = await session.scalar(
+        select(OralTake)
+        .where(
+            OralTake.attempt_part_id == attempt_part_id,
+            OralTake.item_version_id == item_version_id,
+            OralTake.question_id == question_id,
+            OralTake.state == OralTakeState.RECORDED,
+        )
+        .order_by(OralTake.take.desc())
+        .limit(1)
+    )
+    return take
+
+
+def played_stretch(take: OralTake | None) -> tuple[float, float | None] | None:
+    """Where the answer lies in the WebM file that begins with its start's piece: seconds from
+    that file's start to the start mark and (when it ends in the same file) to the end mark."""
+    if take is None:
+        return None
+    same_file = take.end_stream == take.start_stream and take.end_ms is not None
+    return take.start_ms / 1000, (take.end_ms / 1000 if same_file and take.end_ms else None)

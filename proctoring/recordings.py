@@ -281,10 +281,16 @@ async def stream_starts(
 
 
 async def chunk_files(
-    session: AsyncSession, store: MediaStore, recording: Recording, *, stream: int | None = None
+    session: AsyncSession,
+    store: MediaStore,
+    recording: Recording,
+    *,
+    stream: int | None = None,
+    through: int | None = None,
 ) -> list[Path]:
     """The recording's chunk files in order; with ``stream``, those of the WebM file that begins
-    with that piece, up to the next that begins one (none when no file begins there)."""
+    with that piece, up to the next that begins one (none when no file begins there), and with
+    ``through`` too, no further than that piece."""
     paths = await _chunk_paths(session, store, recording)
     if stream is None:
         return [path for _index, path in paths]
@@ -292,6 +298,8 @@ async def chunk_files(
     for index, path in paths:
         if index < stream:
             continue
+        if through is not None and index > through:
+            break
         starts = _starts_stream(path)
         if not chosen and (index != stream or not starts):
             return []
