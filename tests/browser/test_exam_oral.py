@@ -12,7 +12,7 @@ from typing import Any
 
 import av
 import pytest
-from playwright.async_api import expect
+from playwright.async_api import Page, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +29,7 @@ from tests.browser.test_proctoring import (
     camera,  # noqa: F401 (the fixture)
     face_video,
 )
-from tests.exam.factories import build_oral_exam
+from tests.exam.factories import Exam, build_oral_exam
 from vakt.accounts import User
 from vakt.db import utcnow
 from vakt.settings import Settings
@@ -45,6 +45,23 @@ CALM = Policy(
 )
 """Recorded in one-second pieces (the marks fall close to a piece's edge); the camera counts as
 off only after a minute, so a loaded machine's slow analysis does not hold the part back."""
+
+
+async def _into_the_oral_part(page: Page, live_server: str, exam: Exam) -> None:
+    await _sign_in(page, live_server)
+    await _through_the_rules(page, live_server, exam)
+    await _check_in(page)
+    await page.click("#identity-continue")  # no profile photo: a proctor decides
+    # The part starts once the server receives picture and sound; on its page the recorder
+    # runs once the camera is there again (the page is a new one).
+    start = page.locator("#start-part")
+    await expect(start).to_be_enabled(timeout=60_000)
+    await start.click()
+    await expect(page.locator("#exam")).to_have_attribute("data-ready", "true")
+    await expect(page.locator("#part-title")).to_have_text("Muntlig eksamen")
+    await expect(page.locator("#proctoring")).to_have_attribute(
+        "data-ready", "true", timeout=30_000
+    )
 
 
 @pytest.mark.asyncio
@@ -65,20 +82,7 @@ async def test_prepare_record_stop_at_the_maximum_and_the_answer_is_marked(
     page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    await _sign_in(page, live_server)
-    await _through_the_rules(page, live_server, exam)
-    await _check_in(page)
-    await page.click("#identity-continue")  # no profile photo: a proctor decides
-    # The part starts once the server receives picture and sound; on its page the recorder
-    # runs once the camera is there again (the page is a new one).
-    start = page.locator("#start-part")
-    await expect(start).to_be_enabled(timeout=60_000)
-    await start.click()
-    await expect(page.locator("#exam")).to_have_attribute("data-ready", "true")
-    await expect(page.locator("#part-title")).to_have_text("Muntlig eksamen")
-    await expect(page.locator("#proctoring")).to_have_attribute(
-        "data-ready", "true", timeout=30_000
-    )
+    await _into_the_oral_part(page, live_server, exam)
 
     oral = page.locator(".oral")
     phase = oral.locator(".oral-phase")
@@ -158,3 +162,51 @@ async def test_prepare_record_stop_at_the_maximum_and_the_answer_is_marked(
         times = [frame.time for frame in container.decode(video) if frame.time is not None]
     between = [t for t in times if start <= t <= end]
     assert between, (start, end, times[:3], times[-3:])
+
+
+@pytest.mark.asyncio
+async def test_without_preparation_stopped_by_the_candidate_and_recorded_again(
+    camera: Callable[[Path], Any],  # noqa: F811
+    live_server: str,
+    session: AsyncSession,
+    users: dict[str, User],
+    tmp_path: Path,
+) -> None:
+    """No preparation time: the answer starts at once. The candidate stops it with the button;
+    the scheme allows one retake, which replaces the answer; then no more."""
+    exam = await build_oral_exam(
+        session, users, opens=utcnow() - timedelta(hours=1), preparation=0, longest=120,
+        retakes=1, proctoring=CALM,
+    )  # fmt: skip
+    browser = await camera(face_video(tmp_path, "obama.jpg"))
+    page = await (await browser.new_context(locale="en-GB", bypass_csp=True)).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await _into_the_oral_part(page, live_server, exam)
+    oral = page.locator(".oral")
+    phase = oral.locator(".oral-phase")
+    record, stop = oral.locator(".oral-record"), oral.locator(".oral-stop")
+    tile = page.locator('.overview-link[data-item="1"] .tile-answer')
+    await expect(oral.locator(".oral-prepare")).to_have_count(0)
+    await expect(record).to_have_text("Start answering")
+
+    for take in (1, 2):
+        await record.click()
+        await expect(phase).to_have_attribute("data-phase", "recording")
+        await expect(stop).to_be_focused()  # the keyboard stays on the next step
+        await expect(tile).to_have_text("not answered")
+        await page.keyboard.press("Enter")
+        await expect(phase).to_have_text(
+            "Answer recorded and received by the server", timeout=30_000
+        )
+        await expect(tile).to_have_text("answered")
+        if take == 1:
+            await expect(record).to_have_text("Record the answer again (1 left)")
+    await expect(record).to_be_hidden()
+    assert not errors, errors
+    takes = list(await session.scalars(select(OralTake).order_by(OralTake.take)))
+    assert [(t.take, t.state, t.clamped) for t in takes] == [
+        (1, "recorded", False),
+        (2, "recorded", False),
+    ]
+    assert takes[1].start_chunk > takes[0].end_chunk

@@ -685,14 +685,22 @@
         format(messages.oralPreparationNotice, { seconds: ORAL_NOTICE_AT }), () => record());
     }
 
+    // Busy buttons say so (aria-disabled) but keep the keyboard focus, which a disabled
+    // button would drop to the page's start.
+    function busy(button, value) {
+      if (value) button.setAttribute("aria-disabled", "true"); else button.removeAttribute("aria-disabled");
+    }
+    const isBusy = (button) => button.getAttribute("aria-disabled") === "true";
+
     async function record() {
+      if (isBusy(recordButton)) return;
       window.clearInterval(ticker);
       ticker = null;
       showError("");
-      recordButton.disabled = true;
+      busy(recordButton, true);
       const place = window.vaktProctoring ? await window.vaktProctoring.cut() : null;
       if (!place) {
-        recordButton.disabled = false;
+        busy(recordButton, false);
         showError(messages.oralNoRecording);
         showReady();
         return;
@@ -700,12 +708,14 @@
       try {
         take = await oralPost(`${base}/start`, { mark: { stream: place.stream, ms: place.ms, chunk: place.closed + 1 } });
       } catch (error) {
-        recordButton.disabled = false;
+        busy(recordButton, false);
         showError(format(messages.oralRefused, { message: error.message }));
         showReady();
         return;
       }
-      recordButton.disabled = false;
+      busy(recordButton, false);
+      // A retake replaces the answer: it counts again once this recording is on the server.
+      if (oralAnswered.delete(key)) updateOverview();
       recordingFor(longest);
     }
 
@@ -723,7 +733,7 @@
       panel.recording = false;
       window.clearInterval(ticker);
       ticker = null;
-      stopButton.disabled = true;
+      busy(stopButton, true);
       const place = window.vaktProctoring ? await window.vaktProctoring.cut() : null;
       const mark = place
         ? { stream: place.stream, ms: place.ms, chunk: Math.max(place.closed, take.start.chunk) }
@@ -737,7 +747,7 @@
           await whenOnlineOrAfter(RETRY_MS);
         }
       }
-      stopButton.disabled = false;
+      busy(stopButton, false);
       clock.textContent = "";
       showPhase("recorded", messages.oralRecorded);
       showButtons([]);
