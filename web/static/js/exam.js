@@ -743,7 +743,13 @@
           take = await oralPost(`${base}/stop`, { take: take.take, mark });
           break;
         } catch (error) {
-          if (navigator.onLine) { showError(format(messages.oralRefused, { message: error.message })); break; }
+          if (navigator.onLine) {
+            // Refused (paused, say): the recording is still open; the candidate may stop again.
+            busy(stopButton, false);
+            showError(format(messages.oralRefused, { message: error.message }));
+            panel.recording = true;
+            return;
+          }
           await whenOnlineOrAfter(RETRY_MS);
         }
       }
