@@ -301,3 +301,57 @@ class ItemFlag(Base):
     sequence: Mapped[int] = mapped_column(BigInteger)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     """When the server took the change."""
+
+
+class OralTakeState(enum.StrEnum):
+    """Where one recording of an oral answer stands."""
+
+    RECORDING = "recording"
+    """Started: the candidate is answering."""
+    RECORDED = "recorded"
+    """Stopped: the answer's end is marked."""
+
+
+class OralTake(Base):
+    """One recording of the answer to an oral question: where it begins and ends in the part's
+    recording, which runs for the whole part. A mark is a place in one WebM file of that
+    recording: ``*_stream`` is the chunk that begins the file (the recorder started there),
+    ``*_ms`` the time from the file's start, ``*_chunk`` the chunk that holds the mark. The
+    newest recorded take is the answer; earlier ones are kept for the record."""
+
+    __tablename__ = "oral_take"
+    __table_args__ = (
+        UniqueConstraint("attempt_part_id", "item_version_id", "question_id", "take"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt_part_id: Mapped[int] = mapped_column(
+        ForeignKey("attempt_part.id", ondelete="CASCADE"), index=True
+    )
+    item_version_id: Mapped[int] = mapped_column(ForeignKey("item_version.id"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    take: Mapped[int] = mapped_column(Integer)
+    """1 for the first recording, 2 for the first retake, ..."""
+    state: Mapped[OralTakeState] = mapped_column(text_enum(OralTakeState, 20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    start_stream: Mapped[int] = mapped_column(Integer)
+    start_ms: Mapped[int] = mapped_column(Integer)
+    start_chunk: Mapped[int] = mapped_column(Integer)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_stream: Mapped[int | None] = mapped_column(Integer)
+    end_ms: Mapped[int | None] = mapped_column(Integer)
+    end_chunk: Mapped[int | None] = mapped_column(Integer)
+    clamped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The end mark came later than the longest answer allowed and was moved back to it."""
+
+
+class OralSettings(Base):
+    """A scheme's rules for the oral answers (``exam.oral.OralRules``): how many times a
+    candidate may record an answer again."""
+
+    __tablename__ = "exam_oral_settings"
+
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("scheme.id"), primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -183,3 +183,60 @@ class ErrorBody(ApiModel):
     """Every 4xx answer of the API."""
 
     error: ErrorDetail
+
+
+class OralMark(ApiModel):
+    """A place in the part's recording: the chunk that begins its WebM file, the time from that
+    file's start, and the chunk that holds the place."""
+
+    stream: int = Field(ge=0, le=100_000, description="The chunk that begins the WebM file")
+    ms: int = Field(ge=0, le=86_400_000, description="Milliseconds from the file's start")
+    chunk: int = Field(ge=0, le=100_000, description="The chunk that holds the place")
+
+
+class OralStartRequest(ApiModel):
+    """Where the candidate starts recording the answer."""
+
+    mark: OralMark
+
+
+class OralStopRequest(ApiModel):
+    """Where the recording of take ``take`` ends."""
+
+    take: int = Field(ge=1, description="The take the start answered")
+    mark: OralMark
+
+
+class OralTakeResult(ApiModel):
+    """One recording of an oral answer as the server holds it."""
+
+    item_version_id: int
+    question_id: str
+    take: int = Field(description="1 for the first recording, 2 for the first retake …")
+    state: str = Field(description="recording or recorded")
+    started_at: Timestamp
+    stopped_at: Timestamp | None
+    start: OralMark
+    end: OralMark | None
+    clamped: bool = Field(description="The end was moved back to the longest answer allowed")
+
+
+class OralAnswerState(ApiModel):
+    """The newest recording of one oral question, and whether it counts as answered."""
+
+    item_version_id: int
+    question_id: str
+    take: int
+    state: str
+    started_at: Timestamp
+    stopped_at: Timestamp | None
+    answered: bool = Field(
+        description="Recorded, and the server holds the recording through the end mark"
+    )
+    retakes_left: int
+
+
+class OralAnswers(ApiModel):
+    """The part's oral answers so far."""
+
+    answers: list[OralAnswerState]

@@ -37,8 +37,11 @@ class AnswerVideo(Protocol):
 class OralRecordings(Protocol):
     """Where the oral answers' recordings are."""
 
-    async def answer_of(self, session: AsyncSession, attempt_part_id: int) -> AnswerVideo | None:
-        """The recording that is the part's answer, or None when there is none."""
+    async def answer_of(
+        self, session: AsyncSession, attempt_part_id: int, item_version_id: int, question_id: str
+    ) -> AnswerVideo | None:
+        """The recording of the answer to this question of the part (the WebM file its start
+        mark is in, through its end mark), or None when there is none."""
         ...
 
 
@@ -56,7 +59,9 @@ async def oral_answer(
     script = await visible_script(session, code=code, viewer=viewer, examiners=examiners)
     if script.kind != ScriptKind.ORAL:
         raise NotFound(_l("This script has no video."))
-    video = await recordings.answer_of(session, script.attempt_part_id)
+    video = await recordings.answer_of(
+        session, script.attempt_part_id, script.item_version_id, script.question_id
+    )
     if video is None:
         raise NotFound(_l("No recording of this answer was received."))
     await audit.record(

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exam import oral
 from exam.models import Answer
 from grading.claims import open_claims, queue_size
 from grading.graders import conflicts_of
@@ -124,6 +125,10 @@ class ScriptScreen:
     word_count: int
     other_answers: list[tuple[str, str]] = field(default_factory=list)
     """For a case: the other open questions' prompts and the candidate's answers to them."""
+    answer_start: float | None = None
+    """An oral answer: where it starts in its video, in seconds (None: from the beginning)."""
+    answer_end: float | None = None
+    """An oral answer: where it ends in its video, in seconds (None: at the video's end)."""
 
 
 def words_in(text: str) -> int:
@@ -149,6 +154,15 @@ async def _screen(session: AsyncSession, script: Script) -> ScriptScreen:
         for q in question.document.questions
         if isinstance(q, EssayQuestion) and q.id != script.question_id
     ]
+    stretch = (
+        oral.played_stretch(
+            await oral.answer_take(
+                session, script.attempt_part_id, script.item_version_id, script.question_id
+            )
+        )
+        if script.kind == ScriptKind.ORAL
+        else None
+    )
     return ScriptScreen(
         code=script.code,
         kind=script.kind,
@@ -162,6 +176,8 @@ async def _screen(session: AsyncSession, script: Script) -> ScriptScreen:
         answer=text,
         word_count=words_in(text),
         other_answers=others,
+        answer_start=stretch[0] if stretch else None,
+        answer_end=stretch[1] if stretch else None,
     )
 
 

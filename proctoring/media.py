@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from exam import oral
 from exam.models import Attempt, AttemptPart
 from exam.roles import require
 from proctoring.access import PROCTORS, REFUSED
@@ -158,8 +159,12 @@ class OralAnswerRecordings:
     def __init__(self, store: MediaStore) -> None:
         self.store = store
 
-    async def answer_of(self, session: AsyncSession, attempt_part_id: int) -> RecordingFiles | None:
-        """The recording that is the part's answer (its pieces, in order), or None."""
+    async def answer_of(
+        self, session: AsyncSession, attempt_part_id: int, item_version_id: int, question_id: str
+    ) -> RecordingFiles | None:
+        """The part's answer recording: with the answer marked (``exam.oral``), the WebM file
+        its start is in, through the piece of its end; else (recorded before answers were
+        marked) the whole recording."""
         recording = await session.scalar(
             select(Recording).where(
                 Recording.attempt_part_id == attempt_part_id, Recording.is_answer.is_(True)
@@ -167,5 +172,13 @@ class OralAnswerRecordings:
         )
         if recording is None or recording.purged_at is not None:
             return None
-        files = await chunk_files(session, self.store, recording)
+        take = await oral.answer_take(session, attempt_part_id, item_version_id, question_id)
+        if take is None:
+            files = await chunk_files(session, self.store, recording)
+        else:
+            same_file = take.end_stream == take.start_stream
+            files = await chunk_files(
+                session, self.store, recording, stream=take.start_stream,
+                through=take.end_chunk if same_file else None,
+            )  # fmt: skip
         return RecordingFiles(recording.mime_type, files) if files else None

@@ -281,10 +281,16 @@ async def stream_starts(
 
 
 async def chunk_files(
-    session: AsyncSession, store: MediaStore, recording: Recording, *, stream: int | None = None
+    session: AsyncSession,
+    store: MediaStore,
+    recording: Recording,
+    *,
+    stream: int | None = None,
+    through: int | None = None,
 ) -> list[Path]:
     """The recording's chunk files in order; with ``stream``, those of the WebM file that begins
-    with that piece, up to the next that begins one (none when no file begins there)."""
+    with that piece, up to the next that begins one (none when no file begins there), and with
+    ``through`` too, no further than that piece."""
     paths = await _chunk_paths(session, store, recording)
     if stream is None:
         return [path for _index, path in paths]
@@ -292,6 +298,8 @@ async def chunk_files(
     for index, path in paths:
         if index < stream:
             continue
+        if through is not None and index > through:
+            break
         starts = _starts_stream(path)
         if not chosen and (index != stream or not starts):
             return []
@@ -375,3 +383,27 @@ async def check_gaps(session: AsyncSession, *, policies: dict[int, Policy], now:
         )
         flagged += 1
     return flagged
+
+
+class ReceivedChunks:
+    """Whether the server holds a stretch of a part's recording (``exam.oral.RecordingReceipts``,
+    wired in ``web.app.create_app``): an oral answer counts once its pieces are all here."""
+
+    async def received(
+        self, session: AsyncSession, attempt_part_id: int, first: int, last: int
+    ) -> bool:
+        """True when every chunk from ``first`` through ``last`` has been received."""
+        if last < first:
+            return False
+        count = await session.scalar(
+            select(func.count())
+            .select_from(RecordingChunk)
+            .join(Recording, Recording.id == RecordingChunk.recording_id)
+            .where(
+                Recording.attempt_part_id == attempt_part_id,
+                Recording.purged_at.is_(None),
+                RecordingChunk.index >= first,
+                RecordingChunk.index <= last,
+            )
+        )
+        return count == last - first + 1

@@ -39,6 +39,7 @@ from proctoring.identity import PhotoIdentityCheck
 from proctoring.involvement import ProctoringInvolvement
 from proctoring.jobs import purge_forever, watch_forever
 from proctoring.media import OralAnswerRecordings
+from proctoring.recordings import ReceivedChunks
 from proctoring.review import ProctoringIdentityHolds
 from proctoring.review_outcomes import ProctoringReviews
 from proctoring.runtime import create_live_hub
@@ -75,6 +76,7 @@ from web.routes.certification import staff as certification_staff
 from web.routes.exam import api as exam_api
 from web.routes.exam import checkin as exam_checkin
 from web.routes.exam import exam_page, my_page
+from web.routes.exam import oral_settings as exam_oral_settings
 from web.routes.exam import results as exam_results
 from web.routes.exam import seb as exam_seb
 from web.routes.exam import staff as exam_staff
@@ -120,6 +122,7 @@ def routes() -> list[BaseRoute]:
         *exam_page.routes(),
         *exam_staff.routes(),
         *exam_seb.routes(),
+        *exam_oral_settings.routes(),
         *exam_results.routes(),
         *grading_statistics.routes(),
         *grading_staff.routes(),
@@ -267,6 +270,7 @@ def create_app(
                 exam_events=exam_events,
                 examiners=ProctoringInvolvement(),
                 oral_recordings=OralAnswerRecordings(media),
+                recording_receipts=ReceivedChunks(),
                 identity_holds=identity_holds,
                 reviews=ProctoringReviews(),
                 participants=ProctoringInvolvement(),

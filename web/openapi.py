@@ -121,6 +121,43 @@ OPERATIONS: list[
         "409 after the hand-in, after the deadline (5 s grace) or while the part is paused",
     ),
     (
+        "post",
+        "/api/parts/{part_id}/oral/{item_version_id}/{question_id}/start",
+        "Mark where the candidate starts recording the answer to an oral question: idempotent "
+        "while a recording is under way; a new one after a stop is a retake",
+        [PART_ID, ITEM_VERSION_ID, QUESTION_ID, CSRF],
+        schemas.OralStartRequest,
+        200,
+        schemas.OralTakeResult,
+        "400 for a mark out of range; 403 on another computer; 404 for another candidate's part "
+        "or a question not in the part; 409 after the hand-in, after the deadline, while paused, "
+        "or for a retake beyond the scheme's rule",
+    ),
+    (
+        "post",
+        "/api/parts/{part_id}/oral/{item_version_id}/{question_id}/stop",
+        "Mark where the recording of a take ends (moved back to the task's longest answer when "
+        "later): idempotent",
+        [PART_ID, ITEM_VERSION_ID, QUESTION_ID, CSRF],
+        schemas.OralStopRequest,
+        200,
+        schemas.OralTakeResult,
+        "400 for a mark out of range or before the start; 403 on another computer; 404 for "
+        "another candidate's part or a take never started; 409 after the hand-in, after the "
+        "deadline or while paused",
+    ),
+    (
+        "get",
+        "/api/parts/{part_id}/oral",
+        "The part's oral answers: the newest take of each question, and whether it counts as "
+        "answered (recorded, and the recording received through its end)",
+        [PART_ID],
+        None,
+        200,
+        schemas.OralAnswers,
+        "404 for another candidate's part",
+    ),
+    (
         "get",
         "/api/parts/{part_id}/clock",
         "The server's clock and the part's deadline (the exam page asks every minute; it is "

@@ -12,6 +12,7 @@ from certification.independence import Participants
 from certification.regrading import Regrading
 from exam.checkin import CheckIn
 from exam.events import ExamEvents
+from exam.oral import RecordingReceipts
 from exam.reviews import Reviews
 from exam.timing import Clock
 from grading.answers import OralRecordings
@@ -57,6 +58,8 @@ class AppState(TypedDict):
     examiners: Examiners
     """Who took part in examining a candidate (proctoring tells grading)."""
     oral_recordings: OralRecordings
+    recording_receipts: RecordingReceipts
+    """Whether the server holds a stretch of a part's recording (proctoring tells the exam)."""
     """Where grading finds the oral answers' videos (proctoring keeps them)."""
     identity_holds: IdentityHolds
     """The registrations grading must hold: identity not confirmed (proctoring tells grading)."""

@@ -260,3 +260,70 @@ async def build_essay_exam(
     )  # fmt: skip
     await session.commit()
     return Exam(sitting.id, registration.id, candidate, candidate, admin)
+
+
+def oral_task(external_id: str, *, preparation: int, longest: int) -> ItemDocument:
+    """An oral task with this much preparation and answer time (seconds)."""
+    return ItemDocument.model_validate(
+        {
+            "external_id": external_id,
+            "title": "Muntlig oppgave",
+            "type": "oral",
+            "language": "nb",
+            "questions": [
+                {
+                    "type": "oral",
+                    "points": 10,
+                    "preparation_seconds": preparation,
+                    "max_duration_seconds": longest,
+                    "prompt_html": "<p>Fortell kort om mangfold i din virksomhet.</p>",
+                }
+            ],
+        }
+    )
+
+
+async def build_oral_exam(
+    session: AsyncSession,
+    users: dict[str, User],
+    *,
+    opens: datetime,
+    preparation: int = 2,
+    longest: int = 3,
+    retakes: int = 0,
+    proctoring: Policy | None = None,
+) -> Exam:
+    """One oral part with one short oral task, a sitting open from ``opens`` for two hours,
+    ``users["candidate"]`` and a second candidate registered, and the scheme allowing
+    ``retakes`` retakes; committed."""
+    from exam.models import OralSettings
+
+    scheme = await schemes.create_scheme(session, code="ORAL", name="Muntlig", actor_id=None)
+    await set_proctoring(session, scheme.id, proctoring)
+    session.add(OralSettings(scheme_id=scheme.id, settings={"retakes": retakes}))
+    await approved_item(
+        session, users, scheme.id, oral_task("MU-1", preparation=preparation, longest=longest)
+    )
+    blueprint = await blueprints.create_blueprint(
+        session, scheme_id=scheme.id, code="ORAL", name="Muntlig", language="nb", actor_id=None,
+        definition=blueprints.parse_blueprint({"parts": [
+            {"key": "muntlig", "title": "Muntlig eksamen", "kind": "oral",
+             "duration_minutes": 15, "rules": [{"count": 1}]},
+        ]}),
+    )  # fmt: skip
+    sitting, registration = await sitting_with_candidate(
+        session, users, blueprint_id=blueprint.id, scheme_id=scheme.id, name="Muntlig",
+        opens=opens, hours=2,
+    )  # fmt: skip
+    admin = users["administrator"]
+    other = await create_user(
+        session, username="kandidat2", full_name="Kari Annen", password="x" * 12,
+        roles={Role.CANDIDATE},
+    )  # fmt: skip
+    await registrations.decide_application(
+        session, candidate_id=other.id, scheme_id=scheme.id, approve=True, actor=admin,
+        now=opens - timedelta(days=30),
+    )  # fmt: skip
+    await registrations.register(session, sitting_id=sitting.id, candidate=other, actor=admin)
+    await session.commit()
+    return Exam(sitting.id, registration.id, users["candidate"], other, admin)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
+from exam.models import OralTake, OralTakeState
 from exam.timing import FixedClock
 from grading.models import Marking, ScriptStatus
 from tests.exam.factories import OPENS
@@ -397,3 +398,28 @@ async def test_conflicts_are_declared_with_clear_errors(
     # Their scripts are no longer given to this grader.
     home = await first.get("/grading")
     assert "0 scripts are waiting for you." in home.text
+
+
+@pytest.mark.asyncio
+async def test_the_oral_answer_plays_from_its_start_mark_to_its_end_mark(
+    team: list[httpx.AsyncClient], world: World, session: AsyncSession
+) -> None:
+    session.add(
+        OralTake(
+            attempt_part_id=world.oral.attempt_part_id, item_version_id=world.oral.item_version_id,
+            question_id=world.oral.question_id, take=1, state=OralTakeState.RECORDED,
+            started_at=OPENS, start_stream=0, start_ms=1500, start_chunk=1, stopped_at=OPENS,
+            end_stream=0, end_ms=4500, end_chunk=2,
+        )
+    )  # fmt: skip
+    await session.commit()
+    first, seen = team[0], []
+    essay = await _claim(first, seen)
+    assert essay == world.essay.code
+    await _mark(first, essay, ["6", "4"], action="submit", confirm=True)
+    assert await _claim(first, seen) == world.oral.code
+    screen = await first.get(f"/grading/scripts/{world.oral.code}")
+    assert f'src="/grading/scripts/{world.oral.code}/video#t=1.5,4.5"' in screen.text
+    assert 'data-start="1.5" data-end="4.5"' in screen.text
+    assert "from 1.5 s to 4.5 s of the recording" in screen.text
+    assert '<script src="/static/js/review.js" defer></script>' in screen.text

@@ -90,6 +90,8 @@ async def _seed_graders(session: AsyncSession, scheme_id: int, users: dict[str, 
 
 async def seed_demo(session: AsyncSession) -> str:
     """Create the demo data unless it exists; return a summary with the logins."""
+    from exam.models import OralSettings
+    from exam.oral import OralRules
     from itembank import blueprints, schemes, versions, workflow
     from itembank.models import Scheme
     from itembank.schemas import ItemStatus
@@ -135,6 +137,8 @@ async def seed_demo(session: AsyncSession) -> str:
         await blueprints.assemble_form(
             session, blueprint_id=blueprint.id, seed=2026, actor_id=users["admin"].id
         )
+        # The demo lets a candidate record the oral answer once more.
+        session.add(OralSettings(scheme_id=scheme.id, settings=OralRules(retakes=1).model_dump()))
         await _seed_sitting(session, scheme.id, blueprint.id, users)
     demo_scheme = await session.scalar(select(Scheme.id).where(Scheme.code == DEMO_SCHEME))
     assert demo_scheme is not None

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import attempts, flags, handin, pauses, queries, saves, schemas
-from exam.models import Attempt, AttemptPart, Registration
+from exam import attempts, flags, handin, oral, pauses, queries, saves, schemas
+from exam.models import Attempt, AttemptPart, OralTake, Registration
 from exam.roles import CANDIDATES
 from itembank.blueprints import BlueprintPart
 from vakt.errors import VaktError
@@ -181,6 +181,88 @@ async def flag(request: Request) -> Response:
     )
 
 
+def _take(take: OralTake) -> schemas.OralTakeResult:
+    end = (
+        schemas.OralMark(stream=take.end_stream, ms=take.end_ms, chunk=take.end_chunk)
+        if take.end_stream is not None and take.end_ms is not None and take.end_chunk is not None
+        else None
+    )
+    return schemas.OralTakeResult(
+        item_version_id=take.item_version_id,
+        question_id=take.question_id,
+        take=take.take,
+        state=take.state,
+        started_at=take.started_at,
+        stopped_at=take.stopped_at,
+        start=schemas.OralMark(stream=take.start_stream, ms=take.start_ms, chunk=take.start_chunk),
+        end=end,
+        clamped=take.clamped,
+    )
+
+
+async def oral_start(request: Request) -> Response:
+    """POST /api/parts/{part_id}/oral/{item_version_id}/{question_id}/start {mark}."""
+    body = await json_object(request)
+    take = await oral.start_answer(
+        db(request),
+        attempt_part_id=path_id(request, "part_id"),
+        candidate=current_user(request),
+        item_version_id=path_id(request, "item_version_id"),
+        question_id=request.path_params["question_id"],
+        mark=body.get("mark"),
+        now=now(request),
+        device=request.cookies.get(DEVICE_COOKIE) or "",
+    )
+    return _answer(_take(take))
+
+
+async def oral_stop(request: Request) -> Response:
+    """POST /api/parts/{part_id}/oral/{item_version_id}/{question_id}/stop {take, mark}."""
+    body = await json_object(request)
+    number = body.get("take")
+    if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 1000:
+        raise VaktError(_l("take must be a whole number from 1 to 1000."), field="take")
+    take = await oral.stop_answer(
+        db(request),
+        attempt_part_id=path_id(request, "part_id"),
+        candidate=current_user(request),
+        item_version_id=path_id(request, "item_version_id"),
+        question_id=request.path_params["question_id"],
+        take=number,
+        mark=body.get("mark"),
+        now=now(request),
+        device=request.cookies.get(DEVICE_COOKIE) or "",
+    )
+    return _answer(_take(take))
+
+
+async def oral_answers(request: Request) -> Response:
+    """GET /api/parts/{part_id}/oral: the part's oral answers and whether each counts."""
+    found = await oral.part_answers(
+        db(request),
+        attempt_part_id=path_id(request, "part_id"),
+        candidate=current_user(request),
+        receipts=request.state.recording_receipts,
+    )
+    return _answer(
+        schemas.OralAnswers(
+            answers=[
+                schemas.OralAnswerState(
+                    item_version_id=status.item_version_id,
+                    question_id=status.question_id,
+                    take=status.take,
+                    state=status.state,
+                    started_at=status.started_at,
+                    stopped_at=status.stopped_at,
+                    answered=status.answered,
+                    retakes_left=status.retakes_left,
+                )
+                for status in found
+            ]
+        )
+    )
+
+
 def _changed_at(value: Any) -> datetime | None:
     """When the candidate made the change, by the page's server-synced clock (optional)."""
     if value is None:
@@ -266,6 +348,19 @@ def routes() -> list[BaseRoute]:
             methods=["PUT"],
             roles=CANDIDATES,
         ),
+        api(
+            "/api/parts/{part_id:id}/oral/{item_version_id:id}/{question_id}/start",
+            seb_gate(oral_start),
+            methods=["POST"],
+            roles=CANDIDATES,
+        ),
+        api(
+            "/api/parts/{part_id:id}/oral/{item_version_id:id}/{question_id}/stop",
+            seb_gate(oral_stop),
+            methods=["POST"],
+            roles=CANDIDATES,
+        ),
+        api("/api/parts/{part_id:id}/oral", seb_gate(oral_answers), roles=CANDIDATES),
         api("/api/parts/{part_id:id}/submit", seb_gate(submit), methods=["POST"], roles=CANDIDATES),
         api("/api/parts/{part_id:id}/clock", seb_gate(part_clock), roles=CANDIDATES),
     ]

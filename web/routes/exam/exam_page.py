@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute
 
-from exam import attempts, queries
+from exam import attempts, oral, queries
 from exam.models import Attempt, Registration, Sitting
 from exam.roles import CANDIDATES
 from vakt.errors import Forbidden, NotFound, VaktError
@@ -100,6 +100,7 @@ async def _render_take(
                 str(version): {"flagged": flag.flagged, "sequence": flag.sequence}
                 for version, flag in state.flags.items()
             },
+            "oral": await _oral_config(request, current.id),
             "messages": _exam_messages(request),
         }
     elif state.late_part is not None:
@@ -158,6 +159,35 @@ async def _render_take(
     )
 
 
+async def _oral_config(request: Request, attempt_part_id: int) -> dict[str, Any]:
+    """Where each oral answer of the part stands, by "version/question" (exam.js picks up)."""
+    found = await oral.answers_of(db(request), attempt_part_id, request.state.recording_receipts)
+    return {
+        f"{status.item_version_id}/{status.question_id}": {
+            "state": status.state.value,
+            "started_at": status.started_at.isoformat(),
+            "answered": status.answered,
+            "retakes_left": status.retakes_left,
+            "take_detail": {
+                "take": status.row.take,
+                "start": {
+                    "stream": status.row.start_stream,
+                    "ms": status.row.start_ms,
+                    "chunk": status.row.start_chunk,
+                },
+                "end": None
+                if status.row.end_chunk is None
+                else {
+                    "stream": status.row.end_stream,
+                    "ms": status.row.end_ms,
+                    "chunk": status.row.end_chunk,
+                },
+            },
+        }
+        for status in found
+    }
+
+
 def _exam_messages(request: Request) -> dict[str, str]:
     """The exam page's script texts, in the candidate's language."""
     texts = {
@@ -204,6 +234,34 @@ def _exam_messages(request: Request) -> dict[str, str]:
         "statusPartly": _l("partly answered"),
         "statusFlagged": _l("flagged"),
         "flagRefused": _l("A flag for review was not saved: {message}"),
+        "oralNotStarted": _l("Not started"),
+        "oralPreparing": _l("Preparing"),
+        "oralPreparationStarted": _l(
+            "Preparation started: {seconds} seconds. Recording starts by itself when it ends."
+        ),
+        "oralPreparationLeft": _l("Preparation time left: {time}"),
+        "oralPreparationNotice": _l("{seconds} seconds of preparation left."),
+        "oralAnswerNow": _l("Start answering now"),
+        "oralRecording": _l("Recording your answer"),
+        "oralRecordingStarted": _l(
+            "Recording started. You have at most {seconds} seconds; it stops by itself."
+        ),
+        "oralTimeLeft": _l("Answer time left: {time}"),
+        "oralRecordingNotice": _l("{seconds} seconds of answer time left."),
+        "oralStopped": _l("Recording stopped. Your answer is being sent."),
+        "oralRecorded": _l("Answer recorded; sending it to the server"),
+        "oralReceived": _l("Answer recorded and received by the server"),
+        "oralUploaded": _l("{done} of {total} parts of the answer uploaded"),
+        "oralWaitingOffline": _l(
+            "Offline: {count} parts of the answer wait on this computer. They are sent when "
+            "the connection is back."
+        ),
+        "oralRetake": _l("Record the answer again ({count} left)"),
+        "oralNoRecording": _l(
+            "The camera recording is not running, so the answer cannot be recorded. Check the "
+            "camera and microphone above."
+        ),
+        "oralRefused": _l("The recording of the answer was refused: {message}"),
     }
     return {key: translate(request, text) for key, text in texts.items()}
 

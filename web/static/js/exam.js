@@ -142,8 +142,12 @@
   const questions = Array.from(form.querySelectorAll(".question[data-question]"));
   const keyOf = (section) => `${partId}/${section.closest(".exam-item").dataset.itemVersion}/${section.dataset.question}`;
 
+  // Oral questions the server counts as answered: recorded, and their pieces all on the server.
+  const oralAnswered = new Set();
+
   function valueOf(section) {
     const type = section.dataset.type;
+    if (type === "oral") return oralAnswered.has(keyOf(section)) ? "recorded" : "";
     if (type === "single_choice") {
       const checked = section.querySelector("input[type=radio]:checked");
       return checked ? checked.value : null;
@@ -541,6 +545,7 @@
 
   function lockAnswers() {
     // Nothing typed after the deadline counts: the page says so by not taking it.
+    oralPanels.forEach((panel) => panel.lock());
     answerInputs().forEach((input) => {
       if (input.tagName === "TEXTAREA") input.readOnly = true; else input.disabled = true;
       input.setAttribute("aria-readonly", "true");
@@ -585,11 +590,277 @@
     await handIn(true);
   }
 
+  // ---- the oral answer: preparation, recording, upload ----------------------------------------
+  // The part's recording (proctor.js) runs all along; the answer is the stretch between the
+  // marks sent here. The clocks tick silently; the announcer reads out a few moments only.
+  const oralPanels = [];
+  const ORAL_NOTICE_AT = 10; // seconds left worth announcing (when the stretch is longer)
+
+  const clockText = (seconds) => {
+    const whole = Math.max(0, Math.ceil(seconds));
+    return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+  };
+
+  async function oralPost(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": config.csrf },
+      body: JSON.stringify(body),
+    });
+    let answer = null;
+    try { answer = await response.json(); } catch (error) { /* no body */ }
+    if (!response.ok) throw new Error((answer && answer.error && answer.error.message) || response.statusText);
+    return answer;
+  }
+
+  function setupOral(section) {
+    const box = section.querySelector(".oral");
+    if (!box) return;
+    const version = section.closest(".exam-item").dataset.itemVersion;
+    const question = section.dataset.question;
+    const key = keyOf(section);
+    const base = `/api/parts/${partId}/oral/${version}/${encodeURIComponent(question)}`;
+    const preparation = Number(box.dataset.preparation) || 0;
+    const longest = Number(box.dataset.max) || 0;
+    const phase = box.querySelector(".oral-phase");
+    const phaseText = box.querySelector(".oral-phase-text");
+    const clock = box.querySelector(".oral-clock");
+    const prepareButton = box.querySelector(".oral-prepare");
+    const recordButton = box.querySelector(".oral-record");
+    const stopButton = box.querySelector(".oral-stop");
+    const upload = box.querySelector(".oral-upload");
+    const progress = upload.querySelector("progress");
+    const uploadText = box.querySelector(".oral-upload-text");
+    const errorBox = box.querySelector(".oral-error");
+    phase.tabIndex = -1;
+    const panel = { key, recording: false, stop: null, lock: null };
+    let ticker = null;
+    let take = null; // the server's take: {take, start, end}
+    let retakesLeft = 0;
+
+    function showPhase(name, text) {
+      phase.dataset.phase = name;
+      phaseText.textContent = text;
+    }
+
+    function showButtons(which) {
+      // Focus follows the candidate's next step when the button they were on goes away.
+      const hadFocus = box.contains(document.activeElement);
+      if (prepareButton) prepareButton.hidden = !which.includes("prepare");
+      recordButton.hidden = !which.includes("record");
+      stopButton.hidden = !which.includes("stop");
+      if (hadFocus && (!document.activeElement || document.activeElement.hidden || !box.contains(document.activeElement))) {
+        const next = [stopButton, recordButton, prepareButton].find((b) => b && !b.hidden) || phase;
+        next.focus();
+      }
+    }
+
+    function showError(text) {
+      errorBox.textContent = text;
+      errorBox.hidden = !text;
+    }
+
+    function countdown(seconds, render, notice, done) {
+      window.clearInterval(ticker);
+      const endAt = performance.now() + seconds * 1000;
+      let noticed = false;
+      const step = () => {
+        const left = (endAt - performance.now()) / 1000;
+        render(left);
+        if (!noticed && seconds > 2 * ORAL_NOTICE_AT && left <= ORAL_NOTICE_AT) { noticed = true; announce(notice); }
+        if (left <= 0) { window.clearInterval(ticker); ticker = null; done(); }
+      };
+      ticker = window.setInterval(step, 250);
+      step();
+    }
+
+    function prepare() {
+      showError("");
+      showPhase("preparing", messages.oralPreparing);
+      showButtons(["record"]);
+      recordButton.textContent = messages.oralAnswerNow;
+      announce(format(messages.oralPreparationStarted, { seconds: preparation }));
+      countdown(preparation, (left) => { clock.textContent = format(messages.oralPreparationLeft, { time: clockText(left) }); },
+        format(messages.oralPreparationNotice, { seconds: ORAL_NOTICE_AT }), () => record());
+    }
+
+    // Busy buttons say so (aria-disabled) but keep the keyboard focus, which a disabled
+    // button would drop to the page's start.
+    function busy(button, value) {
+      if (value) button.setAttribute("aria-disabled", "true"); else button.removeAttribute("aria-disabled");
+    }
+    const isBusy = (button) => button.getAttribute("aria-disabled") === "true";
+
+    async function record() {
+      if (isBusy(recordButton)) return;
+      window.clearInterval(ticker);
+      ticker = null;
+      showError("");
+      busy(recordButton, true);
+      const place = window.vaktProctoring ? await window.vaktProctoring.cut() : null;
+      if (!place) {
+        busy(recordButton, false);
+        showError(messages.oralNoRecording);
+        showReady();
+        return;
+      }
+      try {
+        take = await oralPost(`${base}/start`, { mark: { stream: place.stream, ms: place.ms, chunk: place.closed + 1 } });
+      } catch (error) {
+        busy(recordButton, false);
+        showError(format(messages.oralRefused, { message: error.message }));
+        showReady();
+        return;
+      }
+      busy(recordButton, false);
+      // A retake replaces the answer: it counts again once this recording is on the server.
+      if (oralAnswered.delete(key)) updateOverview();
+      recordingFor(longest);
+    }
+
+    function recordingFor(seconds) {
+      panel.recording = true;
+      showPhase("recording", messages.oralRecording);
+      showButtons(["stop"]);
+      announce(format(messages.oralRecordingStarted, { seconds: longest }));
+      countdown(seconds, (left) => { clock.textContent = format(messages.oralTimeLeft, { time: clockText(left) }); },
+        format(messages.oralRecordingNotice, { seconds: ORAL_NOTICE_AT }), () => stop());
+    }
+
+    async function stop() {
+      if (!panel.recording) return;
+      panel.recording = false;
+      window.clearInterval(ticker);
+      ticker = null;
+      busy(stopButton, true);
+      const place = window.vaktProctoring ? await window.vaktProctoring.cut() : null;
+      const mark = place
+        ? { stream: place.stream, ms: place.ms, chunk: Math.max(place.closed, take.start.chunk) }
+        : { stream: take.start.stream, ms: take.start.ms + longest * 1000, chunk: take.start.chunk };
+      for (;;) {
+        try {
+          take = await oralPost(`${base}/stop`, { take: take.take, mark });
+          break;
+        } catch (error) {
+          if (navigator.onLine) {
+            // Refused (paused, say): the recording is still open; the candidate may stop again.
+            busy(stopButton, false);
+            showError(format(messages.oralRefused, { message: error.message }));
+            panel.recording = true;
+            return;
+          }
+          await whenOnlineOrAfter(RETRY_MS);
+        }
+      }
+      busy(stopButton, false);
+      clock.textContent = "";
+      showPhase("recorded", messages.oralRecorded);
+      showButtons([]);
+      announce(messages.oralStopped);
+      await followUpload();
+    }
+    panel.stop = stop;
+
+    async function followUpload() {
+      // The pieces of the answer go up (proctor.js keeps them until the server has each).
+      if (!take || !take.end) return;
+      upload.hidden = false;
+      const first = take.end ? take.start.chunk : 0;
+      const last = take.end.chunk;
+      const total = last - first + 1;
+      for (;;) {
+        const waitingHere = window.vaktProctoring
+          ? (await window.vaktProctoring.waitingIndexes()).filter((i) => i >= first && i <= last).length
+          : 0;
+        progress.max = total;
+        progress.value = total - waitingHere;
+        uploadText.textContent = waitingHere && !navigator.onLine
+          ? format(messages.oralWaitingOffline, { count: waitingHere })
+          : format(messages.oralUploaded, { done: total - waitingHere, total });
+        if (waitingHere === 0 && await refreshOral()) break;
+        await new Promise((resolve) => {
+          const done = () => { window.clearTimeout(timerId); document.removeEventListener("vakt:recording-waiting", done); resolve(); };
+          const timerId = window.setTimeout(done, 2000);
+          document.addEventListener("vakt:recording-waiting", done);
+        });
+      }
+    }
+
+    async function refreshOral() {
+      try {
+        const response = await fetch(`/api/parts/${partId}/oral`, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (!response.ok) return false;
+        const body = await response.json();
+        const mine = body.answers.find((a) => String(a.item_version_id) === version && a.question_id === question);
+        if (!mine || !mine.answered) return false;
+        retakesLeft = mine.retakes_left;
+        showAnswered(true);
+        return true;
+      } catch (error) {
+        return false;
+      }
+    }
+
+    function showAnswered(news) {
+      oralAnswered.add(key);
+      showPhase("recorded", messages.oralReceived);
+      uploadText.textContent = messages.oralReceived;
+      progress.value = progress.max;
+      if (retakesLeft > 0) {
+        recordButton.textContent = format(messages.oralRetake, { count: retakesLeft });
+        showButtons(["record"]);
+      } else {
+        showButtons([]);
+      }
+      if (news) announce(messages.oralReceived);
+      updateOverview();
+    }
+
+    function showReady() {
+      showPhase("ready", messages.oralNotStarted);
+      clock.textContent = "";
+      showButtons(preparation ? ["prepare", "record"] : ["record"]);
+      if (preparation) recordButton.textContent = messages.oralAnswerNow;
+    }
+
+    if (prepareButton) prepareButton.addEventListener("click", prepare);
+    recordButton.addEventListener("click", () => record());
+    stopButton.addEventListener("click", () => stop());
+    panel.lock = () => {
+      window.clearInterval(ticker);
+      [prepareButton, recordButton, stopButton].forEach((b) => { if (b) b.disabled = true; });
+    };
+
+    // Where it stood on the server (a reload, another computer).
+    const saved = (config.oral || {})[`${version}/${question}`];
+    box.hidden = false;
+    if (!saved) {
+      if (prepareButton) { prepareButton.hidden = false; recordButton.hidden = true; } else showReady();
+    } else if (saved.state === "recording") {
+      take = saved.take_detail;
+      const left = longest - (serverNow() - Date.parse(saved.started_at)) / 1000;
+      panel.recording = true;
+      if (left > 0) recordingFor(left); else stop();
+    } else {
+      take = saved.take_detail;
+      retakesLeft = saved.retakes_left;
+      if (saved.answered) showAnswered(false);
+      else { showPhase("recorded", messages.oralRecorded); showButtons([]); followUpload(); }
+    }
+    oralPanels.push(panel);
+  }
+
+  async function stopOralRecordings() {
+    await Promise.all(oralPanels.filter((p) => p.recording).map((p) => p.stop()));
+  }
+
   // ---- hand-in ------------------------------------------------------------------------------
   const dialog = document.getElementById("hand-in-dialog");
   const dialogText = document.getElementById("hand-in-text");
 
   async function handIn(timeUp) {
+    await stopOralRecordings();
     if (!timeUp) {
       await flush();
       if ((await allPending()).length > 0) {
@@ -657,6 +928,7 @@
       }
     }
     questions.filter((s) => s.dataset.type === "essay").forEach(updateWordCount);
+    questions.filter((s) => s.dataset.type === "oral").forEach(setupOral);
     await restoreFlags();
     updateOverview();
     waiting = (await allPending()).length;

@@ -321,7 +321,16 @@
   }
 
   async function refreshWaiting() {
-    noteWaiting((await allChunks()).length);
+    const count = (await allChunks()).length;
+    noteWaiting(count);
+    // The exam page shows how an oral answer's pieces go up (exam.js).
+    document.dispatchEvent(new CustomEvent("vakt:recording-waiting", { detail: { count } }));
+  }
+
+  async function waitingIndexes() {
+    // The pieces of this part's recording still on this computer, once the newest is stored.
+    await storing;
+    return (await allChunks()).filter((record) => record.part === partId).map((record) => record.index);
   }
 
   // ---- chunk numbering: survives a reload of the same part ----------------------------------
@@ -421,9 +430,18 @@
     return options;
   }
 
+  // An oral answer's start and end are marked in the recording (exam.js): the piece being
+  // recorded is closed there, so the answer begins and ends on a piece's edge.
+  let streamFirst = 0; // the number of the piece that begins the current recorder's WebM file
+  let streamStartedAt = 0; // performance.now() when that file's time 0 was
+  let cutWaiters = [];
+
   function keepChunk(blob) {
-    if (!blob || blob.size === 0) return;
+    const waiters = cutWaiters;
+    cutWaiters = [];
+    if (!blob || blob.size === 0) { waiters.forEach((resolve) => resolve(null)); return; }
     const index = takeIndex();
+    waiters.forEach((resolve) => resolve(index));
     const record = { key: `${partId}/${index}`, part: partId, index, url: config.chunkUrl + index, blob, created: Date.now() };
     storing = storing
       .then(() => putChunk(record))
@@ -442,6 +460,9 @@
     let rec;
     try {
       rec = new MediaRecorder(tracks.length === owner.getTracks().length ? owner : new MediaStream(tracks), recorderOptions());
+      streamFirst = nextIndex();
+      streamStartedAt = performance.now();
+      rec.addEventListener("start", () => { if (recorder === rec) streamStartedAt = performance.now(); }, { once: true });
       rec.start(chunkMs);
     } catch (error) {
       console.warn("The recorder did not start:", error);
@@ -766,7 +787,20 @@
     return finished;
   }
 
-  window.vaktProctoring = Object.freeze({ finishPart });
+  async function cut() {
+    // Where the recording is now: {stream, ms, closed}: the piece that begins the WebM file,
+    // the time from its start, and the number of the piece closed here (null without one).
+    const rec = recorder;
+    if (!rec || rec.state !== "recording") return null;
+    const place = { stream: streamFirst, ms: Math.max(0, Math.round(performance.now() - streamStartedAt)) };
+    const closed = new Promise((resolve) => cutWaiters.push(resolve));
+    try { rec.requestData(); } catch (error) { return null; }
+    const index = await withLimit(closed, 3000);
+    place.closed = typeof index === "number" ? index : nextIndex() - 1;
+    return place;
+  }
+
+  window.vaktProctoring = Object.freeze({ finishPart, cut, waitingIndexes });
 
   // ---- what the browser tells us ------------------------------------------------------------
   document.addEventListener("visibilitychange", () => {

@@ -41,6 +41,17 @@
   });
 
   document.querySelectorAll("video[data-start]").forEach((video) => {
-    seekWhenReady(video, Number(video.dataset.start));
+    const start = Number(video.dataset.start);
+    seekWhenReady(video, start);
+    // An oral answer is a stretch of the recording: it stops at the answer's end, and played
+    // again it starts at the answer's start.
+    const end = Number(video.dataset.end);
+    if (!video.dataset.end || !Number.isFinite(end)) return;
+    video.addEventListener("timeupdate", () => {
+      if (video.currentTime >= end && !video.paused) { video.pause(); video.currentTime = end; }
+    });
+    video.addEventListener("play", () => {
+      if (video.currentTime >= end - 0.05 || video.currentTime < start - 0.5) video.currentTime = start;
+    });
   });
 })();
