@@ -39,6 +39,9 @@ pytestmark = pytest.mark.browser
 
 Screenshot = Callable[[Page, str], Awaitable[Path]]
 PARTS = ["Flervalgsprøve", "Kunnskapsprøve", "Analyseprøve", "Muntlig eksamen"]
+LAYOUT = Policy(sample_interval_seconds=30, identity_interval_seconds=0, chunk_seconds=30)
+"""Proctored (the camera box is there, the live channel must work to start a part), with little
+analysis and few uploads: this test is about the layout, and the machine is shared."""
 LONG_PART = 40
 FIRST_LINE = 48
 """Pixels of a prompt that must be on the first screen: its first line or so."""
@@ -127,7 +130,7 @@ async def test_the_whole_proctored_exam_on_a_phone(
     screenshot: Screenshot,
 ) -> None:
     exam = await build_full_exam(
-        session, users, opens=utcnow() - timedelta(hours=1), proctoring=Policy()
+        session, users, opens=utcnow() - timedelta(hours=1), proctoring=LAYOUT
     )
     # CSP bypassed only to let axe-core into the pages.
     context = await browser.new_context(
