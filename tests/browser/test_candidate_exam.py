@@ -67,6 +67,10 @@ async def check_accessibility(
         ]
         if viewport is not None:
             await save_screenshot(page, label)
+            # WCAG 1.4.10 (reflow): on a phone too the page does not scroll sideways.
+            wide: int = await page.evaluate("() => document.documentElement.scrollWidth")
+            if wide > viewport["width"]:
+                serious.append(f"the page is {wide} px wide{width}")
     if viewports and original is not None:
         await page.set_viewport_size(original)
     assert not serious, f"{label}: {serious}"
