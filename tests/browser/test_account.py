@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from vakt.accounts import User
@@ -37,7 +38,7 @@ async def test_a_password_change_signs_out_the_other_browser(
     await here.click("text=Your account")
     await expect(here.locator("h1")).to_have_text("Your account")
     await expect(here.locator("table.data tbody tr")).to_have_count(2)
-    await check_accessibility(here, "account page")
+    await check_accessibility(here, "account page", BOTH_WIDTHS)
     await here.fill("#current-password", PASSWORD)
     await here.fill("#new-password", NEW_PASSWORD)
     await here.fill("#new-password-again", NEW_PASSWORD)

@@ -17,6 +17,7 @@ from certification import decisions
 from certification.independence import NO_PARTICIPANTS
 from certification.schemas import DecisionOutcome
 from exam.timing import Clock, FixedClock
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.certification.factories import DECIDED_AT, ToldReviews, ready_for_decision
 from tests.conftest import PASSWORD
@@ -63,7 +64,7 @@ async def test_the_candidate_appeals_from_my_page(
     await page.get_by_text("Appeal against this result").click()
     hint = page.locator(f"#appeal-hint-{ready.passed}")
     await expect(hint).to_contain_text("You can appeal until and including")
-    await check_accessibility(page, "My page with the appeal form")
+    await check_accessibility(page, "My page with the appeal form", BOTH_WIDTHS)
     await page.fill(f"#appeal-grounds-{ready.passed}", "Too short")
     await page.set_input_files(f"#appeal-attachments-{ready.passed}", str(evidence))
     await page.get_by_role("button", name="File the appeal").click()
@@ -71,7 +72,7 @@ async def test_the_candidate_appeals_from_my_page(
     await expect(page.locator("#appeal-error")).to_contain_text("Choose the files to attach")
     await expect(page.locator("#appeal-grounds")).to_have_value("Too short")
     await expect(page.locator("#appeal-grounds")).to_have_attribute("aria-invalid", "true")
-    await check_accessibility(page, "the appeal form with an error")
+    await check_accessibility(page, "the appeal form with an error", BOTH_WIDTHS)
     await page.fill("#appeal-grounds", GROUNDS)
     await page.set_input_files("#appeal-attachments", str(evidence))
     await page.get_by_role("button", name="File the appeal").click()
@@ -85,5 +86,5 @@ async def test_the_candidate_appeals_from_my_page(
     assert download.suggested_filename == "sensurvedtak.pdf"
     saved = Path(await download.path())
     assert await asyncio.to_thread(saved.read_bytes) == PDF
-    await check_accessibility(page, "the candidate's appeal")
+    await check_accessibility(page, "the candidate's appeal", BOTH_WIDTHS)
     await context.close()

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, Route, expect
+from playwright.async_api import Browser, Locator, Page, Route, ViewportSize, expect
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.models import Answer, AnswerSave, Attempt, AttemptPart
+from tests.browser.conftest import BOTH_WIDTHS, save_screenshot
 from tests.conftest import PASSWORD
 from tests.exam.factories import build_full_exam
 from vakt.accounts import User
@@ -29,24 +31,48 @@ ESSAY_OFFLINE = "Uten nett skriver jeg videre, og ingenting går tapt. "
 ESSAY_RESTORED = "Etter omstart fortsetter teksten."
 
 
-async def check_accessibility(page: Page, label: str) -> None:
-    """Run axe-core (from npm) in the page; fail on any serious or critical WCAG violation."""
+async def check_accessibility(
+    page: Page, label: str, viewports: Sequence[ViewportSize] = ()
+) -> None:
+    """Run axe-core (from npm) in the page; fail on any serious or critical WCAG violation.
+
+    With ``viewports`` (candidate pages: ``BOTH_WIDTHS``) the same page is resized to each, checked
+    there and kept as a screenshot (a test artifact); then it gets its own size back."""
     if not AXE.exists():
         if os.environ.get("CI"):
             pytest.fail("axe-core is missing: .ci/run installs it with npm")
         pytest.skip("axe-core is not installed (npm ci)")
-    await page.add_script_tag(path=str(AXE))
-    violations: list[dict[str, Any]] = await page.evaluate(
-        """async () => {
-            const result = await axe.run(document, {
-                runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
-            });
-            return result.violations.map((v) => ({
-                id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")),
-            }));
-        }"""
-    )
-    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    if not await page.evaluate("() => typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(AXE))
+    original = page.viewport_size
+    serious: list[str] = []
+    for viewport in viewports or [None]:
+        if viewport is not None:
+            await page.set_viewport_size(viewport)
+        violations: list[dict[str, Any]] = await page.evaluate(
+            """async () => {
+                const result = await axe.run(document, {
+                    runOnly: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
+                });
+                return result.violations.map((v) => ({
+                    id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")),
+                }));
+            }"""
+        )
+        width = f" at {viewport['width']}x{viewport['height']}" if viewport else ""
+        serious += [
+            f"{v['id']} ({v['impact']}){width}: {v['nodes']}"
+            for v in violations
+            if v["impact"] in ("serious", "critical")
+        ]
+        if viewport is not None:
+            await save_screenshot(page, label)
+            # WCAG 1.4.10 (reflow): on a phone too the page does not scroll sideways.
+            wide: int = await page.evaluate("() => document.documentElement.scrollWidth")
+            if wide > viewport["width"]:
+                serious.append(f"the page is {wide} px wide{width}")
+    if viewports and original is not None:
+        await page.set_viewport_size(original)
     assert not serious, f"{label}: {serious}"
 
 
@@ -123,19 +149,19 @@ async def test_a_candidate_takes_the_whole_exam(
     await page.click("button[type=submit].primary")
     await page.click("nav >> text=My page")
     await expect(page.locator("h1")).to_have_text("My page")
-    await check_accessibility(page, "my page")
+    await check_accessibility(page, "my page", BOTH_WIDTHS)
 
     await page.click("text=Go to the exam")
     await expect(page.locator("h1")).to_have_text("System check")
     await expect_step(page, "check")
     await expect_exam_mode(page, running=False)
     await expect(page.locator("#check-continue")).to_be_visible(timeout=15_000)
-    await check_accessibility(page, "system check")
+    await check_accessibility(page, "system check", BOTH_WIDTHS)
     await page.click("#check-continue")
 
     await expect(page.locator("h1")).to_have_text("Code of conduct and self-declaration")
     await expect_step(page, "rules", done=("check",))
-    await check_accessibility(page, "rules")
+    await check_accessibility(page, "rules", BOTH_WIDTHS)
     await page.click("button.primary")
     await expect(page.locator(".error-message")).to_contain_text("Tick both boxes")
     await page.check("#conduct")
@@ -147,13 +173,13 @@ async def test_a_candidate_takes_the_whole_exam(
     # The sitting is not proctored: no identity step on the way.
     await expect_step(page, "exam", done=("check", "rules"))
     await expect_exam_mode(page, running=False)
-    await check_accessibility(page, "before the first part")
+    await check_accessibility(page, "before the first part", BOTH_WIDTHS)
     await page.click("text=Start Flervalgsprøve")
     await _ready(page)
     await expect(page.locator("#time-left")).to_have_text(re.compile(r"^\d\d:\d\d$"))
     await expect_step(page, "exam", done=("check", "rules"))
     await expect_exam_mode(page, running=True)
-    await check_accessibility(page, "exam page")
+    await check_accessibility(page, "exam page", BOTH_WIDTHS)
     # Full screen on the candidate's click; a refusal would be no error either.
     await page.click("#fullscreen")
     await expect(page.locator("#fullscreen")).to_be_hidden()
@@ -183,7 +209,7 @@ async def test_a_candidate_takes_the_whole_exam(
     await expect(page.locator(".overview-link[data-item='1']")).to_contain_text("flagged")
     await page.click("#hand-in")
     await expect(page.locator("#hand-in-text")).to_contain_text("All questions are answered")
-    await check_accessibility(page, "hand-in dialog")
+    await check_accessibility(page, "hand-in dialog", BOTH_WIDTHS)
     await page.click("#hand-in-cancel")
     await expect(page.locator("#hand-in-dialog")).to_be_hidden()
     await _hand_in(page)
@@ -229,7 +255,7 @@ async def test_a_candidate_takes_the_whole_exam(
     await expect(case.locator(".stem")).not_to_be_empty()
     await _answer(case, "Casesvar.")
     await _all_saved(page)
-    await check_accessibility(page, "case part")
+    await check_accessibility(page, "case part", BOTH_WIDTHS)
     await _hand_in(page)
 
     # Part 4: the oral task is shown (recording belongs to proctoring).
@@ -249,7 +275,7 @@ async def test_a_candidate_takes_the_whole_exam(
         })"""
     )
     assert left_behind == 0  # nothing of the answers stays on a possibly shared computer
-    await check_accessibility(page, "finished")
+    await check_accessibility(page, "finished", BOTH_WIDTHS)
     assert not errors, errors
 
     attempt_id = await session.scalar(

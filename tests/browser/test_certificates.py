@@ -18,6 +18,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.timing import Clock, FixedClock
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.certification.factories import certify
 from tests.conftest import PASSWORD
@@ -88,7 +89,7 @@ async def test_download_verify_register_and_suspend(
     section = holder.locator("section", has=holder.locator("#certificates-heading"))
     await expect(section).to_contain_text(certificate.number)
     await expect(section.locator(".status")).to_have_text("Valid")
-    await check_accessibility(holder, "My page with a certificate")
+    await check_accessibility(holder, "My page with a certificate", BOTH_WIDTHS)
     async with holder.expect_download() as download_info:
         await section.get_by_role("link", name=f"Download the PDF of {certificate.number}").click()
     download = await download_info.value
@@ -105,18 +106,18 @@ async def test_download_verify_register_and_suspend(
     await public.goto(url)
     await expect(public.locator("h1")).to_have_text(f"Certificate {certificate.number}")
     await expect(public.locator(".cert-verdict")).to_have_text("This certificate is valid.")
-    await check_accessibility(public, "verification page")
+    await check_accessibility(public, "verification page", BOTH_WIDTHS)
     await public.goto(f"{live_server}/register/DM")
     await public.fill("#q", exam.candidate.full_name)
     await public.click("form[role=search] button")
     await expect(public.locator("table.data tbody tr")).to_have_count(1)
     await expect(public.locator("table.data tbody")).to_contain_text(certificate.number)
-    await check_accessibility(public, "public register")
+    await check_accessibility(public, "public register", BOTH_WIDTHS)
     await public.goto(f"{live_server}/verify")
     await public.fill("#number", "DM-00000-00000")
     await public.click("button[type=submit].primary")
     await expect(public.locator(".error-message")).to_contain_text("No certificate has the number")
-    await check_accessibility(public, "unknown number")
+    await check_accessibility(public, "unknown number", BOTH_WIDTHS)
 
     staff_context = await browser.new_context(locale="en-GB", bypass_csp=True)
     staff = await staff_context.new_page()

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam.timing import Clock, FixedClock
 from grading import graders
 from grading.models import Script
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.browser.test_certificates import _qr_text
 from tests.certification.factories import DECIDED_AT, ready_for_decision
@@ -133,7 +134,7 @@ async def test_certify_mail_verify_suspend_appeal_and_regrade_blindly(
     await expect(result.locator("strong")).to_have_text("Bestått")
     section = holder.locator("section", has=holder.locator("#certificates-heading"))
     await expect(section.locator(".status")).to_have_text("Gyldig")
-    await check_accessibility(holder, "My page with the result and the certificate")
+    await check_accessibility(holder, "My page with the result and the certificate", BOTH_WIDTHS)
     async with holder.expect_download() as download_info:
         await section.get_by_role("link", name=re.compile("^Last ned PDF-en av ")).click()
     pdf = tmp_path / "certificate.pdf"
@@ -146,7 +147,7 @@ async def test_certify_mail_verify_suspend_appeal_and_regrade_blindly(
     public = await public_context.new_page()
     await public.goto(url)
     await expect(public.locator(".cert-verdict")).to_have_text("Dette sertifikatet er gyldig.")
-    await check_accessibility(public, "the verification page, valid")
+    await check_accessibility(public, "the verification page, valid", BOTH_WIDTHS)
 
     # Staff suspend it: the verification page says so at once.
     admin_context = await browser.new_context(locale="en-GB", bypass_csp=True)
@@ -162,17 +163,17 @@ async def test_certify_mail_verify_suspend_appeal_and_regrade_blindly(
         "Dette sertifikatet er suspendert"
     )
     await expect(public.locator("main")).not_to_contain_text("complaint")
-    await check_accessibility(public, "the verification page, suspended")
+    await check_accessibility(public, "the verification page, suspended", BOTH_WIDTHS)
 
     # Day 20 after the decision: the appeal is accepted.
     server_clock.set(DECIDED_AT + timedelta(days=20))
     await holder.goto(f"{live_server}/my")
     await holder.get_by_text("Klag på dette resultatet").click()
-    await check_accessibility(holder, "My page with the appeal form open")
+    await check_accessibility(holder, "My page with the appeal form open", BOTH_WIDTHS)
     await holder.locator("textarea[id^=appeal-grounds-]").fill(APPEAL)
     await holder.get_by_role("button", name="Send klagen").click()
     await expect(holder.locator("[role=status]")).to_contain_text("Klagen din er registrert som")
-    await check_accessibility(holder, "the candidate's appeal")
+    await check_accessibility(holder, "the candidate's appeal", BOTH_WIDTHS)
     appeal_number = (await holder.locator("h1").inner_text()).split()[-1]
 
     # The appeal handler has the essay graded again, blindly.

@@ -10,6 +10,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.timing import Clock, FixedClock
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.certification.factories import DECIDED_AT, ready_for_decision
 from tests.certification.test_pages import confirmed_identities
@@ -80,5 +81,5 @@ async def test_the_decision_maker_certifies_and_the_candidate_sees_passed(
     result = my.locator("dd").filter(has_text="Bestått").first
     await expect(result.locator("strong")).to_have_text("Bestått")
     await expect(result).to_contain_text("9 av 10 poeng")
-    await check_accessibility(my, "My page with the result")
+    await check_accessibility(my, "My page with the result", BOTH_WIDTHS)
     await mine.close()

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam import declarations
 from exam.checkin import accept_declaration
 from exam.timing import FixedClock
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from tests.exam.factories import OPENS, build_exam
@@ -61,7 +62,7 @@ async def test_the_next_part_waits_for_the_break_and_says_when_it_opens(
     await expect(start).to_have_text("Start Kunnskap (opens at 10:11:00)")
     await expect(start).to_have_accessible_description(re.compile("Break until 10:11:00"))
     await expect(page.locator("#part-position")).to_have_text("Part 2 of 2")
-    await check_accessibility(page, "break between parts")
+    await check_accessibility(page, "break between parts", BOTH_WIDTHS)
 
     server_clock.advance(timedelta(minutes=10))
     await page.reload()

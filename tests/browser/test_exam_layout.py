@@ -12,6 +12,7 @@ from playwright.async_api import Browser, Locator, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from proctoring.schemas import Policy
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from tests.exam.factories import Exam, build_full_exam
@@ -177,7 +178,7 @@ async def test_on_a_phone_the_camera_box_covers_neither_overview_nor_question(
             assert not _overlap(camera_box, await _box(part))
     await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     assert not _overlap(await _box(camera), await _box(page.locator("#hand-in")))
-    await check_accessibility(page, "proctored exam page, phone")
+    await check_accessibility(page, "proctored exam page, phone", BOTH_WIDTHS)
 
 
 @pytest.mark.asyncio

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam import declarations, devices
 from exam.checkin import accept_declaration
 from exam.models import Attempt, ItemFlag
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import _answer, check_accessibility
 from tests.conftest import PASSWORD
 from tests.exam.factories import Exam, build_full_exam
@@ -82,7 +83,7 @@ async def test_a_flag_follows_the_candidate_to_another_computer(
         await context.set_offline(False)
         await page.evaluate("window.dispatchEvent(new Event('online'))")
     assert await _flags_on_server(session) == {version: True, second: True}
-    await check_accessibility(page, "exam page with flags")
+    await check_accessibility(page, "exam page with flags", BOTH_WIDTHS)
     assert not errors, errors
 
     # The computer breaks down; the proctor lets the candidate go on on another one.
@@ -150,7 +151,7 @@ async def test_the_question_tiles_say_their_state_and_work_with_the_keyboard(
     await expect(page.locator("#item-1")).to_be_hidden()
     await _answer(page.locator("#item-2"))
     await expect(second).to_have_accessible_name(re.compile(r"^Question 2\s*answered$"))
-    await check_accessibility(page, "question tiles")
+    await check_accessibility(page, "question tiles", BOTH_WIDTHS)
 
     # The server refuses the flag (here: as while the proctor has paused the part): the page
     # says so and shows the flag as it was.

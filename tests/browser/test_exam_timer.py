@@ -15,6 +15,7 @@ from exam import declarations
 from exam.checkin import accept_declaration
 from exam.models import Attempt, AttemptPart, Registration
 from exam.timing import FixedClock
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from tests.exam.factories import build_full_exam
@@ -78,7 +79,7 @@ async def test_warnings_and_hand_in_at_the_deadline(
     await expect(warning).to_contain_text("5 minutes left of this part.")
     assert await warning.get_attribute("aria-live") is None
     assert await warning.get_attribute("role") is None
-    await check_accessibility(page, "5-minute warning")
+    await check_accessibility(page, "5-minute warning", BOTH_WIDTHS)
     await page.click("#time-warning-dismiss")
     await expect(warning).to_be_hidden()
     await expect(page.locator("#item-heading-1")).to_be_focused()

@@ -26,7 +26,7 @@ from exam.models import AttemptPart
 from proctoring.models import Flag, IdentityVerification, LiveChannel, Recording, RecordingChunk
 from proctoring.schemas import Policy
 from proctoring.storage import MediaStore
-from tests.browser.conftest import CHROMIUM_ARGS
+from tests.browser.conftest import BOTH_WIDTHS, CHROMIUM_ARGS
 from tests.browser.test_candidate_exam import check_accessibility, expect_exam_mode, expect_step
 from tests.conftest import PASSWORD, shared_testdata
 from tests.exam.factories import Exam, build_full_exam
@@ -194,7 +194,7 @@ async def test_recorded_and_identified_through_every_part(
 
     # The profile photo, taken with the camera.
     await page.goto(f"{live_server}/my/photo")
-    await check_accessibility(page, "profile photo")
+    await check_accessibility(page, "profile photo", BOTH_WIDTHS)
     await expect(page.locator("#photo-submit")).to_be_disabled()
     await page.click("#take-photo")
     await page.click("#photo-submit")
@@ -203,7 +203,7 @@ async def test_recorded_and_identified_through_every_part(
     # Check-in: the live photo is compared with the profile photo and passes.
     await _through_the_rules(page, live_server, exam)
     await expect_step(page, "identity", done=("check", "rules"))
-    await check_accessibility(page, "identity check")
+    await check_accessibility(page, "identity check", BOTH_WIDTHS)
     await _check_in(page)
     verification = await session.scalar(
         select(IdentityVerification).where(
@@ -217,10 +217,10 @@ async def test_recorded_and_identified_through_every_part(
     titles = ["Flervalgsprøve", "Kunnskapsprøve", "Analyseprøve", "Muntlig eksamen"]
     for number, title in enumerate(titles):
         if number == 0:
-            await check_accessibility(page, "before a proctored part")
+            await check_accessibility(page, "before a proctored part", BOTH_WIDTHS)
         await _start_when_live(page, title)
         if number == 0:
-            await check_accessibility(page, "proctored exam page")
+            await check_accessibility(page, "proctored exam page", BOTH_WIDTHS)
             await expect_step(page, "exam", done=("check", "rules", "identity"))
             await expect_exam_mode(page, running=True)
             # The candidate switches to another tab and back. Headless chromium keeps every tab

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.timing import Clock, FixedClock
 from proctoring.models import FlagType
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from tests.exam.factories import OPENS, build_exam
@@ -109,7 +110,7 @@ async def test_four_eyes_cheating_and_a_dismissed_flag(
     result = candidate.locator(".cheating")
     await expect(result).to_contain_text("Not passed")
     await expect(result).to_contain_text(GROUNDS)
-    await check_accessibility(candidate, "My page after cheating")
+    await check_accessibility(candidate, "My page after cheating", BOTH_WIDTHS)
     await context_c.close()
 
 
@@ -157,7 +158,7 @@ async def test_the_countdown_stands_still_while_paused(
     await expect(page.locator("#announcer")).to_have_text(
         "The proctor has paused your exam. The clock is stopped and your time is kept."
     )
-    await check_accessibility(page, "a paused exam")
+    await check_accessibility(page, "a paused exam", BOTH_WIDTHS)
     # A reload while paused shows it at once.
     await page.reload()
     await expect(timer).to_have_text("Paused")

@@ -15,6 +15,7 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam.timing import Clock, FixedClock
+from tests.browser.conftest import BOTH_WIDTHS
 from tests.browser.test_candidate_exam import check_accessibility
 from tests.conftest import PASSWORD
 from tests.exam.factories import OPENS, build_exam
@@ -67,10 +68,10 @@ async def test_staff_require_seb_and_the_candidate_is_told_how_to_start_it(
     await page.goto(f"{live_server}/my")
     seb_section = page.locator(f"section#seb-{exam.registration_id}, section.seb").first
     await expect(seb_section.locator(f"a[href='/exam/{exam.registration_id}/seb']")).to_be_visible()
-    await check_accessibility(page, "My page with the SEB configuration")
+    await check_accessibility(page, "My page with the SEB configuration", BOTH_WIDTHS)
     response = await page.goto(f"{live_server}/exam/{exam.registration_id}/take")
     assert response is not None and response.status == 403
     await expect(page.locator("main")).to_contain_text("Safe Exam Browser")
     await expect(page.locator(f"a[href='/exam/{exam.registration_id}/seb']")).to_be_visible()
-    await check_accessibility(page, "the exam page outside SEB")
+    await check_accessibility(page, "the exam page outside SEB", BOTH_WIDTHS)
     await context.close()

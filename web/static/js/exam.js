@@ -440,11 +440,24 @@
     return { unanswered, total };
   }
 
+  // On a phone the tiles are one row that scrolls sideways (vakt.css): the current question's
+  // tile is brought into it, without moving the page.
+  function keepInRow(link) {
+    const row = link.closest(".tiles");
+    const rowBox = row.getBoundingClientRect();
+    const box = link.getBoundingClientRect();
+    if (box.left < rowBox.left || box.right > rowBox.right) {
+      row.scrollLeft += box.left - rowBox.left - (rowBox.width - box.width) / 2;
+    }
+  }
+
   function show(number, focus) {
     items.forEach((item) => { item.hidden = item.dataset.item !== String(number); });
     document.querySelectorAll(".overview-link").forEach((link) => {
-      if (link.dataset.item === String(number)) link.setAttribute("aria-current", "step");
-      else link.removeAttribute("aria-current");
+      if (link.dataset.item === String(number)) {
+        link.setAttribute("aria-current", "step");
+        keepInRow(link);
+      } else link.removeAttribute("aria-current");
     });
     if (focus) document.getElementById(`item-heading-${number}`).focus();
   }
