@@ -52,7 +52,7 @@ async def test_start_stop_and_the_state_on_the_page(
     client: httpx.AsyncClient, oral_exam: Exam
 ) -> None:
     headers, part_id, base = await _running(client, oral_exam)
-    page = await client.get(f"/exam/{oral_exam.registration_id}/take")
+    page = await client.get(f"/exam/{oral_exam.registration_id}/take", headers=headers)
     assert 'data-preparation="5"' in page.text and 'data-max="60"' in page.text
     assert "Start preparation" in page.text
     assert _config(page.text)["oral"] == {}
