@@ -14,14 +14,11 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import timing
-from exam.devices import OPEN_ELSEWHERE, device_digest
-from exam.models import AttemptStatus, ItemFlag
-from exam.pauses import PAUSED
+from exam.models import ItemFlag
 from exam.save_statements import check_sequence, save_target
 from vakt import audit
 from vakt.accounts import User
-from vakt.errors import Conflict, Forbidden, NotFound
+from vakt.errors import NotFound
 from vakt.i18n import _l
 
 _FLAG = cast(Table, ItemFlag.__table__)
@@ -78,14 +75,12 @@ async def set_flag(
     target = await save_target(session, attempt_part_id, candidate, item_version_id)
     if target.document is None:
         raise NotFound(_l("That item is not part of this exam part."))
-    if device is not None and target.device_digest not in (None, device_digest(device)):
-        raise Forbidden(OPEN_ELSEWHERE)
-    if target.attempt_status == AttemptStatus.TERMINATED or target.submitted_at is not None:
-        raise Conflict(_l("This part has been handed in; flags can no longer change."))
-    if not timing.accepts_saves(target.deadline, now):
-        raise Conflict(_l("The time for this part is up; flags can no longer change."))
-    if target.paused_at is not None:
-        raise Conflict(PAUSED)
+    target.check_open(
+        device,
+        now,
+        handed_in=_l("This part has been handed in; flags can no longer change."),
+        time_up=_l("The time for this part is up; flags can no longer change."),
+    )
     check_sequence(sequence, now)
     result = await session.execute(
         _UPSERT_FLAG[session.get_bind().dialect.name],

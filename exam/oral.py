@@ -21,26 +21,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam import timing
-from exam.devices import OPEN_ELSEWHERE, device_digest
 from exam.models import (
     Attempt,
     AttemptPart,
-    AttemptStatus,
     OralSettings,
     OralTake,
     OralTakeState,
     Registration,
     Sitting,
 )
-from exam.pauses import PAUSED
 from exam.queries import candidate_part
 from exam.roles import EXAM_ADMINISTRATORS, require
 from exam.save_statements import SaveTarget, save_target
 from itembank.models import Scheme
 from vakt import audit
 from vakt.accounts import User
-from vakt.errors import Conflict, Forbidden, NotFound, VaktError
+from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 from vakt.scheme_settings import store_scheme_settings
 
@@ -170,15 +166,13 @@ def _oral_question(document: dict[str, Any] | None, question_id: str) -> dict[st
 
 
 def _check_open(target: SaveTarget, device: str | None, now: datetime) -> None:
-    """The rules of saving an answer: this browser, a running part, not paused."""
-    if device is not None and target.device_digest not in (None, device_digest(device)):
-        raise Forbidden(OPEN_ELSEWHERE)
-    if target.attempt_status == AttemptStatus.TERMINATED or target.submitted_at is not None:
-        raise Conflict(_l("This part has been handed in; the answer can no longer be recorded."))
-    if not timing.accepts_saves(target.deadline, now):
-        raise Conflict(_l("The time for this part is up; the answer can no longer be recorded."))
-    if target.paused_at is not None:
-        raise Conflict(PAUSED)
+    """The rules of every change to a running part (``SaveTarget.check_open``)."""
+    target.check_open(
+        device,
+        now,
+        handed_in=_l("This part has been handed in; the answer can no longer be recorded."),
+        time_up=_l("The time for this part is up; the answer can no longer be recorded."),
+    )
 
 
 async def _scheme_of_part(session: AsyncSession, attempt_part_id: int) -> int:

@@ -14,11 +14,14 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from exam.models import Answer, AnswerSave, Attempt, AttemptPart, Registration
+from exam import timing
+from exam.devices import OPEN_ELSEWHERE, device_digest
+from exam.models import Answer, AnswerSave, Attempt, AttemptPart, AttemptStatus, Registration
+from exam.pauses import PAUSED
 from itembank.models import ExamFormItem, ItemVersion
 from vakt.accounts import User
-from vakt.errors import NotFound, VaktError
-from vakt.i18n import _l
+from vakt.errors import Conflict, Forbidden, NotFound, VaktError
+from vakt.i18n import LazyText, _l
 
 _PART, _ATTEMPT, _REGISTRATION, _FORM_ITEM, _VERSION, _ANSWER, _ANSWER_SAVE = (
     cast(Table, model.__table__)
@@ -129,6 +132,27 @@ class SaveTarget:
     """The item version's document when the form pins it to this part, else None."""
     paused_at: datetime | None
     """Since when the part's clock stands still (``exam.pauses``): no save meanwhile."""
+
+    def check_device(self, device: str | None) -> None:
+        """Refuse (403) a change from another browser than the one the attempt is tied to
+        (``device``: the browser's token; None where the entrance has no browser)."""
+        if device is not None and self.device_digest not in (None, device_digest(device)):
+            raise Forbidden(OPEN_ELSEWHERE)
+
+    def check_open(
+        self, device: str | None, now: datetime, *, handed_in: LazyText, time_up: LazyText
+    ) -> None:
+        """The rules every change to a running part obeys but an answer typed in time (which
+        may arrive late, ``exam.saves``): the attempt's own browser (403), and (409) a part
+        neither handed in nor ended, with time left, and not paused by a proctor. ``handed_in``
+        and ``time_up`` say what can no longer change."""
+        self.check_device(device)
+        if self.attempt_status == AttemptStatus.TERMINATED or self.submitted_at is not None:
+            raise Conflict(handed_in)
+        if not timing.accepts_saves(self.deadline, now):
+            raise Conflict(time_up)
+        if self.paused_at is not None:
+            raise Conflict(PAUSED)
 
 
 async def save_target(

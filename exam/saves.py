@@ -16,7 +16,6 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from exam import timing
-from exam.devices import OPEN_ELSEWHERE, device_digest
 from exam.events import LateAnswersDelivered, publish
 from exam.handin import reissue_receipt
 from exam.lookups import own_attempt
@@ -37,7 +36,7 @@ from exam.save_statements import (
 )
 from vakt import audit
 from vakt.accounts import User
-from vakt.errors import Conflict, Forbidden, NotFound, VaktError
+from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 
 logger = logging.getLogger(__name__)
@@ -86,8 +85,7 @@ async def save_answer(
     the exam's events hear of it (proctoring flags the network loss).
     """
     target = await save_target(session, attempt_part_id, candidate, item_version_id)
-    if device is not None and target.device_digest not in (None, device_digest(device)):
-        raise Forbidden(OPEN_ELSEWHERE)
+    target.check_device(device)
     if target.attempt_status == AttemptStatus.TERMINATED or (
         target.submitted_at is not None and target.submitted_at < target.deadline
     ):
