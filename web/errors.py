@@ -120,13 +120,29 @@ DATABASE_LOST = _l(
 
 async def database_error(request: Request, exc: Exception) -> Response:
     """A database error. A connection found dead (the database restarted, or dropped it) fails
-    only this request: SQLAlchemy has renewed the pool, so it is a 503 to try again at once.
-    Anything else is unexpected (a 500)."""
+    only this request: SQLAlchemy has renewed the pool, so it is a 503 to try again at once. A
+    wait for a lock that ran out (SQLite's busy timeout under many writers, a PostgreSQL
+    deadlock or lock timeout) is an overloaded server: a 503 to try again in a while. Anything
+    else is unexpected (a 500)."""
     assert isinstance(exc, sqlalchemy.exc.DBAPIError)
+    if _lock_wait_ran_out(exc):
+        return await database_busy(request, exc)
     if not exc.connection_invalidated:
         return await server_error(request, exc)
     logger.warning("database connection lost on %s %s", request.method, request.url.path)
     return _try_again(request, DATABASE_LOST, retry_after_seconds=1)
+
+
+_LOCK_SQLSTATES = frozenset({"40P01", "55P03"})
+"""PostgreSQL's deadlock_detected and lock_not_available."""
+
+
+def _lock_wait_ran_out(exc: sqlalchemy.exc.DBAPIError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) in _LOCK_SQLSTATES:
+        return True
+    return isinstance(exc, sqlalchemy.exc.OperationalError) and "database is locked" in str(
+        exc.orig
+    )
 
 
 async def database_busy(request: Request, exc: Exception) -> Response:
