@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+import sqlalchemy.exc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -244,8 +245,16 @@ async def start_answer(
         start_ms=start.ms,
         start_chunk=start.chunk,
     )
-    session.add(take)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            session.add(take)
+    except sqlalchemy.exc.IntegrityError:
+        # The same start twice at once (a double click; SQLite's reads take no lock, so both
+        # saw no recording under way): the one that got in is the recording.
+        takes = await _takes(session, attempt_part_id, item_version_id, question_id)
+        if takes and takes[-1].state == OralTakeState.RECORDING:
+            return takes[-1]
+        raise
     await audit.record(
         session,
         actor_id=candidate.id,

@@ -5,13 +5,14 @@ late or paused part)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from exam import attempts, oral
 from exam.devices import device_digest
@@ -23,6 +24,7 @@ from proctoring.recordings import ReceivedChunks
 from tests.exam.factories import CHECKED_IN, OPENS, Exam, build_oral_exam
 from vakt.accounts import User
 from vakt.audit import AuditEntry
+from vakt.db import create_sessionmaker
 from vakt.errors import Conflict, Forbidden, NotFound, VaktError
 
 
@@ -288,3 +290,24 @@ async def test_an_end_before_the_start_is_refused(
     # The recorder started a new file meanwhile: an end in it is taken as it is.
     stopped = await _stop(session, oral_exam, part, version, clock, mark=_mark(8, 1000, 9))
     assert (stopped.end_stream, stopped.end_ms, stopped.clamped) == (8, 1000, False)
+
+
+@pytest.mark.asyncio
+async def test_the_same_start_twice_at_once_is_one_recording(
+    session: AsyncSession, oral_exam: Exam, clock: FixedClock, engine: AsyncEngine
+) -> None:
+    """A double click sends two starts at once; on SQLite neither read sees the other's take."""
+    part, version = await _running(session, oral_exam, clock)
+    sessionmaker = create_sessionmaker(engine)
+
+    async def click() -> int:
+        async with sessionmaker() as click_session:
+            take = await _start(click_session, oral_exam, part, version, clock)
+            await click_session.commit()
+            return take.id
+
+    first, second = await asyncio.gather(click(), click())
+    assert first == second
+    session.expunge_all()
+    takes = list(await session.scalars(select(OralTake).where(OralTake.attempt_part_id == part)))
+    assert [(t.take, t.state) for t in takes] == [(1, "recording")]
