@@ -25,12 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from exam.models import (
     Attempt,
     AttemptPart,
+    AttemptStatus,
     OralSettings,
     OralTake,
     OralTakeState,
     Registration,
     Sitting,
 )
+from exam.pauses import PAUSED
 from exam.queries import candidate_part
 from exam.roles import EXAM_ADMINISTRATORS, require
 from exam.save_statements import SaveTarget, save_target
@@ -285,8 +287,10 @@ async def stop_answer(
 ) -> OralTake:
     """Mark where the recording of take ``take`` ends. An end later than the task's longest
     answer is moved back to it (the page stops by itself there; a late request must not
-    lengthen the answer). Idempotent: a stopped take stays as it was stopped. Refused like
-    ``start_answer``, and (404) for a take that was never started. Audited."""
+    lengthen the answer). Idempotent: a stopped take stays as it was stopped. Accepted after
+    the part's time or its hand-in (the answer was started in time); refused from another
+    browser (403), for an exam ended by the staff or a paused part (409), and (404) for a take
+    that was never started. Audited."""
     target = await save_target(session, attempt_part_id, candidate, item_version_id)
     question = _oral_question(target.document, question_id)
     recorded = next(
@@ -301,7 +305,16 @@ async def stop_answer(
         raise NotFound(_l("That recording of the answer was never started."))
     if recorded.state == OralTakeState.RECORDED:
         return recorded
-    _check_open(target, device, now)
+    # Only the start must come while the part runs. A stop that arrives after the time ran out
+    # or the part was handed in (the page stops the recording first, but the request may come
+    # late) closes an answer recorded in time; the recording itself ended with the part, and
+    # the answer is no longer than the task allows. Without it the answer would have no end,
+    # and a retake cut short would leave the earlier take as the answer.
+    target.check_device(device)
+    if target.attempt_status == AttemptStatus.TERMINATED:
+        raise Conflict(_l("This part has been handed in; the answer can no longer be recorded."))
+    if target.paused_at is not None:
+        raise Conflict(PAUSED)
     end = Mark.parse(mark)
     same_file = end.stream == recorded.start_stream
     if (

@@ -137,14 +137,15 @@ OPERATIONS: list[
         "post",
         "/api/parts/{part_id}/oral/{item_version_id}/{question_id}/stop",
         "Mark where the recording of a take ends (moved back to the task's longest answer when "
-        "later): idempotent",
+        "later): idempotent; accepted after the deadline or the hand-in, since the take was "
+        "started in time",
         [PART_ID, ITEM_VERSION_ID, QUESTION_ID, CSRF],
         schemas.OralStopRequest,
         200,
         schemas.OralTakeResult,
         "400 for a mark out of range or before the start; 403 on another computer; 404 for "
-        "another candidate's part or a take never started; 409 after the hand-in, after the "
-        "deadline or while paused",
+        "another candidate's part or a take never started; 409 when the staff ended the exam "
+        "or while paused",
     ),
     (
         "get",
