@@ -192,7 +192,10 @@ async def test_without_preparation_stopped_by_the_candidate_and_recorded_again(
 
     for take in (1, 2):
         await record.click()
-        await expect(phase).to_have_attribute("data-phase", "recording")
+        # Recording begins once the recorder has closed its current piece (the page waits up
+        # to 3 s for it) and the server has the start mark: more than expect's default 5 s on
+        # a loaded machine, as for the first test's start.
+        await expect(phase).to_have_attribute("data-phase", "recording", timeout=15_000)
         await expect(stop).to_be_focused()  # the keyboard stays on the next step
         await expect(tile).to_have_text("not answered")
         await page.keyboard.press("Enter")
