@@ -36,6 +36,7 @@ from exam.pauses import PAUSED
 from exam.queries import candidate_part
 from exam.roles import EXAM_ADMINISTRATORS, require
 from exam.save_statements import SaveTarget, save_target
+from exam.schemas import MAX_CHUNK, MAX_OFFSET_MS
 from itembank.models import Scheme
 from vakt import audit
 from vakt.accounts import User
@@ -43,11 +44,9 @@ from vakt.errors import Conflict, NotFound, VaktError
 from vakt.i18n import _l
 from vakt.scheme_settings import store_scheme_settings
 
-MAX_CHUNK = 100_000
-"""The highest chunk number a recording can have (as ``proctoring.recordings`` takes)."""
-MAX_OFFSET_MS = 24 * 3600 * 1000
-"""A mark lies within a day of its file's start (a part is far shorter)."""
 MAX_RETAKES = 10
+MAX_TAKE = 1000
+"""The highest take number a request may name (the refusal's text says 1000)."""
 RULES_REFUSED = _l("Only administrators may change the rules for oral answers.")
 LABELS = {"retakes": _l("Retakes allowed per oral answer")}
 
@@ -280,7 +279,7 @@ async def stop_answer(
     candidate: User,
     item_version_id: int,
     question_id: str,
-    take: int,
+    take: Any,
     mark: Any,
     now: datetime,
     device: str | None = None,
@@ -290,7 +289,9 @@ async def stop_answer(
     lengthen the answer). Idempotent: a stopped take stays as it was stopped. Accepted after
     the part's time or its hand-in (the answer was started in time); refused from another
     browser (403), for an exam ended by the staff or a paused part (409), and (404) for a take
-    that was never started. Audited."""
+    that was never started; ``take`` not a number a take can have is a 400. Audited."""
+    if not isinstance(take, int) or isinstance(take, bool) or not 1 <= take <= MAX_TAKE:
+        raise VaktError(_l("take must be a whole number from 1 to 1000."), field="take")
     target = await save_target(session, attempt_part_id, candidate, item_version_id)
     question = _oral_question(target.document, question_id)
     recorded = next(
@@ -398,23 +399,6 @@ async def part_answers(
     """``answers_of`` for the candidate's own part (another candidate's is a 404)."""
     await candidate_part(session, attempt_part_id, candidate)
     return await answers_of(session, attempt_part_id, receipts)
-
-
-async def answer_marks(session: AsyncSession, attempt_part_id: int) -> list[OralTake]:
-    """The recorded answer of each oral question of a part (its newest recorded take), for
-    playing exactly the answer."""
-    rows = await session.scalars(
-        select(OralTake)
-        .where(
-            OralTake.attempt_part_id == attempt_part_id,
-            OralTake.state == OralTakeState.RECORDED,
-        )
-        .order_by(OralTake.take)
-    )
-    newest: dict[tuple[int, str], OralTake] = {}
-    for row in rows:
-        newest[(row.item_version_id, row.question_id)] = row
-    return list(newest.values())
 
 
 async def answer_take(

@@ -185,13 +185,19 @@ class ErrorBody(ApiModel):
     error: ErrorDetail
 
 
+MAX_CHUNK = 100_000
+"""The highest chunk number a recording can have (as ``proctoring.recordings`` takes)."""
+MAX_OFFSET_MS = 24 * 3600 * 1000
+"""A mark lies within a day of its file's start (a part is far shorter)."""
+
+
 class OralMark(ApiModel):
     """A place in the part's recording: the chunk that begins its WebM file, the time from that
     file's start, and the chunk that holds the place."""
 
-    stream: int = Field(ge=0, le=100_000, description="The chunk that begins the WebM file")
-    ms: int = Field(ge=0, le=86_400_000, description="Milliseconds from the file's start")
-    chunk: int = Field(ge=0, le=100_000, description="The chunk that holds the place")
+    stream: int = Field(ge=0, le=MAX_CHUNK, description="The chunk that begins the WebM file")
+    ms: int = Field(ge=0, le=MAX_OFFSET_MS, description="Milliseconds from the file's start")
+    chunk: int = Field(ge=0, le=MAX_CHUNK, description="The chunk that holds the place")
 
 
 class OralStartRequest(ApiModel):

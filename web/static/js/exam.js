@@ -95,14 +95,19 @@
     });
   }
 
-  async function send(record) {
-    const url = `/api/parts/${record.part}/answers/${record.itemVersion}/${encodeURIComponent(record.question)}`;
+  // A JSON request to the exam API, with the form's CSRF token.
+  function sendJson(method, url, body) {
     return fetch(url, {
-      method: "PUT",
+      method,
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": config.csrf, Accept: "application/json" },
-      body: JSON.stringify({ sequence: record.sequence, value: record.value, changed_at: record.changedAt || null }),
+      body: JSON.stringify(body),
     });
+  }
+
+  async function send(record) {
+    const url = `/api/parts/${record.part}/answers/${record.itemVersion}/${encodeURIComponent(record.question)}`;
+    return sendJson("PUT", url, { sequence: record.sequence, value: record.value, changed_at: record.changedAt || null });
   }
 
   // ---- after a hand-in: answers that are still on this computer ----------------------------
@@ -323,12 +328,7 @@
   let flagTimer = null;
 
   function sendFlag(record) {
-    return fetch(`/api/parts/${record.part}/flags/${record.itemVersion}`, {
-      method: "PUT",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": config.csrf, Accept: "application/json" },
-      body: JSON.stringify({ flagged: record.flagged, sequence: record.sequence }),
-    });
+    return sendJson("PUT", `/api/parts/${record.part}/flags/${record.itemVersion}`, { flagged: record.flagged, sequence: record.sequence });
   }
 
   async function flushFlags() {
@@ -615,12 +615,7 @@
   };
 
   async function oralPost(url, body) {
-    const response = await fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": config.csrf },
-      body: JSON.stringify(body),
-    });
+    const response = await sendJson("POST", url, body);
     let answer = null;
     try { answer = await response.json(); } catch (error) { /* no body */ }
     if (!response.ok) throw new Error((answer && answer.error && answer.error.message) || response.statusText);
