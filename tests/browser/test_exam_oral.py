@@ -47,6 +47,29 @@ CALM = Policy(
 off only after a minute, so a loaded machine's slow analysis does not hold the part back."""
 
 
+# A busy computer: the recorder says it began ("start") only a while after it was started. The
+# test holds that event back until it calls releaseRecorderStart(); a mark taken before it must
+# still come before a later one.
+LATE_RECORDER_START = """
+(() => {
+  const held = [];
+  window.releaseRecorderStart = () => {
+    window.recorderStartReleased = true;
+    held.splice(0).forEach((fire) => fire());
+  };
+  const add = MediaRecorder.prototype.addEventListener;
+  MediaRecorder.prototype.addEventListener = function (type, listener, options) {
+    if (type !== "start") return add.call(this, type, listener, options);
+    const late = (event) => {
+      if (window.recorderStartReleased) listener.call(this, event);
+      else held.push(() => listener.call(this, event));
+    };
+    return add.call(this, type, late, options);
+  };
+})();
+"""
+
+
 async def _into_the_oral_part(page: Page, live_server: str, exam: Exam) -> None:
     await _sign_in(page, live_server)
     await _through_the_rules(page, live_server, exam)
@@ -179,7 +202,9 @@ async def test_without_preparation_stopped_by_the_candidate_and_recorded_again(
         retakes=1, proctoring=CALM,
     )  # fmt: skip
     browser = await camera(face_video(tmp_path, "obama.jpg"))
-    page = await (await browser.new_context(locale="en-GB", bypass_csp=True)).new_page()
+    context = await browser.new_context(locale="en-GB", bypass_csp=True)
+    await context.add_init_script(LATE_RECORDER_START)
+    page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     await _into_the_oral_part(page, live_server, exam)
@@ -192,6 +217,8 @@ async def test_without_preparation_stopped_by_the_candidate_and_recorded_again(
 
     for take in (1, 2):
         await record.click()
+        if take == 1:
+            await page.evaluate("() => window.releaseRecorderStart()")
         # Recording begins once the recorder has closed its current piece (the page waits up
         # to 3 s for it) and the server has the start mark: more than expect's default 5 s on
         # a loaded machine, as for the first test's start.

@@ -434,6 +434,9 @@
   // recorded is closed there, so the answer begins and ends on a piece's edge.
   let streamFirst = 0; // the number of the piece that begins the current recorder's WebM file
   let streamStartedAt = 0; // performance.now() when that file's time 0 was
+  let streamStarted = Promise.resolve(); // settles once the recorder has begun that file
+  let streamBegun = false;
+  const START_WAIT_MS = 10000; // how long a mark waits for a recorder that has not begun yet
   let cutWaiters = [];
 
   function keepChunk(blob) {
@@ -462,7 +465,13 @@
       rec = new MediaRecorder(tracks.length === owner.getTracks().length ? owner : new MediaStream(tracks), recorderOptions());
       streamFirst = nextIndex();
       streamStartedAt = performance.now();
-      rec.addEventListener("start", () => { if (recorder === rec) streamStartedAt = performance.now(); }, { once: true });
+      streamBegun = false;
+      streamStarted = new Promise((resolve) => {
+        rec.addEventListener("start", () => {
+          if (recorder === rec) { streamStartedAt = performance.now(); streamBegun = true; }
+          resolve();
+        }, { once: true });
+      });
       rec.start(chunkMs);
     } catch (error) {
       console.warn("The recorder did not start:", error);
@@ -792,6 +801,10 @@
     // the time from its start, and the number of the piece closed here (null without one).
     const rec = recorder;
     if (!rec || rec.state !== "recording") return null;
+    // The file's time 0 is when the recorder says it began, which may come well after start()
+    // on a busy computer: a mark measured before that would lie after a later one.
+    await withLimit(streamStarted, START_WAIT_MS);
+    if (recorder !== rec || !streamBegun) return null;
     const place = { stream: streamFirst, ms: Math.max(0, Math.round(performance.now() - streamStartedAt)) };
     const closed = new Promise((resolve) => cutWaiters.push(resolve));
     try { rec.requestData(); } catch (error) { return null; }
